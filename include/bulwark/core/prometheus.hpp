@@ -1,0 +1,179 @@
+#pragma once
+
+#include <charconv>
+#include <cmath>
+#include <cstdint>
+#include <initializer_list>
+#include <set>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <variant>
+#include <vector>
+
+#include "bulwark/core/metrics.hpp"
+#include "bulwark/core/options.hpp"
+#include "bulwark/detail/format.hpp"
+
+namespace bulwark {
+
+/// A label on a sample: `limiter="payments"`.
+struct metric_label {
+  std::string_view name;
+  std::string_view value;
+};
+
+/// Renders metrics snapshots as Prometheus text exposition format 0.0.4
+/// (https://prometheus.io/docs/instrumenting/exposition_formats/), ready to serve at /metrics.
+///
+///   prometheus_text out;
+///   out.add("bulwark_rate_limit", payments.metrics(), {{"limiter", "payments"}});
+///   out.add("bulwark_rate_limit", search.metrics(), {{"limiter", "search"}});
+///   std::string body = out.str();
+///
+/// Each metric is named "<prefix>_<metric name>". Samples of one name form one family with a
+/// single HELP and TYPE line, whatever order they were added in, because the format requires a
+/// family's samples to be contiguous. Label values and HELP text are escaped as the format
+/// specifies. Bad input throws std::invalid_argument: a name that is not a valid metric or
+/// label name, a family added again with another type or help, or the same series twice.
+///
+/// Not thread-safe: build one per scrape. str() is linear in the output size.
+class prometheus_text {
+ public:
+  /// Adds every field of `snapshot` under `prefix`, with `labels` on each sample.
+  template <metrics_snapshot S>
+  prometheus_text& add(std::string_view prefix, const S& snapshot,
+                       std::initializer_list<metric_label> labels = {}) {
+    snapshot.for_each_metric([&](const metric& m) { add(prefix, m, labels); });
+    return *this;
+  }
+
+  /// Adds one sample.
+  prometheus_text& add(std::string_view prefix, const metric& m,
+                       std::initializer_list<metric_label> labels = {}) {
+    std::string name{prefix};
+    if (!name.empty()) name += '_';
+    name += m.name;
+    check_metric_name(name);
+
+    auto [it, inserted] = family_index_.try_emplace(name, families_.size());
+    if (inserted) families_.push_back({name, std::string{m.help}, m.type, {}});
+    family& f = families_[it->second];
+    if (f.type != m.type) throw_invalid_option("prometheus_text", "type of " + name, "the same in every sample", type_name(m.type));
+    if (f.help != m.help) throw_invalid_option("prometheus_text", "help of " + name, "the same in every sample", m.help);
+
+    std::string series = name;
+    if (labels.size() != 0) {
+      series += '{';
+      bool first = true;
+      for (auto l = labels.begin(); l != labels.end(); ++l) {
+        check_label_name(l->name);
+        for (auto earlier = labels.begin(); earlier != l; ++earlier) {
+          if (earlier->name == l->name) {
+            throw_invalid_option("prometheus_text", "label " + std::string{l->name},
+                                 "given once per sample", l->value);
+          }
+        }
+        if (!first) series += ',';
+        first = false;
+        series.append(l->name).append("=\"");
+        append_escaped(series, l->value, true);
+        series += '"';
+      }
+      series += '}';
+    }
+    if (!series_.insert(series).second) {
+      throw_invalid_option("prometheus_text", "series", "added once", series);
+    }
+    series += ' ';
+    std::visit([&](auto v) { append_value(series, v); }, m.value);
+    f.samples.push_back(std::move(series));
+    return *this;
+  }
+
+  /// The exposition text: per family a HELP line, a TYPE line and its samples, families in
+  /// the order they were first added, each line ending in '\n'.
+  [[nodiscard]] std::string str() const {
+    std::string out;
+    for (const auto& f : families_) {
+      out.append("# HELP ").append(f.name).append(" ");
+      append_escaped(out, f.help, false);
+      out.append("\n# TYPE ").append(f.name).append(" ").append(type_name(f.type)).append("\n");
+      for (const auto& sample : f.samples) out.append(sample).append("\n");
+    }
+    return out;
+  }
+
+ private:
+  struct family {
+    std::string name;
+    std::string help;
+    metric_type type;
+    std::vector<std::string> samples;
+  };
+
+  static std::string_view type_name(metric_type type) noexcept {
+    return type == metric_type::counter ? "counter" : "gauge";
+  }
+
+  // Metric names match [a-zA-Z_:][a-zA-Z0-9_:]*; label names [a-zA-Z_][a-zA-Z0-9_]* and must
+  // not start with "__", which Prometheus reserves for itself.
+  static bool is_name_char(char c, bool first, bool colon_ok) noexcept {
+    const bool letter = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_';
+    return letter || (colon_ok && c == ':') || (!first && c >= '0' && c <= '9');
+  }
+  static bool is_valid_name(std::string_view name, bool colon_ok) noexcept {
+    if (name.empty()) return false;
+    for (std::size_t i = 0; i < name.size(); ++i) {
+      if (!is_name_char(name[i], i == 0, colon_ok)) return false;
+    }
+    return true;
+  }
+  static void check_metric_name(std::string_view name) {
+    if (!is_valid_name(name, true)) {
+      throw_invalid_option("prometheus_text", "metric name", "[a-zA-Z_:][a-zA-Z0-9_:]*", name);
+    }
+  }
+  static void check_label_name(std::string_view name) {
+    if (!is_valid_name(name, false) || name.starts_with("__")) {
+      throw_invalid_option("prometheus_text", "label name",
+                           "[a-zA-Z_][a-zA-Z0-9_]* not starting with \"__\"", name);
+    }
+  }
+
+  // Label values escape backslash, double quote and line feed; HELP text escapes backslash
+  // and line feed only (the format's two escaping rules).
+  static void append_escaped(std::string& out, std::string_view text, bool quote) {
+    for (char c : text) {
+      if (c == '\\') {
+        out += "\\\\";
+      } else if (c == '\n') {
+        out += "\\n";
+      } else if (c == '"' && quote) {
+        out += "\\\"";
+      } else {
+        out += c;
+      }
+    }
+  }
+
+  static void append_value(std::string& out, double v) {
+    if (std::isnan(v)) {
+      out += "NaN";
+    } else if (std::isinf(v)) {
+      out += v > 0 ? "+Inf" : "-Inf";
+    } else {
+      detail::append_number(out, v);
+    }
+  }
+  template <class Integer>
+  static void append_value(std::string& out, Integer v) {
+    detail::append_number(out, v);
+  }
+
+  std::vector<family> families_;
+  std::unordered_map<std::string, std::size_t> family_index_;
+  std::set<std::string> series_;
+};
+
+}  // namespace bulwark

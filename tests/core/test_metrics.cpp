@@ -1,0 +1,120 @@
+#include <bulwark/core/metrics.hpp>
+#include <bulwark/core/prometheus.hpp>
+
+#include <cstdint>
+#include <limits>
+#include <stdexcept>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "catch.hpp"
+
+namespace {
+
+// A snapshot written the way every component writes one (see core/metrics.hpp).
+struct limiter_metrics {
+  std::uint64_t admitted = 0;
+  std::uint64_t rejected = 0;
+  double available = 0;
+
+  template <class Visit>
+  void for_each_metric(Visit&& visit) const {
+    using bulwark::metric, bulwark::metric_type;
+    visit(metric{"admitted_total", "Requests admitted.", metric_type::counter, admitted});
+    visit(metric{"rejected_total", "Requests refused.", metric_type::counter, rejected});
+    visit(metric{"available", "Tokens available now.", metric_type::gauge, available});
+  }
+};
+
+}  // namespace
+
+TEST_CASE("snapshots model metrics_snapshot", "[core]") {
+  STATIC_REQUIRE(bulwark::metrics_snapshot<limiter_metrics>);
+  STATIC_REQUIRE_FALSE(bulwark::metrics_snapshot<int>);
+}
+
+TEST_CASE("prometheus_text renders families, labels and escapes exactly (golden)", "[core]") {
+  bulwark::prometheus_text out;
+  out.add("bulwark_rate_limit", limiter_metrics{5, 2, 0.5}, {{"limiter", "payments"}});
+  out.add("bulwark_rate_limit", limiter_metrics{18446744073709551615ULL, 0, -1.25},
+          {{"limiter", "search \"v2\"\nC:\\tmp"}, {"zone", "eu"}});
+  out.add("bulwark", bulwark::metric{"build_info", "Version\\build, one\nline.",
+                                     bulwark::metric_type::gauge, std::int64_t{-3}});
+
+  // Each family once with its HELP and TYPE, samples grouped under it, label values escaped
+  // (\\ \" \n), HELP escaped (\\ \n), counters exact up to 2^64 - 1.
+  const std::string expected =
+      "# HELP bulwark_rate_limit_admitted_total Requests admitted.\n"
+      "# TYPE bulwark_rate_limit_admitted_total counter\n"
+      "bulwark_rate_limit_admitted_total{limiter=\"payments\"} 5\n"
+      "bulwark_rate_limit_admitted_total{limiter=\"search \\\"v2\\\"\\nC:\\\\tmp\",zone=\"eu\"} "
+      "18446744073709551615\n"
+      "# HELP bulwark_rate_limit_rejected_total Requests refused.\n"
+      "# TYPE bulwark_rate_limit_rejected_total counter\n"
+      "bulwark_rate_limit_rejected_total{limiter=\"payments\"} 2\n"
+      "bulwark_rate_limit_rejected_total{limiter=\"search \\\"v2\\\"\\nC:\\\\tmp\",zone=\"eu\"} 0\n"
+      "# HELP bulwark_rate_limit_available Tokens available now.\n"
+      "# TYPE bulwark_rate_limit_available gauge\n"
+      "bulwark_rate_limit_available{limiter=\"payments\"} 0.5\n"
+      "bulwark_rate_limit_available{limiter=\"search \\\"v2\\\"\\nC:\\\\tmp\",zone=\"eu\"} -1.25\n"
+      "# HELP bulwark_build_info Version\\\\build, one\\nline.\n"
+      "# TYPE bulwark_build_info gauge\n"
+      "bulwark_build_info -3\n";
+  CHECK(out.str() == expected);
+}
+
+TEST_CASE("prometheus_text writes special floating values as the format spells them",
+          "[core]") {
+  bulwark::prometheus_text out;
+  const auto gauge = [](std::string_view name, double v) {
+    return bulwark::metric{name, "h", bulwark::metric_type::gauge, v};
+  };
+  out.add("x", gauge("nan", std::numeric_limits<double>::quiet_NaN()));
+  out.add("x", gauge("pos", std::numeric_limits<double>::infinity()));
+  out.add("x", gauge("neg", -std::numeric_limits<double>::infinity()));
+  out.add("x", gauge("big", 1e21));
+  const auto text = out.str();
+  CHECK(text.find("x_nan NaN\n") != std::string::npos);
+  CHECK(text.find("x_pos +Inf\n") != std::string::npos);
+  CHECK(text.find("x_neg -Inf\n") != std::string::npos);
+  CHECK(text.find("x_big 1e+21\n") != std::string::npos);
+}
+
+TEST_CASE("prometheus_text refuses names and series the format does not allow", "[core]") {
+  bulwark::prometheus_text out;
+  const bulwark::metric ok{"calls_total", "Calls.", bulwark::metric_type::counter,
+                           std::uint64_t{1}};
+  CHECK_THROWS_WITH(out.add("9lives", ok),
+                    "bulwark::prometheus_text: metric name must be "
+                    "[a-zA-Z_:][a-zA-Z0-9_:]* (got \"9lives_calls_total\")");
+  CHECK_THROWS_AS(out.add("has-dash", ok), std::invalid_argument);
+  CHECK_THROWS_AS(out.add("ns", ok, {{"__reserved", "x"}}), std::invalid_argument);
+  CHECK_THROWS_AS(out.add("ns", ok, {{"bad:label", "x"}}), std::invalid_argument);
+  CHECK_THROWS_AS(out.add("ns", ok, {{"a", "1"}, {"a", "2"}}), std::invalid_argument);
+
+  CHECK_NOTHROW(out.add("ns", ok, {{"shard", "1"}}));
+  CHECK_THROWS_AS(out.add("ns", ok, {{"shard", "1"}}), std::invalid_argument);  // same series
+  CHECK_THROWS_AS(out.add("ns", bulwark::metric{"calls_total", "Calls.",
+                                                bulwark::metric_type::gauge, 1.0}),
+                  std::invalid_argument);  // family type changed
+  CHECK_THROWS_AS(out.add("ns", bulwark::metric{"calls_total", "Other help.",
+                                                bulwark::metric_type::counter, std::uint64_t{1}}),
+                  std::invalid_argument);  // family help changed
+}
+
+TEST_CASE("metric_counter loses no increment across threads", "[core]") {
+  bulwark::metric_counter counter;
+  constexpr int threads = 4;
+  constexpr int increments = 25'000;
+  std::vector<std::thread> workers;
+  for (int t = 0; t < threads; ++t) {
+    workers.emplace_back([&] {
+      for (int i = 0; i < increments; ++i) counter.add();
+    });
+  }
+  for (auto& w : workers) w.join();
+  CHECK(counter.load() == std::uint64_t{threads} * increments);
+  counter.add(10);
+  CHECK(counter.load() == std::uint64_t{threads} * increments + 10);
+}
