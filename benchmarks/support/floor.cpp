@@ -1,0 +1,64 @@
+// Registrations of the floor rows described in floor.hpp.
+#include "floor.hpp"
+
+#include <benchmark/benchmark.h>
+
+#include <atomic>
+#include <bulwark/core/clock.hpp>
+#include <cstdint>
+#include <mutex>
+
+namespace {
+
+void steady_clock_now(benchmark::State& state) {
+  for (auto _ : state) {
+    // DoNotOptimize on the result keeps the read; now() is an opaque vDSO call anyway.
+    auto t = bulwark::steady_clock::now();
+    benchmark::DoNotOptimize(t);
+  }
+  state.SetItemsProcessed(state.iterations());
+}
+BENCHMARK(steady_clock_now)->Name("floor/steady_clock_now");
+
+void coarse_clock_now(benchmark::State& state) {
+  for (auto _ : state) {
+    auto t = bulwark::coarse_clock::now();
+    benchmark::DoNotOptimize(t);
+  }
+  state.SetItemsProcessed(state.iterations());
+}
+BENCHMARK(coarse_clock_now)->Name("floor/coarse_clock_now");
+
+void cas_uncontended(benchmark::State& state) {
+  std::atomic<std::uint64_t> word{0};
+  std::uint64_t expected = 0;
+  for (auto _ : state) {
+    // One locked compare-exchange per iteration, always succeeding: the shape of a limiter's
+    // CAS loop when nobody races it. acq_rel matches what such loops use; on x86 every
+    // ordering compiles to the same lock cmpxchg.
+    const bool swapped = word.compare_exchange_strong(
+        expected, expected + 1, std::memory_order_acq_rel, std::memory_order_relaxed);
+    benchmark::DoNotOptimize(swapped);
+    if (swapped) expected += 1;  // on failure compare_exchange already loaded the current value
+  }
+  // Reading the word after the loop ties the CAS results to an observable value.
+  auto final_value = word.load(std::memory_order_relaxed);
+  benchmark::DoNotOptimize(final_value);
+  state.SetItemsProcessed(state.iterations());
+}
+BENCHMARK(cas_uncontended)->Name("floor/cas_uncontended");
+
+void mutex_lock_unlock(benchmark::State& state) {
+  std::mutex mutex;
+  for (auto _ : state) {
+    mutex.lock();
+    // An empty critical section; ClobberMemory stops the compiler from treating it as one
+    // it may merge with the next iteration's.
+    benchmark::ClobberMemory();
+    mutex.unlock();
+  }
+  state.SetItemsProcessed(state.iterations());
+}
+BENCHMARK(mutex_lock_unlock)->Name("floor/mutex_lock_unlock");
+
+}  // namespace
