@@ -8,6 +8,8 @@
 #include <catch2/generators/catch_generators.hpp>
 #include <catch2/generators/catch_generators_range.hpp>
 #include <catch2/matchers/catch_matchers_string.hpp>
+// v2 put Approx in the global namespace through its single header; v3 keeps it in Catch::.
+using Catch::Approx;
 #else
 #include <catch2/catch.hpp>
 #endif

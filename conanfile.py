@@ -1,0 +1,89 @@
+import os
+import re
+
+from conan import ConanFile
+from conan.errors import ConanException
+from conan.tools.build import check_min_cppstd
+from conan.tools.files import copy, load
+from conan.tools.layout import basic_layout
+
+required_conan_version = ">=2.0"
+
+
+class BulwarkConan(ConanFile):
+    """Conan 2 recipe for bulwark, a header-only C++20 library.
+
+    `conan create .` exports the headers from this checkout, packages them (no build step) and
+    builds test_package/ against the result. The version comes from include/bulwark/version.hpp,
+    the same numbers CMake's project(VERSION) and the vcpkg port carry
+    (tests/consumers/check_recipes.py checks that they agree).
+    """
+
+    name = "bulwark"
+    license = "MIT"
+    description = "Header-only C++20 resilience and scaling patterns for service code"
+    url = "https://github.com/bulwark-cpp/bulwark"
+    homepage = "https://github.com/bulwark-cpp/bulwark"
+    topics = (
+        "header-only",
+        "resilience",
+        "rate-limiting",
+        "circuit-breaker",
+        "retry",
+        "bulkhead",
+        "consistent-hashing",
+        "sharding",
+        "load-balancing",
+        "cache",
+    )
+    package_type = "header-library"
+    # Settings stay so that validate() can check the C++ standard; package_id() drops them, so
+    # one package serves every configuration.
+    settings = "os", "arch", "compiler", "build_type"
+    exports_sources = "include/*", "cmake/*", "CMakeLists.txt", "LICENSE"
+    no_copy_source = True
+
+    _version_macro = re.compile(r"^\s*#\s*define\s+BULWARK_VERSION_(MAJOR|MINOR|PATCH)\s+(\d+)\b",
+                                re.MULTILINE)
+
+    def set_version(self):
+        header = load(self, os.path.join(self.recipe_folder, "include", "bulwark", "version.hpp"))
+        parts = dict(self._version_macro.findall(header))
+        missing = [p for p in ("MAJOR", "MINOR", "PATCH") if p not in parts]
+        if missing:
+            raise ConanException("bulwark: version.hpp does not define BULWARK_VERSION_"
+                                 + ", BULWARK_VERSION_".join(missing))
+        header_version = "{}.{}.{}".format(parts["MAJOR"], parts["MINOR"], parts["PATCH"])
+        # A --version on the command line must not produce a package whose headers disagree.
+        if self.version and str(self.version) != header_version:
+            raise ConanException("bulwark: --version {} disagrees with version.hpp ({})".format(
+                self.version, header_version))
+        self.version = header_version
+
+    def layout(self):
+        basic_layout(self)
+
+    def package_id(self):
+        # Header-only: the same package for every os, compiler, standard and build type.
+        self.info.clear()
+
+    def validate(self):
+        check_min_cppstd(self, 20)
+
+    def package(self):
+        copy(self, "LICENSE", src=self.source_folder,
+             dst=os.path.join(self.package_folder, "licenses"))
+        copy(self, "*.hpp", src=os.path.join(self.source_folder, "include"),
+             dst=os.path.join(self.package_folder, "include"))
+
+    def package_info(self):
+        self.cpp_info.bindirs = []
+        self.cpp_info.libdirs = []
+        # The names the CMake build installs, so find_package(bulwark) and bulwark::bulwark
+        # read the same whether the package came from Conan, vcpkg or `cmake --install`.
+        self.cpp_info.set_property("cmake_file_name", "bulwark")
+        self.cpp_info.set_property("cmake_target_name", "bulwark::bulwark")
+        self.cpp_info.set_property("pkg_config_name", "bulwark")
+        if self.settings.os in ("Linux", "FreeBSD"):
+            # Threads::Threads in the CMake package; the concurrent components use std::thread.
+            self.cpp_info.system_libs = ["pthread"]
