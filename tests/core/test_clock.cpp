@@ -1,6 +1,5 @@
-#include <bulwark/core/clock.hpp>
-
 #include <atomic>
+#include <bulwark/core/clock.hpp>
 #include <chrono>
 #include <thread>
 #include <vector>
@@ -52,10 +51,12 @@ TEST_CASE("manual_clock advances from many threads lose no time", "[core]") {
   std::vector<std::thread> workers;
   for (int t = 0; t < threads; ++t) {
     workers.emplace_back([clock]() mutable {
-      for (int i = 0; i < steps; ++i) clock.advance(1us);
+      for (int i = 0; i < steps; ++i)
+        clock.advance(1us);
     });
   }
-  for (auto& w : workers) w.join();
+  for (auto& w : workers)
+    w.join();
   CHECK(clock.now() - start == std::chrono::microseconds{threads * steps});
 }
 
@@ -70,7 +71,8 @@ TEST_CASE("manual_clock publishes what was written before advance to readers of 
     payload = 42;
     clock.advance(1s);
   });
-  while (clock.now() == start) std::this_thread::yield();
+  while (clock.now() == start)
+    std::this_thread::yield();
   CHECK(payload == 42);
   writer.join();
 }

@@ -1,5 +1,4 @@
 #include <bulwark/core/errors.hpp>
-
 #include <chrono>
 #include <stdexcept>
 #include <string>

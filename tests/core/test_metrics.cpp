@@ -1,6 +1,5 @@
 #include <bulwark/core/metrics.hpp>
 #include <bulwark/core/prometheus.hpp>
-
 #include <cstdint>
 #include <limits>
 #include <stdexcept>
@@ -64,8 +63,7 @@ TEST_CASE("prometheus_text renders families, labels and escapes exactly (golden)
   CHECK(out.str() == expected);
 }
 
-TEST_CASE("prometheus_text writes special floating values as the format spells them",
-          "[core]") {
+TEST_CASE("prometheus_text writes special floating values as the format spells them", "[core]") {
   bulwark::prometheus_text out;
   const auto gauge = [](std::string_view name, double v) {
     return bulwark::metric{name, "h", bulwark::metric_type::gauge, v};
@@ -95,9 +93,9 @@ TEST_CASE("prometheus_text refuses names and series the format does not allow", 
 
   CHECK_NOTHROW(out.add("ns", ok, {{"shard", "1"}}));
   CHECK_THROWS_AS(out.add("ns", ok, {{"shard", "1"}}), std::invalid_argument);  // same series
-  CHECK_THROWS_AS(out.add("ns", bulwark::metric{"calls_total", "Calls.",
-                                                bulwark::metric_type::gauge, 1.0}),
-                  std::invalid_argument);  // family type changed
+  CHECK_THROWS_AS(
+      out.add("ns", bulwark::metric{"calls_total", "Calls.", bulwark::metric_type::gauge, 1.0}),
+      std::invalid_argument);  // family type changed
   CHECK_THROWS_AS(out.add("ns", bulwark::metric{"calls_total", "Other help.",
                                                 bulwark::metric_type::counter, std::uint64_t{1}}),
                   std::invalid_argument);  // family help changed
@@ -110,10 +108,12 @@ TEST_CASE("metric_counter loses no increment across threads", "[core]") {
   std::vector<std::thread> workers;
   for (int t = 0; t < threads; ++t) {
     workers.emplace_back([&] {
-      for (int i = 0; i < increments; ++i) counter.add();
+      for (int i = 0; i < increments; ++i)
+        counter.add();
     });
   }
-  for (auto& w : workers) w.join();
+  for (auto& w : workers)
+    w.join();
   CHECK(counter.load() == std::uint64_t{threads} * increments);
   counter.add(10);
   CHECK(counter.load() == std::uint64_t{threads} * increments + 10);

@@ -1,6 +1,5 @@
 #include <bulwark/core/options.hpp>
 #include <bulwark/core/rate.hpp>
-
 #include <chrono>
 #include <cmath>
 #include <limits>
@@ -46,8 +45,7 @@ TEST_CASE("option errors name the component, the field, the rule and the value",
         }) == "bulwark::gcra: rate must be at least 1 per hour (got 0/s)");
 }
 
-TEST_CASE("option checks pass good values and throw std::invalid_argument on bad ones",
-          "[core]") {
+TEST_CASE("option checks pass good values and throw std::invalid_argument on bad ones", "[core]") {
   const bulwark::option_check check{"cache"};
   CHECK_NOTHROW(check.positive("capacity", 1));
   CHECK_NOTHROW(check.at_least("capacity", 1u, 1u));

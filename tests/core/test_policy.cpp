@@ -1,5 +1,4 @@
 #include <bulwark/core/policy.hpp>
-
 #include <memory>
 #include <stdexcept>
 #include <string>
@@ -21,7 +20,9 @@ struct counting_policy {
   }
 };
 
-int answer() { return 42; }
+int answer() {
+  return 42;
+}
 
 }  // namespace
 

@@ -1,6 +1,5 @@
-#include <bulwark/core/random.hpp>
-
 #include <array>
+#include <bulwark/core/random.hpp>
 #include <cstdint>
 #include <random>
 #include <set>
@@ -30,7 +29,8 @@ TEST_CASE("fast_rng is xoshiro256** bit for bit", "[core]") {
                                     8476171486693032832ULL,
                                     10595114339597558777ULL,
                                     2904607092377533576ULL};
-  for (const auto value : expected) CHECK(rng() == value);
+  for (const auto value : expected)
+    CHECK(rng() == value);
 
   // And it runs in constant expressions.
   constexpr auto first = [] {
@@ -65,7 +65,8 @@ TEST_CASE("fast_rng: one seed gives one stream; seeds differ; state round-trips"
 TEST_CASE("uniform_below stays in range and is unbiased", "[core]") {
   bulwark::fast_rng rng{2024};
   for (std::uint64_t bound : {1ULL, 2ULL, 3ULL, 10ULL, 1000ULL, (1ULL << 63) + 1, ~0ULL}) {
-    for (int i = 0; i < 1000; ++i) CHECK(bulwark::uniform_below(rng, bound) < bound);
+    for (int i = 0; i < 1000; ++i)
+      CHECK(bulwark::uniform_below(rng, bound) < bound);
   }
 
   // Chi-square over 10 buckets from a fixed seed: deterministic, and far below the 0.1%
@@ -73,7 +74,8 @@ TEST_CASE("uniform_below stays in range and is unbiased", "[core]") {
   constexpr int buckets = 10;
   constexpr int draws = 100'000;
   std::array<int, buckets> counts{};
-  for (int i = 0; i < draws; ++i) ++counts[bulwark::uniform_below(rng, buckets)];
+  for (int i = 0; i < draws; ++i)
+    ++counts[bulwark::uniform_below(rng, buckets)];
   double chi2 = 0;
   for (const int observed : counts) {
     const double expected = double{draws} / buckets;
@@ -86,7 +88,8 @@ TEST_CASE("uniform_below stays in range and is unbiased", "[core]") {
   // multiply-and-reject keeps the halves even.
   const std::uint64_t bound = (1ULL << 63) + (1ULL << 62);
   int low_half = 0;
-  for (int i = 0; i < 20'000; ++i) low_half += bulwark::uniform_below(rng, bound) < bound / 2;
+  for (int i = 0; i < 20'000; ++i)
+    low_half += bulwark::uniform_below(rng, bound) < bound / 2;
   CHECK(low_half > 9'500);
   CHECK(low_half < 10'500);
 }
@@ -103,7 +106,8 @@ TEST_CASE("uniform01 and bernoulli", "[core]") {
   CHECK(sum / 100'000 == Approx(0.5).margin(0.01));
 
   int hits = 0;
-  for (int i = 0; i < 100'000; ++i) hits += bulwark::bernoulli(rng, 0.2);
+  for (int i = 0; i < 100'000; ++i)
+    hits += bulwark::bernoulli(rng, 0.2);
   CHECK(hits == Approx(20'000).margin(600));
   for (int i = 0; i < 1000; ++i) {
     CHECK_FALSE(bulwark::bernoulli(rng, 0.0));

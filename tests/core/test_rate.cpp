@@ -1,5 +1,4 @@
 #include <bulwark/core/rate.hpp>
-
 #include <chrono>
 
 #include "catch.hpp"
@@ -14,8 +13,7 @@ TEST_CASE("rate helpers spell count per period", "[core]") {
   CHECK(bulwark::per_second(100) != bulwark::per_second(101));
 }
 
-TEST_CASE("rate interval is the exact emission interval rounded down to a nanosecond",
-          "[core]") {
+TEST_CASE("rate interval is the exact emission interval rounded down to a nanosecond", "[core]") {
   CHECK(bulwark::per_second(100).interval() == 10ms);
   CHECK(bulwark::per_second(3).interval() == 333'333'333ns);
   CHECK(bulwark::per_minute(60).interval() == 1s);

@@ -1,5 +1,4 @@
 #include <bulwark/version.hpp>
-
 #include <string>
 
 #include "catch.hpp"

@@ -73,7 +73,9 @@ struct coarse_clock {
 #endif
   }
 
-  static void sleep_for(duration d) { steady_clock::sleep_for(d); }
+  static void sleep_for(duration d) {
+    steady_clock::sleep_for(d);
+  }
 };
 
 /// A thread-safe virtual clock for tests, simulations and examples.

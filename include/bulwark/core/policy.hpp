@@ -28,7 +28,7 @@ concept policy = policy_for<P, int (*)()> && requires(P& p, int (*f)()) {
 /// identity of composition, and the "unprotected" arm of a comparison. Stateless, thread-safe.
 struct passthrough {
   template <class F, class... Args>
-    requires std::invocable<F, Args...>
+  requires std::invocable<F, Args...>
   decltype(auto) execute(F&& f, Args&&... args) const {
     return std::invoke(std::forward<F>(f), std::forward<Args>(args)...);
   }

@@ -59,8 +59,12 @@ class prometheus_text {
     auto [it, inserted] = family_index_.try_emplace(name, families_.size());
     if (inserted) families_.push_back({name, std::string{m.help}, m.type, {}});
     family& f = families_[it->second];
-    if (f.type != m.type) throw_invalid_option("prometheus_text", "type of " + name, "the same in every sample", type_name(m.type));
-    if (f.help != m.help) throw_invalid_option("prometheus_text", "help of " + name, "the same in every sample", m.help);
+    if (f.type != m.type)
+      throw_invalid_option("prometheus_text", "type of " + name, "the same in every sample",
+                           type_name(m.type));
+    if (f.help != m.help)
+      throw_invalid_option("prometheus_text", "help of " + name, "the same in every sample",
+                           m.help);
 
     std::string series = name;
     if (labels.size() != 0) {
@@ -99,7 +103,8 @@ class prometheus_text {
       out.append("# HELP ").append(f.name).append(" ");
       append_escaped(out, f.help, false);
       out.append("\n# TYPE ").append(f.name).append(" ").append(type_name(f.type)).append("\n");
-      for (const auto& sample : f.samples) out.append(sample).append("\n");
+      for (const auto& sample : f.samples)
+        out.append(sample).append("\n");
     }
     return out;
   }

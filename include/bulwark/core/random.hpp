@@ -35,13 +35,13 @@ class fast_rng {
   /// Seeds the state from `seed` through SplitMix64, as the authors recommend; every seed,
   /// zero included, gives a valid (non-zero) state.
   explicit constexpr fast_rng(std::uint64_t seed) noexcept {
-    for (auto& word : state_) word = splitmix64(seed);
+    for (auto& word : state_)
+      word = splitmix64(seed);
   }
 
   /// Starts from an explicit state, as the reference implementation does (to reproduce its
   /// published output, or a stream saved with state()). Precondition: not all four words zero.
-  explicit constexpr fast_rng(const std::array<std::uint64_t, 4>& state) noexcept
-      : state_{state} {}
+  explicit constexpr fast_rng(const std::array<std::uint64_t, 4>& state) noexcept : state_{state} {}
 
   [[nodiscard]] constexpr std::array<std::uint64_t, 4> state() const noexcept { return state_; }
 
@@ -91,7 +91,8 @@ constexpr std::uint64_t uniform_below(G&& generator, std::uint64_t bound) noexce
   std::uint64_t high = multiply(generator(), low);
   if (low < bound) {
     const std::uint64_t threshold = (0 - bound) % bound;  // 2^64 mod bound
-    while (low < threshold) high = multiply(generator(), low);
+    while (low < threshold)
+      high = multiply(generator(), low);
   }
   return high;
 }

@@ -42,7 +42,9 @@ struct rate {
 [[nodiscard]] constexpr rate per_hour(std::uint64_t n) noexcept {
   return {n, std::chrono::hours{1}};
 }
-[[nodiscard]] constexpr rate per(std::uint64_t n, duration period) noexcept { return {n, period}; }
+[[nodiscard]] constexpr rate per(std::uint64_t n, duration period) noexcept {
+  return {n, period};
+}
 
 /// "100/s", "5/250ms", "1000/min": used in option error messages and reports.
 [[nodiscard]] inline std::string to_string(const rate& r) {

@@ -14,8 +14,8 @@ namespace bulwark::detail {
 /// Appends `value` to `out` as decimal text: std::to_chars, so the text does not depend on the
 /// locale and a double prints in its shortest round-trip form.
 template <class T>
-  requires(std::is_arithmetic_v<T> && !std::same_as<T, bool>)
-void append_number(std::string& out, T value) {
+requires(std::is_arithmetic_v<T> && !std::same_as<T, bool>) void append_number(std::string& out,
+                                                                               T value) {
   char buffer[64];
   const auto result = std::to_chars(buffer, buffer + sizeof buffer, value);
   out.append(buffer, result.ptr);
@@ -72,7 +72,10 @@ std::string to_message_text(const T& value) {
     out = value ? "true" : "false";
   } else if constexpr (std::is_arithmetic_v<T>) {
     append_number(out, value);
-  } else if constexpr (requires { value.count(); typename T::period; }) {
+  } else if constexpr (requires {
+                         value.count();
+                         typename T::period;
+                       }) {
     append_duration(out, value);
   } else if constexpr (std::is_convertible_v<const T&, std::string_view>) {
     out += '"';
