@@ -21,4 +21,8 @@
 // The rows are single-threaded and uncontended by design: they are the lower bound. Contention
 // is what the areas' own threaded rows measure.
 //
+// floor.cpp also starts and joins one thread at static initialisation, so that glibc leaves
+// its single-threaded fast path before any row runs (see there): every binary that links the
+// floor measures its mutex baselines as a multi-threaded service would see them.
+//
 // Nothing else lives here; the rows need no declarations to be registered.
