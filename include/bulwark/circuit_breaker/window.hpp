@@ -1,0 +1,246 @@
+#pragma once
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <limits>
+#include <memory>
+
+#include "bulwark/core/clock.hpp"
+
+// The closed state's sliding windows (resilience4j's FixedSizeSlidingWindowMetrics and
+// SlidingTimeWindowMetrics), lock-free.
+//
+// Both keep their totals in a window_totals next to the per-call (or per-second) storage, and
+// keep one invariant: after every thread has finished its operation, the totals equal the sum
+// of what the storage holds. Each operation moves a contribution into or out of the storage
+// with one atomic exchange or fetch_add and then applies the same signed difference to the
+// totals, so the differences telescope whatever order threads interleave in. Between those two
+// steps a reader can see the totals a few calls off (never lost, never counted twice once the
+// writers finish); the fields are biased so that such a transient, even a negative one, decodes
+// exactly instead of borrowing from its neighbour.
+
+namespace bulwark::detail {
+
+/// What a window holds, or a change to it.
+struct window_counts {
+  std::int64_t calls = 0;
+  std::int64_t failed = 0;
+  std::int64_t slow = 0;
+
+  [[nodiscard]] constexpr window_counts operator-() const noexcept {
+    return {-calls, -failed, -slow};
+  }
+  [[nodiscard]] constexpr bool empty() const noexcept {
+    return calls == 0 && failed == 0 && slow == 0;
+  }
+};
+
+/// One call's entry in a window, a byte: bit 0 "a call is here", bit 1 failed, bit 2 slow.
+using outcome_code = std::uint8_t;
+
+[[nodiscard]] constexpr outcome_code make_code(bool failed, bool slow) noexcept {
+  return static_cast<outcome_code>(1u | (failed ? 2u : 0u) | (slow ? 4u : 0u));
+}
+
+[[nodiscard]] constexpr window_counts counts_of(outcome_code code) noexcept {
+  return {code & 1, (code >> 1) & 1, (code >> 2) & 1};
+}
+
+/// Totals of a window: calls and failed calls packed in one word (so one fetch_add moves both
+/// and a reader sees a consistent pair), slow calls in a second word touched only by slow calls.
+/// Each packed field holds value + 2^31, so values in [-2^31, 2^31) decode exactly.
+class window_totals {
+ public:
+  /// Adds `delta` and returns the totals after it (the calls/failed pair from this thread's own
+  /// read-modify-write, so it is the latest in that word's modification order).
+  window_counts add(const window_counts& delta) noexcept {
+    window_counts after{};
+    // Relaxed: the totals are counters; decisions use the value this RMW returns, and no other
+    // memory is published through them.
+    if (delta.calls != 0 || delta.failed != 0) {
+      const auto d = pack_delta(delta.calls, delta.failed);
+      unpack(calls_failed_.fetch_add(d, std::memory_order_relaxed) + d, after);
+    } else {
+      unpack(calls_failed_.load(std::memory_order_relaxed), after);
+    }
+    after.slow = delta.slow != 0
+                     ? slow_.fetch_add(delta.slow, std::memory_order_relaxed) + delta.slow
+                     : slow_.load(std::memory_order_relaxed);
+    return after;
+  }
+
+  [[nodiscard]] window_counts load() const noexcept {
+    window_counts now{};
+    unpack(calls_failed_.load(std::memory_order_relaxed), now);
+    now.slow = slow_.load(std::memory_order_relaxed);
+    return now;
+  }
+
+ private:
+  static constexpr std::uint64_t bias = std::uint64_t{1} << 31;
+
+  static constexpr std::uint64_t pack_delta(std::int64_t calls, std::int64_t failed) noexcept {
+    // Modular arithmetic: adding (calls << 32) + failed to the packed word adds each field
+    // exactly as long as every field stays in range, which the bias guarantees.
+    return (static_cast<std::uint64_t>(calls) << 32) + static_cast<std::uint64_t>(failed);
+  }
+  static void unpack(std::uint64_t word, window_counts& out) noexcept {
+    out.calls = static_cast<std::int64_t>(word >> 32) - static_cast<std::int64_t>(bias);
+    out.failed = static_cast<std::int64_t>(word & 0xffff'ffffu) - static_cast<std::int64_t>(bias);
+  }
+
+  std::atomic<std::uint64_t> calls_failed_{(bias << 32) | bias};
+  std::atomic<std::int64_t> slow_{0};
+};
+
+/// The last `size` calls: a ring of outcome codes, written at a shared head.
+/// record: one fetch_add on the head, then, only when the entry it replaces differs, one
+/// exchange on the slot and one fetch_add on the totals (a steady stream of successes does
+/// neither).
+/// Lock-free; O(1) per call, O(size) per reset.
+class count_window {
+ public:
+  explicit count_window(std::uint32_t size)
+      : size_{size}, slots_{std::make_unique<std::atomic<outcome_code>[]>(size)} {}
+
+  /// Records one call; returns true and the totals after it when the totals changed.
+  bool record(outcome_code code, window_counts& totals) noexcept {
+    // Relaxed: the head only spreads writers over the slots; the slot exchange below is what
+    // makes each entry's eviction happen exactly once.
+    const auto index = head_.fetch_add(1, std::memory_order_relaxed) % size_;
+    auto& slot = slots_[index];
+    // Writing an entry over an equal one changes nothing, so it may be linearised at this
+    // load and skipped: a steady stream of successes then writes no slot at all.
+    if (slot.load(std::memory_order_relaxed) == code) return false;
+    const auto old = slot.exchange(code, std::memory_order_relaxed);
+    if (old == code) return false;
+    const auto in = counts_of(code);
+    const auto out = old == 0 ? window_counts{} : counts_of(old);
+    totals = totals_.add({in.calls - out.calls, in.failed - out.failed, in.slow - out.slow});
+    return true;
+  }
+
+  /// Empties the window. Safe against concurrent record(): each slot's content is moved out
+  /// by an exchange, so nothing is subtracted twice.
+  void reset() noexcept {
+    window_counts removed{};
+    for (std::uint32_t i = 0; i < size_; ++i) {
+      const auto old = slots_[i].exchange(0, std::memory_order_relaxed);
+      if (old == 0) continue;
+      const auto c = counts_of(old);
+      removed.calls += c.calls;
+      removed.failed += c.failed;
+      removed.slow += c.slow;
+    }
+    if (!removed.empty()) totals_.add(-removed);
+  }
+
+  [[nodiscard]] window_counts totals() const noexcept { return totals_.load(); }
+  [[nodiscard]] std::uint32_t size() const noexcept { return size_; }
+
+ private:
+  std::uint32_t size_;
+  std::unique_ptr<std::atomic<outcome_code>[]> slots_;
+  alignas(64) std::atomic<std::uint64_t> head_{0};
+  window_totals totals_;
+};
+
+/// The calls of the last `size` seconds: one bucket per second of a ring, each tagged with the
+/// second it counts. Seconds are whole seconds of the clock's time since its epoch, so a bucket
+/// covers [k s, (k+1) s) and the window at time t covers the buckets of seconds
+/// floor(t) - size + 1 .. floor(t), as in resilience4j's SlidingTimeWindowMetrics.
+///
+/// A bucket is recycled by the thread whose CAS moves its tag forward; that thread moves the old
+/// counts out of the totals. Once per new second one thread sweeps every stale bucket, so idle
+/// seconds expire without traffic in their bucket. Lock-free; O(1) per call, plus O(size) for
+/// the one sweep per second.
+class time_window {
+ public:
+  explicit time_window(std::uint32_t size)
+      : size_{size}, buckets_{std::make_unique<bucket[]>(size)} {}
+
+  /// Records one call at `now` and returns the totals after it.
+  window_counts record(outcome_code code, time_point now) noexcept {
+    const auto second = advance(now);
+    auto& b = buckets_[index_of(second)];
+    const auto c = counts_of(code);
+    // Relaxed: bucket counts and totals are counters kept equal by telescoping (see the top of
+    // this file); a call that lands in a bucket just recycled counts toward the new second.
+    b.calls_failed.fetch_add((std::uint64_t{1} << 32) | static_cast<std::uint64_t>(c.failed),
+                             std::memory_order_relaxed);
+    if (c.slow != 0) b.slow.fetch_add(1, std::memory_order_relaxed);
+    return totals_.add(c);
+  }
+
+  /// Expires the buckets older than the window ending at `now`; returns the totals.
+  window_counts totals(time_point now) noexcept {
+    advance(now);
+    return totals_.load();
+  }
+
+  /// Empties the window; safe against concurrent record().
+  void reset() noexcept {
+    for (std::uint32_t i = 0; i < size_; ++i)
+      drain(buckets_[i]);
+  }
+
+ private:
+  struct bucket {
+    std::atomic<std::int64_t> second{std::numeric_limits<std::int64_t>::min()};
+    std::atomic<std::uint64_t> calls_failed{0};  // calls << 32 | failed, never negative
+    std::atomic<std::uint64_t> slow{0};
+  };
+
+  [[nodiscard]] static std::int64_t second_of(time_point t) noexcept {
+    return std::chrono::floor<std::chrono::seconds>(t.time_since_epoch()).count();
+  }
+  [[nodiscard]] std::size_t index_of(std::int64_t second) const noexcept {
+    const auto n = static_cast<std::int64_t>(size_);
+    return static_cast<std::size_t>(((second % n) + n) % n);
+  }
+
+  std::int64_t advance(time_point now) noexcept {
+    const auto second = second_of(now);
+    auto swept = swept_.load(std::memory_order_relaxed);
+    if (second > swept &&
+        swept_.compare_exchange_strong(swept, second, std::memory_order_relaxed)) {
+      for (std::uint32_t i = 0; i < size_; ++i)
+        refresh(i, second);
+    } else {
+      refresh(index_of(second), second);
+    }
+    return second;
+  }
+
+  // Moves bucket i to the latest second it stands for at `second`, draining it if it was
+  // older. A clock that went back leaves newer buckets alone.
+  void refresh(std::size_t i, std::int64_t second) noexcept {
+    const auto n = static_cast<std::int64_t>(size_);
+    const auto target = second - (((second - static_cast<std::int64_t>(i)) % n) + n) % n;
+    auto& b = buckets_[i];
+    auto tag = b.second.load(std::memory_order_relaxed);
+    // Relaxed: the tag only elects the one thread that drains the bucket; the counts it moves
+    // are counters (see record()).
+    if (tag < target && b.second.compare_exchange_strong(tag, target, std::memory_order_relaxed))
+      drain(b);
+  }
+
+  void drain(bucket& b) noexcept {
+    const auto cf = b.calls_failed.exchange(0, std::memory_order_relaxed);
+    const auto slow = b.slow.exchange(0, std::memory_order_relaxed);
+    const window_counts old{static_cast<std::int64_t>(cf >> 32),
+                            static_cast<std::int64_t>(cf & 0xffff'ffffu),
+                            static_cast<std::int64_t>(slow)};
+    if (!old.empty()) totals_.add(-old);
+  }
+
+  std::uint32_t size_;
+  std::unique_ptr<bucket[]> buckets_;
+  alignas(64) std::atomic<std::int64_t> swept_{std::numeric_limits<std::int64_t>::min()};
+  window_totals totals_;
+};
+
+}  // namespace bulwark::detail
