@@ -1,0 +1,362 @@
+#pragma once
+// bulwark::memory_store: the in-process reference implementation of the idempotency_store
+// concept. Sharded (lock striping), bounded, with TTL expiry and fencing tokens.
+
+#include <algorithm>
+#include <atomic>
+#include <bit>
+#include <cstddef>
+#include <cstdint>
+#include <iterator>
+#include <list>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <thread>
+#include <unordered_map>
+#include <utility>
+
+#include "bulwark/core/clock.hpp"
+#include "bulwark/core/hash.hpp"
+#include "bulwark/core/metrics.hpp"
+#include "bulwark/core/options.hpp"
+#include "bulwark/idempotency/store.hpp"
+
+namespace bulwark {
+
+/// Options of memory_store. Defaults: room for 100,000 records, shards chosen from the machine.
+struct memory_store_options {
+  /// The most records held at once, completed and in progress together. Each shard holds at
+  /// most max_entries / shards, so the total never exceeds it. Must be >= 1 and >= shards.
+  std::size_t max_entries = 100'000;
+  /// Lock stripes: 0 picks a power of two near 4x std::thread::hardware_concurrency() (at most
+  /// 64, at most max_entries); otherwise a power of two. With 1, eviction is exactly oldest
+  /// first over the whole store; with more, oldest first within the key's shard.
+  std::size_t shards = 0;
+};
+
+/// Counters of a memory_store (see for_each_metric for their meaning).
+struct memory_store_metrics {
+  std::uint64_t entries = 0;
+  std::uint64_t evictions = 0;
+  std::uint64_t expirations = 0;
+  std::uint64_t takeovers = 0;
+  std::uint64_t fenced = 0;
+
+  template <class Visit>
+  void for_each_metric(Visit&& visit) const {
+    visit(
+        metric{"entries", "Records held, completed and in progress.", metric_type::gauge, entries});
+    visit(metric{"evictions_total", "Live completed records evicted to make room.",
+                 metric_type::counter, evictions});
+    visit(metric{"expirations_total", "Expired records removed or replaced.", metric_type::counter,
+                 expirations});
+    visit(metric{"takeovers_total", "Expired in-progress leases taken over by a new call.",
+                 metric_type::counter, takeovers});
+    visit(metric{"fenced_total", "Completions or releases refused for a stale fencing token.",
+                 metric_type::counter, fenced});
+  }
+
+  friend bool operator==(const memory_store_metrics&, const memory_store_metrics&) = default;
+};
+
+namespace detail {
+
+// The hash of a scoped key: the key's XXH64 seeded with the scope's, so that ("ab", "c") and
+// ("a", "bc") differ; equality still compares both strings.
+inline std::uint64_t idempotency_key_hash(idempotency_key id) noexcept {
+  return hash64(id.key, hash64(id.scope));
+}
+
+// A stored key carries its hash so that rehashing never hashes a string again, and a probe
+// (string views plus the hash computed once per call) finds it without building a string.
+struct idempotency_slot_key {
+  std::string scope;
+  std::string key;
+  std::uint64_t hash = 0;
+};
+struct idempotency_probe {
+  std::string_view scope;
+  std::string_view key;
+  std::uint64_t hash = 0;
+};
+struct idempotency_slot_hash {
+  using is_transparent = void;
+  template <class K>
+  std::size_t operator()(const K& k) const noexcept {
+    return static_cast<std::size_t>(k.hash);
+  }
+};
+struct idempotency_slot_equal {
+  using is_transparent = void;
+  template <class A, class B>
+  bool operator()(const A& a, const B& b) const noexcept {
+    return a.hash == b.hash && std::string_view{a.key} == std::string_view{b.key} &&
+           std::string_view{a.scope} == std::string_view{b.scope};
+  }
+};
+
+}  // namespace detail
+
+/// A thread-safe, bounded, in-memory idempotency store: the reference implementation of
+/// idempotency_store, for one process (several processes need a shared store, e.g. Redis).
+///
+/// Records live in `shards` hash maps, each behind its own mutex, picked by the top bits of the
+/// key's hash64; every operation locks one shard once. A record is live while now < its
+/// deadline (the lease deadline in progress, completion + ttl once completed); an expired record
+/// counts as absent and is replaced in place by the next try_begin. When a shard is full, a new
+/// key evicts the shard's oldest completed record (by completion time), or else an expired
+/// in-progress one; live in-progress records are never evicted, so a shard full of them answers
+/// begin_status::full. Fencing tokens come from one store-wide counter, so they increase across
+/// every key, takeovers included.
+///
+/// V is the stored result: bytes (std::string) through a codec, or any copyable value type. A
+/// replay copies it out under the shard's lock. Clock is read once per operation; every
+/// operation also has an overload taking `now`.
+///
+/// Thread-safety: every member function may be called from any thread.
+/// Complexity: try_begin, complete and release are O(1) expected (plus the key's length for
+/// hashing, and a copy of V for a replay); making room scans the shard only when it holds no
+/// completed record; purge_expired is O(entries).
+template <std::copyable V, clock Clock = coarse_clock>
+class memory_store {
+ public:
+  using value_type = V;
+
+  /// Throws std::invalid_argument for max_entries 0, shards not a power of two, or more shards
+  /// than max_entries.
+  explicit memory_store(memory_store_options options = {}, Clock clock = {})
+      : clock_{std::move(clock)} {
+    option_check check{"memory_store"};
+    check.at_least("max_entries", options.max_entries, std::size_t{1});
+    if (options.shards == 0) {
+      const std::size_t threads = std::max(1u, std::thread::hardware_concurrency());
+      options.shards = std::min(
+          {std::bit_ceil(threads * 4), std::size_t{64}, std::bit_floor(options.max_entries)});
+    }
+    check.that(std::has_single_bit(options.shards), "shards", "0 or a power of two",
+               options.shards);
+    check.at_most("shards", options.shards, options.max_entries);
+    shard_count_ = options.shards;
+    shard_shift_ = 64 - std::countr_zero(shard_count_);
+    shard_capacity_ = options.max_entries / shard_count_;
+    shards_ = std::make_unique<shard[]>(shard_count_);
+  }
+
+  memory_store(const memory_store&) = delete;
+  memory_store& operator=(const memory_store&) = delete;
+
+  /// Records `id` as in progress with a lease of `lease` unless it holds a live record; see
+  /// idempotency_store for the outcomes. Precondition: lease > 0.
+  [[nodiscard]] begin_result<V> try_begin(idempotency_key id, std::uint64_t fingerprint,
+                                          duration lease) {
+    return try_begin(id, fingerprint, lease, clock_.now());
+  }
+
+  [[nodiscard]] begin_result<V> try_begin(idempotency_key id, std::uint64_t fingerprint,
+                                          duration lease, time_point now) {
+    const detail::idempotency_probe probe{id.scope, id.key, detail::idempotency_key_hash(id)};
+    shard& s = shard_for(probe.hash);
+    std::lock_guard lock{s.mutex};
+    begin_result<V> out;
+    auto it = s.records.find(probe);
+    if (it != s.records.end()) {
+      record& r = it->second;
+      if (now < r.deadline) {
+        if (r.fingerprint != fingerprint) {
+          out.status = begin_status::mismatch;
+        } else if (!r.completed) {
+          out.status = begin_status::in_progress;
+          out.deadline = r.deadline;
+        } else {
+          out.status = begin_status::completed;
+          out.result = r.result;
+        }
+        return out;
+      }
+      // Expired: the record is as good as absent, so this call takes the key over in place.
+      if (r.completed) {
+        s.completed_order.erase(r.order);
+        expirations_.add();
+      } else {
+        takeovers_.add();
+      }
+      r = record{};
+      return acquire(out, it->first, r, fingerprint, now + lease);
+    }
+    if (s.records.size() >= shard_capacity_ && !make_room(s, now)) {
+      out.status = begin_status::full;
+      return out;
+    }
+    auto [slot, inserted] = s.records.try_emplace(
+        detail::idempotency_slot_key{std::string{id.scope}, std::string{id.key}, probe.hash});
+    // relaxed: `entries` is a gauge read on its own; the shard's mutex orders the map itself.
+    entries_.fetch_add(1, std::memory_order_relaxed);
+    return acquire(out, slot->first, slot->second, fingerprint, now + lease);
+  }
+
+  /// Stores `result` as the key's outcome, live for `ttl` from now, if the key is still in
+  /// progress under `lease.token`; false (and no change) if the lease was taken over, released
+  /// or evicted. A completion after the deadline is accepted while nobody has taken over.
+  bool complete(const idempotency_lease& lease, stored_result<V> result, duration ttl) {
+    return complete(lease, std::move(result), ttl, clock_.now());
+  }
+
+  bool complete(const idempotency_lease& lease, stored_result<V> result, duration ttl,
+                time_point now) {
+    const detail::idempotency_probe probe{lease.scope, lease.key,
+                                          detail::idempotency_key_hash(lease.id())};
+    shard& s = shard_for(probe.hash);
+    std::lock_guard lock{s.mutex};
+    auto it = s.records.find(probe);
+    if (it == s.records.end() || it->second.completed || it->second.token != lease.token) {
+      fenced_.add();
+      return false;
+    }
+    record& r = it->second;
+    r.completed = true;
+    r.result.emplace(std::move(result));
+    r.deadline = now + ttl;
+    r.order = s.completed_order.insert(s.completed_order.end(), &it->first);
+    return true;
+  }
+
+  /// Removes the key's in-progress record if it is held under `lease.token`, so that the next
+  /// try_begin acquires it; false (and no change) otherwise.
+  bool release(const idempotency_lease& lease) {
+    const detail::idempotency_probe probe{lease.scope, lease.key,
+                                          detail::idempotency_key_hash(lease.id())};
+    shard& s = shard_for(probe.hash);
+    std::lock_guard lock{s.mutex};
+    auto it = s.records.find(probe);
+    if (it == s.records.end() || it->second.completed || it->second.token != lease.token) {
+      fenced_.add();
+      return false;
+    }
+    s.records.erase(it);
+    entries_.fetch_sub(1, std::memory_order_relaxed);
+    return true;
+  }
+
+  /// Removes every expired record now; returns how many. Optional: expired records are also
+  /// replaced on their next use and evicted first when a shard is full. O(entries).
+  std::size_t purge_expired() { return purge_expired(clock_.now()); }
+
+  std::size_t purge_expired(time_point now) {
+    std::size_t removed = 0;
+    for (std::size_t i = 0; i < shard_count_; ++i) {
+      shard& s = shards_[i];
+      std::lock_guard lock{s.mutex};
+      for (auto it = s.records.begin(); it != s.records.end();) {
+        if (now < it->second.deadline) {
+          ++it;
+          continue;
+        }
+        if (it->second.completed) s.completed_order.erase(it->second.order);
+        it = s.records.erase(it);
+        ++removed;
+      }
+    }
+    entries_.fetch_sub(removed, std::memory_order_relaxed);
+    expirations_.add(removed);
+    return removed;
+  }
+
+  /// Records held now, live and expired-but-not-yet-removed. O(1).
+  [[nodiscard]] std::size_t size() const noexcept {
+    return entries_.load(std::memory_order_relaxed);
+  }
+
+  /// The most records the store holds: shards() * (max_entries / shards()).
+  [[nodiscard]] std::size_t capacity() const noexcept { return shard_capacity_ * shard_count_; }
+
+  [[nodiscard]] std::size_t shards() const noexcept { return shard_count_; }
+
+  [[nodiscard]] memory_store_metrics metrics() const noexcept {
+    return {.entries = entries_.load(std::memory_order_relaxed),
+            .evictions = evictions_.load(),
+            .expirations = expirations_.load(),
+            .takeovers = takeovers_.load(),
+            .fenced = fenced_.load()};
+  }
+
+ private:
+  using slot_key = detail::idempotency_slot_key;
+
+  struct record {
+    bool completed = false;
+    std::uint64_t fingerprint = 0;
+    std::uint64_t token = 0;
+    time_point deadline{};  // lease deadline in progress, expiry once completed
+    std::optional<stored_result<V>> result{};
+    // Position in the shard's completion order; valid only while completed. std::list
+    // iterators and unordered_map node addresses survive inserts and rehashes.
+    typename std::list<const slot_key*>::iterator order{};
+  };
+
+  struct alignas(64) shard {  // one cache line apart, so shards' mutexes do not false-share
+    std::mutex mutex;
+    std::unordered_map<slot_key, record, detail::idempotency_slot_hash,
+                       detail::idempotency_slot_equal>
+        records;
+    std::list<const slot_key*> completed_order;  // oldest completion first
+  };
+
+  shard& shard_for(std::uint64_t hash) const noexcept {
+    // The top bits pick the shard; the map uses the low bits, so the two stay independent.
+    return shards_[shard_count_ == 1 ? 0 : static_cast<std::size_t>(hash >> shard_shift_)];
+  }
+
+  begin_result<V>& acquire(begin_result<V>& out, const slot_key& k, record& r,
+                           std::uint64_t fingerprint, time_point deadline) {
+    // relaxed: tokens need only be unique and increasing per key; two begins on one key are
+    // ordered by the shard's mutex, and a read-modify-write never hands out a value twice.
+    const std::uint64_t token = next_token_.fetch_add(1, std::memory_order_relaxed);
+    r.fingerprint = fingerprint;
+    r.token = token;
+    r.deadline = deadline;
+    out.status = begin_status::acquired;
+    out.lease = idempotency_lease{k.scope, k.key, token, deadline};
+    return out;
+  }
+
+  // Called with s.mutex held and the shard at capacity: frees one slot if it may.
+  bool make_room(shard& s, time_point now) {
+    if (!s.completed_order.empty()) {
+      const auto victim = s.records.find(*s.completed_order.front());
+      s.completed_order.pop_front();
+      // Always found: the list holds exactly the shard's completed records. The check keeps
+      // an impossible miss from dereferencing end().
+      if (victim == s.records.end()) return make_room(s, now);
+      (now < victim->second.deadline ? evictions_ : expirations_).add();
+      s.records.erase(victim);
+      entries_.fetch_sub(1, std::memory_order_relaxed);
+      return true;
+    }
+    for (auto it = s.records.begin(); it != s.records.end(); ++it) {
+      if (!(now < it->second.deadline)) {  // an abandoned lease: its holder crashed or hung
+        s.records.erase(it);
+        entries_.fetch_sub(1, std::memory_order_relaxed);
+        expirations_.add();
+        return true;
+      }
+    }
+    return false;
+  }
+
+  [[no_unique_address]] Clock clock_;
+  std::size_t shard_count_ = 1;
+  int shard_shift_ = 64;
+  std::size_t shard_capacity_ = 1;
+  std::unique_ptr<shard[]> shards_;
+  std::atomic<std::uint64_t> next_token_{1};
+  std::atomic<std::size_t> entries_{0};
+  metric_counter evictions_;
+  metric_counter expirations_;
+  metric_counter takeovers_;
+  metric_counter fenced_;
+};
+
+}  // namespace bulwark
