@@ -1,0 +1,259 @@
+#pragma once
+// The API every bulwark rate limiter shares (try_acquire, try_acquire_for,
+// time_until_available, available, execute, metrics), written once over a small set of
+// decisions each limiter defines. See docs/rate_limit.md.
+
+#include <algorithm>
+#include <chrono>
+#include <concepts>
+#include <cstdint>
+#include <functional>
+#include <limits>
+#include <string>
+#include <string_view>
+#include <type_traits>
+#include <utility>
+
+#include "bulwark/core/clock.hpp"
+#include "bulwark/core/errors.hpp"
+#include "bulwark/core/metrics.hpp"
+#include "bulwark/core/options.hpp"
+#include "bulwark/core/rate.hpp"
+
+namespace bulwark {
+
+/// A snapshot of a rate limiter's counters (every limiter returns this type from metrics()).
+/// Each counts calls, not cost units; `waited` counts the admitted calls that waited for
+/// capacity first (try_acquire_for, or a leaky bucket's queue), so waited <= admitted.
+struct rate_limit_metrics {
+  std::uint64_t admitted = 0;
+  std::uint64_t rejected = 0;
+  std::uint64_t waited = 0;
+
+  /// Lists the fields for exporters (see core/metrics.hpp).
+  template <class Visit>
+  void for_each_metric(Visit&& visit) const {
+    visit(metric{"admitted_total", "Requests admitted.", metric_type::counter, admitted});
+    visit(metric{"rejected_total", "Requests refused.", metric_type::counter, rejected});
+    visit(metric{"waited_total", "Requests admitted after waiting for capacity.",
+                 metric_type::counter, waited});
+  }
+
+  friend bool operator==(const rate_limit_metrics&, const rate_limit_metrics&) = default;
+};
+
+namespace detail {
+
+// Every limiter computes in signed 64-bit nanoseconds: bulwark::duration is
+// std::chrono::nanoseconds under libstdc++ and libc++, and the limiters rely on it.
+static_assert(std::same_as<duration, std::chrono::nanoseconds>);
+
+[[nodiscard]] constexpr std::int64_t to_ns(time_point t) noexcept {
+  return t.time_since_epoch().count();
+}
+
+/// a + b for b >= 0, saturating at the largest int64 instead of overflowing.
+[[nodiscard]] constexpr std::int64_t saturating_add(std::int64_t a, std::int64_t b) noexcept {
+  return a > std::numeric_limits<std::int64_t>::max() - b ? std::numeric_limits<std::int64_t>::max()
+                                                          : a + b;
+}
+
+/// floor(a / b) for b > 0 (C++ division truncates toward zero; a time before the clock's
+/// epoch must still fall into the window that contains it).
+[[nodiscard]] constexpr std::int64_t floor_div(std::int64_t a, std::int64_t b) noexcept {
+  const std::int64_t q = a / b;
+  return (a % b != 0 && a < 0) ? q - 1 : q;
+}
+
+/// The largest span a limiter keeps in nanoseconds (about 146 years): options whose products
+/// (burst x interval, capacity x interval) exceed it are refused, so that the arithmetic on
+/// time points near any clock's present never overflows.
+inline constexpr std::int64_t max_span_ns = std::int64_t{1} << 62;
+
+/// Validates a rate option: count > 0, period > 0 and at most one event per nanosecond (the
+/// limiters' resolution).
+inline void check_rate(const option_check& check, std::string_view field, const rate& r) {
+  check.that(r.count > 0 && r.period > duration::zero() &&
+                 r.count <= static_cast<std::uint64_t>(r.period.count()),
+             field, "> 0 and at most one per nanosecond", r);
+}
+
+/// Validates `units` x `interval` <= max_span_ns, reporting `field`.
+inline void check_span(const option_check& check, std::string_view field, std::uint64_t units,
+                       duration interval) {
+  const auto limit = static_cast<std::uint64_t>(max_span_ns / interval.count());
+  check.that(units <= limit, field, "<= " + std::to_string(limit) + " at this rate", units);
+}
+
+/// The shared public API of the limiters, over the decisions each one defines (CRTP). A
+/// limiter `L` derives from limiter_base<L, Clock>, befriends it, and provides:
+///
+///   static constexpr std::string_view component;            // "gcra", for messages
+///   static constexpr bool reserves;     // whether it defines reserve() below
+///   static constexpr bool execute_waits;  // whether execute() queues (a shaper) and the
+///                                         // limiter defines queue_wait_ns() for its refusals
+///   std::uint64_t max_cost() const noexcept;                 // the largest admissible cost
+///   bool admit(std::uint32_t cost, std::int64_t now) noexcept;        // atomic decision
+///   std::int64_t wait_ns(std::uint32_t cost, std::int64_t now) const noexcept;
+///   std::uint64_t available_at(std::int64_t now) const noexcept;
+///
+/// and, where its flags say so (reserve: capacity held for a caller in the future):
+///
+///   std::int64_t reserve(std::uint32_t cost, std::int64_t now, std::int64_t max_wait) noexcept;
+///       // the wait (>= 0) if the cost was reserved, -1 if it would exceed max_wait
+///   std::int64_t queue_wait_ns(std::uint32_t cost, std::int64_t now) const noexcept;
+///       // for a shaper: how long until the queue has room for `cost`
+///
+/// The base is aligned to a cache line so that the counters share the line with the
+/// limiter's state that follows them: a call then touches one line, not two.
+template <class Derived, clock Clock>
+class alignas(64) limiter_base {
+ public:
+  /// Takes `cost` units now if the limiter has them, without waiting. One clock read.
+  /// Throws std::invalid_argument if `cost` is 0 or more than the limiter can ever admit.
+  /// Thread-safe; lock-free for gcra, token_bucket, leaky_bucket and the windows but the log.
+  bool try_acquire(std::uint32_t cost = 1) { return try_acquire(cost, clock_.now()); }
+
+  /// The same with the caller's clock read, for callers that share one `now` across guards.
+  bool try_acquire(std::uint32_t cost, time_point now) {
+    check_cost(cost);
+    if (self().admit(cost, to_ns(now))) {
+      admitted_.add();
+      return true;
+    }
+    rejected_.add();
+    return false;
+  }
+
+  /// Takes `cost` units, waiting through the clock (clock.sleep_for) for at most `timeout`.
+  /// Returns false at once, without waiting, when the units cannot be had within `timeout`.
+  /// Limiters that can reserve future capacity (gcra, token_bucket, leaky_bucket,
+  /// smooth_warmup) reserve first and then sleep, so a waiting caller keeps its place; the
+  /// windows sleep until the time_until_available estimate and try again, until the deadline.
+  /// Throws std::invalid_argument for an impossible cost. Thread-safe; blocks the caller.
+  bool try_acquire_for(std::uint32_t cost, duration timeout) {
+    check_cost(cost);
+    const std::int64_t budget = std::max<std::int64_t>(timeout.count(), 0);
+    std::int64_t now = to_ns(clock_.now());
+    if constexpr (Derived::reserves) {
+      const std::int64_t wait = self().reserve(cost, now, budget);
+      if (wait < 0) {
+        rejected_.add();
+        return false;
+      }
+      if (wait > 0) {
+        waited_.add();
+        clock_.sleep_for(duration{wait});
+      }
+      admitted_.add();
+      return true;
+    } else {
+      const std::int64_t deadline = saturating_add(now, budget);
+      bool slept = false;
+      for (;;) {
+        if (self().admit(cost, now)) {
+          if (slept) waited_.add();
+          admitted_.add();
+          return true;
+        }
+        // A zero wait after a refusal means another thread took the units between the two
+        // reads: it made progress, so try again rather than sleep.
+        const std::int64_t wait = self().wait_ns(cost, now);
+        if (wait > deadline - now) {
+          rejected_.add();
+          return false;
+        }
+        if (wait > 0) {
+          clock_.sleep_for(duration{wait});
+          slept = true;
+        }
+        now = std::max(now, to_ns(clock_.now()));
+      }
+    }
+  }
+
+  /// How long until `cost` units could be taken without waiting, if no one else takes any:
+  /// zero when try_acquire(cost) would succeed now (the "borrow" query of folly and governor).
+  /// Throws std::invalid_argument for an impossible cost. Thread-safe, one clock read.
+  [[nodiscard]] duration time_until_available(std::uint32_t cost = 1) const {
+    return time_until_available(cost, clock_.now());
+  }
+
+  /// The same at the caller's `now`.
+  [[nodiscard]] duration time_until_available(std::uint32_t cost, time_point now) const {
+    check_cost(cost);
+    return duration{self().wait_ns(cost, to_ns(now))};
+  }
+
+  /// An estimate of the units that try_acquire could take now (each limiter's page says how
+  /// it is computed); a snapshot that other threads may change at once. Thread-safe.
+  [[nodiscard]] std::uint64_t available() const noexcept { return available(clock_.now()); }
+
+  /// The same at the caller's `now`.
+  [[nodiscard]] std::uint64_t available(time_point now) const noexcept {
+    return self().available_at(to_ns(now));
+  }
+
+  /// Runs f(args...) if one unit can be taken, and returns its result; otherwise throws
+  /// bulwark::rate_limited with retry_after() = time_until_available(1). A shaper
+  /// (leaky_bucket) waits its turn in the queue first and throws only when the queue is full.
+  /// Exceptions from f propagate; the unit stays spent. Thread-safe.
+  template <class F, class... Args>
+  requires std::invocable<F, Args...>
+  decltype(auto) execute(F&& f, Args&&... args) {
+    bool admitted = false;
+    if constexpr (Derived::execute_waits) {
+      admitted = try_acquire_for(1, duration::max());
+    } else {
+      admitted = try_acquire(1);
+    }
+    if (!admitted) {
+      const auto now = to_ns(clock_.now());
+      std::int64_t retry = 0;
+      if constexpr (Derived::execute_waits) {
+        retry = self().queue_wait_ns(1, now);
+      } else {
+        retry = self().wait_ns(1, now);
+      }
+      throw rate_limited(Derived::component, "rate limit exceeded", duration{retry});
+    }
+    return std::invoke(std::forward<F>(f), std::forward<Args>(args)...);
+  }
+
+  /// The counters: calls admitted, rejected, and admitted after waiting. Relaxed reads, so
+  /// two counters may be a few calls apart under concurrency. Thread-safe, O(1).
+  [[nodiscard]] rate_limit_metrics metrics() const noexcept {
+    return {admitted_.load(), rejected_.load(), waited_.load()};
+  }
+
+  /// The clock this limiter reads.
+  [[nodiscard]] const Clock& clock() const noexcept { return clock_; }
+
+ protected:
+  explicit limiter_base(Clock clock) : clock_{std::move(clock)} {}
+  ~limiter_base() = default;
+  limiter_base(const limiter_base&) = delete;
+  limiter_base& operator=(const limiter_base&) = delete;
+
+  /// Throws std::invalid_argument naming the cost and the limiter's capacity.
+  void check_cost(std::uint32_t cost) const {
+    const std::uint64_t most = self().max_cost();
+    if (cost == 0 || cost > most) {
+      throw_invalid_option(Derived::component, "cost", "in [1, " + std::to_string(most) + "]",
+                           cost);
+    }
+  }
+
+  [[no_unique_address]] Clock clock_;
+
+ private:
+  Derived& self() noexcept { return static_cast<Derived&>(*this); }
+  const Derived& self() const noexcept { return static_cast<const Derived&>(*this); }
+
+  metric_counter admitted_;
+  metric_counter rejected_;
+  metric_counter waited_;
+};
+
+}  // namespace detail
+}  // namespace bulwark
