@@ -1,0 +1,259 @@
+#pragma once
+
+#include <algorithm>
+#include <array>
+#include <atomic>
+#include <chrono>
+#include <cmath>
+#include <cstdint>
+
+#include "bulwark/core/clock.hpp"
+#include "bulwark/core/metrics.hpp"
+#include "bulwark/core/options.hpp"
+
+namespace bulwark {
+
+/// gRPC's retry throttling (gRFC A6): a token count that starts full, loses 1 per retryable
+/// failure and gains token_ratio per success; retries are allowed only while the count is
+/// above max_tokens / 2. The defaults are the example of A6's service config.
+struct token_budget_options {
+  double max_tokens = 10;    ///< in (0, 1000], kept to 3 decimals as gRPC does
+  double token_ratio = 0.1;  ///< in (0, 1], kept to 3 decimals
+};
+
+/// A ratio budget (Finagle's RetryBudget, tower's TpsBudget; Envoy's retry budget expresses
+/// the same idea as a share of active requests): retries may be at most retry_ratio of the
+/// requests of the last `window`, plus min_retries_per_second so that a quiet client can still
+/// retry. The defaults are Finagle's and tower's: 20%, 10 per second, over 10 s.
+struct ratio_budget_options {
+  double retry_ratio = 0.2;                    ///< in [0, 10], kept to 3 decimals
+  double min_retries_per_second = 10;          ///< in [0, 1e5]
+  duration window = std::chrono::seconds{10};  ///< in [1ms, 1h]; counted in 10 slices
+};
+
+/// What a budget has done. for_each_metric lists the fields for exporters.
+struct retry_budget_metrics {
+  std::uint64_t granted = 0;  ///< retries try_spend allowed
+  std::uint64_t refused = 0;  ///< retries try_spend refused
+  double available = 0;       ///< retries the budget would allow now (tokens above the threshold)
+
+  template <class Visit>
+  void for_each_metric(Visit&& visit) const {
+    visit(metric{"granted_total", "Retries the budget allowed.", metric_type::counter, granted});
+    visit(metric{"refused_total", "Retries the budget refused.", metric_type::counter, refused});
+    visit(
+        metric{"available", "Retries the budget would allow now.", metric_type::gauge, available});
+  }
+  friend bool operator==(const retry_budget_metrics&, const retry_budget_metrics&) = default;
+};
+
+/// A retry budget shared by many retry executors (hold it in a std::shared_ptr and put it in
+/// each executor's retry_options::budget), so that during an outage the retries of a whole
+/// process stay a bounded share of its traffic instead of multiplying it.
+///
+/// Two styles, chosen by the constructor: token (gRPC throttling) and ratio (Finagle, tower).
+/// The protocol a caller follows, which the retry executor does for you:
+///   record_request(now)  once per original call (the ratio style counts them)
+///   record_success()     once per successful attempt (the token style earns token_ratio)
+///   try_spend(now)       after a retryable failure that would be retried: true to retry
+///   record_failure()     after a retryable failure that will not be retried anyway
+///
+/// Lock-free and thread-safe: each operation is a load or one CAS loop on one 64-bit atomic
+/// (try_spend of the ratio style also reads the window's 10 slices). Amounts are integers in
+/// thousandths of a retry, like gRPC's, so no floating-point drift accumulates.
+///
+/// Exactness. The token style is exact under any concurrency: try_spend decrements and decides
+/// on the value its own CAS produced, so with no successes at most ceil(max_tokens / 2) - 1
+/// retries are ever granted. The ratio style is exact while time stays within one slice; a
+/// try_spend racing a slice boundary may be checked against the old slice (Finagle and tower
+/// are approximate in the same way), which can admit at most one extra retry per racing thread.
+class retry_budget {
+ public:
+  enum class style { token, ratio };
+
+  /// Throws std::invalid_argument ("bulwark::retry_budget: token_ratio must be in (0, 1] ...").
+  explicit retry_budget(token_budget_options options) : style_{style::token} {
+    const option_check check{"retry_budget"};
+    check.that(options.max_tokens > 0 && options.max_tokens <= 1000, "max_tokens", "in (0, 1000]",
+               options.max_tokens);
+    check.fraction("token_ratio", options.token_ratio);
+    max_ = std::llround(options.max_tokens * unit);
+    deposit_ = std::llround(options.token_ratio * unit);
+    threshold_ = max_ / 2;  // integer tokens: count > max/2 <=> count > floor(max/2)
+    tokens_.store(max_, std::memory_order_relaxed);
+  }
+
+  explicit retry_budget(ratio_budget_options options) : style_{style::ratio} {
+    const option_check check{"retry_budget"};
+    // The bounds keep a slice's balance within its 40 bits (see add_to_slice) at any
+    // realistic request rate: the reserve is at most 3.6e8 retries.
+    check.in_range("retry_ratio", options.retry_ratio, 0.0, 10.0);
+    check.in_range("min_retries_per_second", options.min_retries_per_second, 0.0, 1e5);
+    check.in_range("window", options.window, duration{std::chrono::milliseconds{1}},
+                   duration{std::chrono::hours{1}});
+    deposit_ = std::llround(options.retry_ratio * unit);
+    slice_ = options.window / slices;
+    const double window_s = std::chrono::duration<double>(options.window).count();
+    reserve_ = std::llround(options.min_retries_per_second * window_s * unit);
+  }
+
+  retry_budget(const retry_budget&) = delete;  // shared by reference: a copy would split it
+  retry_budget& operator=(const retry_budget&) = delete;
+
+  [[nodiscard]] style budget_style() const noexcept { return style_; }
+
+  /// An original call is being sent. Ratio style: deposits retry_ratio into the current slice.
+  /// Token style: nothing. O(1).
+  void record_request(time_point now) noexcept {
+    if (style_ == style::ratio) add_to_slice(epoch(now), deposit_, false);
+  }
+
+  /// An attempt succeeded. Token style: adds token_ratio, up to max_tokens (a full budget is
+  /// not written to, so a healthy service does not contend on it). Ratio style: nothing.
+  void record_success() noexcept {
+    if (style_ != style::token) return;
+    // Relaxed: the count is the only shared state, and every update is an RMW on it.
+    std::int64_t current = tokens_.load(std::memory_order_relaxed);
+    while (current < max_) {
+      const std::int64_t next = std::min(max_, current + deposit_);
+      if (tokens_.compare_exchange_weak(current, next, std::memory_order_relaxed)) return;
+    }
+  }
+
+  /// A retryable failure that will not be retried (attempts or deadline ran out). Token style:
+  /// subtracts 1, down to 0, as gRPC counts every retryable failure. Ratio style: nothing.
+  void record_failure() noexcept {
+    if (style_ == style::token) take_token();
+  }
+
+  /// A retryable failure that the caller wants to retry: true if the budget allows the retry.
+  /// Token style: subtracts 1 (down to 0), then allows the retry iff the count left is above
+  /// max_tokens / 2 (A6's order: the failure is counted before the decision). Ratio style:
+  /// withdraws one retry if the window's balance (reserve + deposits - withdrawals) has one.
+  bool try_spend(time_point now) noexcept {
+    const bool granted = style_ == style::token ? take_token() > threshold_ : withdraw(epoch(now));
+    (granted ? granted_ : refused_).add();
+    return granted;
+  }
+
+  /// Retries the budget would allow now, ignoring concurrent updates: tokens above the
+  /// threshold (token style) or the window's balance (ratio style), in retries.
+  [[nodiscard]] double available(time_point now) const noexcept {
+    const std::int64_t units = style_ == style::token
+                                   ? tokens_.load(std::memory_order_relaxed) - threshold_
+                                   : balance(epoch(now));
+    return static_cast<double>(units) / unit;
+  }
+
+  /// Token style: the current token count (0 to max_tokens). Ratio style: 0.
+  [[nodiscard]] double tokens() const noexcept {
+    return static_cast<double>(tokens_.load(std::memory_order_relaxed)) / unit;
+  }
+
+  [[nodiscard]] retry_budget_metrics metrics(time_point now) const noexcept {
+    return {granted_.load(), refused_.load(), available(now)};
+  }
+
+ private:
+  static constexpr std::int64_t unit = 1000;  // thousandths of a retry (of a token)
+  static constexpr std::uint64_t slices = 10;
+  // A slice word packs the slice's epoch (its index since the clock's epoch, modulo 2^24) in
+  // the high 24 bits and its signed balance in the low 40, so one CAS both resets a stale
+  // slice and applies an amount: nothing can land in a slice between its reset and its use.
+  static constexpr int value_bits = 40;
+  static constexpr std::uint64_t value_mask = (std::uint64_t{1} << value_bits) - 1;
+  static constexpr std::uint64_t tag_mask = (std::uint64_t{1} << 24) - 1;
+  static constexpr std::int64_t value_max = (std::int64_t{1} << (value_bits - 1)) - 1;
+
+  /// Subtracts one token (down to 0) and returns the count its CAS left.
+  std::int64_t take_token() noexcept {
+    std::int64_t current = tokens_.load(std::memory_order_relaxed);
+    for (;;) {
+      const std::int64_t next = current > unit ? current - unit : 0;
+      if (tokens_.compare_exchange_weak(current, next, std::memory_order_relaxed)) return next;
+    }
+  }
+
+  [[nodiscard]] std::uint64_t epoch(time_point now) const noexcept {
+    const auto ticks = now.time_since_epoch().count() / slice_.count();
+    return ticks > 0 ? static_cast<std::uint64_t>(ticks) : 0;
+  }
+  static std::uint64_t tag_of(std::uint64_t word) noexcept { return word >> value_bits; }
+  static std::int64_t value_of(std::uint64_t word) noexcept {
+    // Sign-extends the low 40 bits (arithmetic right shift is defined since C++20).
+    return static_cast<std::int64_t>(word << (64 - value_bits)) >> (64 - value_bits);
+  }
+  static std::uint64_t pack(std::uint64_t tag, std::int64_t value) noexcept {
+    return (tag << value_bits) | (static_cast<std::uint64_t>(value) & value_mask);
+  }
+  /// How many slices `tag` lies behind the current epoch's tag, modulo 2^24.
+  static std::uint64_t age(std::uint64_t current_epoch, std::uint64_t tag) noexcept {
+    return ((current_epoch & tag_mask) - tag) & tag_mask;
+  }
+
+  /// The balance of the slices other than the current one that are still in the window.
+  [[nodiscard]] std::int64_t older_slices(std::uint64_t e) const noexcept {
+    std::int64_t sum = 0;
+    for (std::uint64_t i = 0; i < slices; ++i) {
+      if (i == e % slices) continue;
+      // Relaxed: each slice is read on its own; the budget does not claim a consistent cut
+      // across slices (see the class comment), and the current slice's CAS is what decides.
+      const std::uint64_t word = slots_[i].load(std::memory_order_relaxed);
+      const std::uint64_t a = age(e, tag_of(word));
+      if (a >= 1 && a < slices) sum += value_of(word);
+    }
+    return sum;
+  }
+
+  [[nodiscard]] std::int64_t balance(std::uint64_t e) const noexcept {
+    const std::uint64_t word = slots_[e % slices].load(std::memory_order_relaxed);
+    const std::int64_t current = age(e, tag_of(word)) == 0 ? value_of(word) : 0;
+    return reserve_ + older_slices(e) + current;
+  }
+
+  /// Adds `amount` to the slice of epoch `e`, resetting it first if it still holds an expired
+  /// epoch. With `need` set, only if reserve + older + the slice's value >= unit (a
+  /// withdrawal); returns whether it applied.
+  bool add_to_slice(std::uint64_t e, std::int64_t amount, bool need,
+                    std::int64_t older = 0) noexcept {
+    auto& slot = slots_[e % slices];
+    const std::uint64_t tag = e & tag_mask;
+    std::uint64_t word = slot.load(std::memory_order_relaxed);
+    for (;;) {
+      std::uint64_t use_tag = tag;
+      std::int64_t value = 0;
+      const std::uint64_t a = age(e, tag_of(word));
+      if (a == 0) {
+        value = value_of(word);
+      } else if (a > (tag_mask >> 1)) {
+        // The slice already holds a later epoch: this thread read the clock just before a
+        // slice boundary that another has crossed. Apply to the later slice.
+        use_tag = tag_of(word);
+        value = value_of(word);
+      }
+      if (need && reserve_ + older + value < unit) return false;
+      // Saturates rather than wraps: a slice would need 5.5e8 retries' worth of deposits (at
+      // least 5.5e7 requests in one slice) to reach the bound.
+      const std::int64_t next = std::clamp(value + amount, -value_max, value_max);
+      // Relaxed: the slice word is the whole state this operation reads and writes.
+      if (slot.compare_exchange_weak(word, pack(use_tag, next), std::memory_order_relaxed)) {
+        return true;
+      }
+    }
+  }
+
+  bool withdraw(std::uint64_t e) noexcept { return add_to_slice(e, -unit, true, older_slices(e)); }
+
+  style style_;
+  std::int64_t max_ = 0;        // token: max_tokens in units
+  std::int64_t deposit_ = 0;    // token: token_ratio; ratio: retry_ratio, in units
+  std::int64_t threshold_ = 0;  // token: max_tokens / 2 in units
+  std::int64_t reserve_ = 0;    // ratio: min_retries_per_second * window in units
+  duration slice_{1};           // ratio: window / slices
+  std::atomic<std::int64_t> tokens_{0};
+  std::array<std::atomic<std::uint64_t>, slices> slots_{};
+  metric_counter granted_;
+  metric_counter refused_;
+};
+
+}  // namespace bulwark
