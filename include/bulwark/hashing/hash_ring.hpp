@@ -1,0 +1,194 @@
+#pragma once
+// A consistent-hash ring with virtual nodes (Karger et al., STOC 1997), built exactly as Envoy's
+// ring_hash load balancer builds it, so that a C++ service and an Envoy in front of it route a
+// key hash to the same host.
+
+#include <algorithm>
+#include <cmath>
+#include <cstddef>
+#include <cstdint>
+#include <numeric>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "bulwark/core/hash.hpp"
+#include "bulwark/hashing/node.hpp"
+
+namespace bulwark {
+
+/// Options of hash_ring; the defaults are Envoy's RingHashLbConfig defaults.
+struct hash_ring_options {
+  /// The ring has at least this many points (Envoy's minimum_ring_size, default 1024). For a
+  /// fixed number of points per node, use points_per_node * node count (e.g. 160 * n).
+  std::uint64_t min_ring_size = 1024;
+  /// And at most this many (Envoy's maximum_ring_size, default 8M): caps the memory when
+  /// weights are very uneven.
+  std::uint64_t max_ring_size = 8 * 1024 * 1024;
+  /// 0 (the default): size the ring from min_ring_size as Envoy does. Otherwise each node gets
+  /// exactly weight x points_per_weight points (still "<name>_<i>", i = 0, 1, ...), whatever
+  /// the other nodes are: then adding or removing a node leaves every other node's points in
+  /// place, which Envoy's sizing does not (its points per node follow min_ring_size / n, so a
+  /// change of n adds or drops points of every node). With equal weights and min_ring_size =
+  /// points_per_weight x n the two give the same ring. The ring may not exceed max_ring_size.
+  std::uint32_t points_per_weight = 0;
+};
+
+/// Virtual nodes on a 64-bit ring: each node owns points at hash64("<name>_<i>"), i = 0, 1, ...,
+/// and a key hash belongs to the owner of the first point at or after it, wrapping to the
+/// first point of the ring.
+///
+/// The construction is Envoy's (source/common/upstream/ring_hash_lb.cc): weights are
+/// normalised to sum to 1, the scale is min(ceil(min_w * min_ring_size) / min_w,
+/// max_ring_size), and points are handed out from running sums (target += scale * w_i; add
+/// points while current < target), so the lightest node gets at least
+/// ceil(min_w * min_ring_size) points and the ring size is about ceil(scale). Point hashes are
+/// XXH64 with seed 0 of the decimal key, which is Envoy's default hash_function (XX_HASH).
+/// Name each node as Envoy names the host (its address "10.0.0.7:8080", or the hostname when
+/// use_hostname_for_hashing is set) and pass Envoy's request hash to node_for_hash.
+///
+/// Adding or removing a node moves only the keys of the arcs it gains or loses, about 1/n of
+/// them, all to or from that node. Thread-safety: immutable after construction; every const
+/// member is safe from any thread. Memory: 12 bytes per point. Lookup: O(log points).
+/// Build: O(points log points).
+class hash_ring {
+ public:
+  using options_type = hash_ring_options;
+
+  /// Throws std::invalid_argument for a bad node list (see check_nodes), min_ring_size 0, or
+  /// max_ring_size < min_ring_size.
+  explicit hash_ring(std::vector<node> nodes, hash_ring_options options = {})
+      : nodes_{std::move(nodes)}, options_{options} {
+    detail::check_nodes("hash_ring", nodes_);
+    const option_check check{"hash_ring"};
+    check.positive("min_ring_size", options_.min_ring_size);
+    check.at_least("max_ring_size", options_.max_ring_size, options_.min_ring_size);
+    if (options_.points_per_weight > 0) {
+      const std::uint64_t points = total_weight() * options_.points_per_weight;
+      check.that(points <= options_.max_ring_size, "points_per_weight",
+                 "at most max_ring_size / total weight", options_.points_per_weight);
+    }
+    build();
+  }
+
+  /// The index of the node owning key hash `h`. O(log points).
+  [[nodiscard]] std::size_t index_for_hash(std::uint64_t h) const noexcept {
+    return owners_[first_point_at_or_after(h)];
+  }
+  [[nodiscard]] const node& node_for_hash(std::uint64_t h) const noexcept {
+    return nodes_[index_for_hash(h)];
+  }
+  /// The node owning `key`, hashed with hash64 (seed 0): what Envoy's header hash policy
+  /// computes for a header value.
+  [[nodiscard]] const node& node_for(std::string_view key) const noexcept {
+    return node_for_hash(hash64(key));
+  }
+
+  /// Preference order: the owners of the points met walking clockwise from `h` (HAProxy's
+  /// and Envoy's order for bounded loads), each node once.
+  template <class Visit>
+  void for_each_candidate(std::uint64_t h, Visit&& visit) const {
+    const std::size_t start = first_point_at_or_after(h);
+    const std::size_t points = points_.size();
+    detail::visit_distinct(
+        nodes_.size(), points,
+        [&](std::size_t step) {
+          const std::size_t p = start + step;
+          return std::size_t{owners_[p < points ? p : p - points]};
+        },
+        visit);
+  }
+
+  [[nodiscard]] hash_ring with_added(const node& n) const {
+    return hash_ring{detail::nodes_with(nodes_, n), options_};
+  }
+  /// Throws std::invalid_argument if no node is named `name`, or it is the only one.
+  [[nodiscard]] hash_ring with_removed(std::string_view name) const {
+    return hash_ring{detail::nodes_without("hash_ring", nodes_, name), options_};
+  }
+
+  [[nodiscard]] std::span<const node> nodes() const noexcept { return nodes_; }
+  [[nodiscard]] const hash_ring_options& options() const noexcept { return options_; }
+  /// The ring's points in ascending order (for inspection and tests).
+  [[nodiscard]] std::span<const std::uint64_t> points() const noexcept { return points_; }
+  /// owners()[i] is the node index owning points()[i].
+  [[nodiscard]] std::span<const std::uint32_t> owners() const noexcept { return owners_; }
+  /// Bytes held by the ring's arrays and the node list's array.
+  [[nodiscard]] std::size_t memory_bytes() const noexcept {
+    return points_.capacity() * sizeof(std::uint64_t) + owners_.capacity() * sizeof(std::uint32_t) +
+           nodes_.capacity() * sizeof(node);
+  }
+
+ private:
+  // Index of the first point >= h, or 0 when h is past the last point (the wrap). Envoy ports
+  // libketama's binary search; on sorted points it returns exactly this.
+  [[nodiscard]] std::size_t first_point_at_or_after(std::uint64_t h) const noexcept {
+    const auto it = std::lower_bound(points_.begin(), points_.end(), h);
+    return it == points_.end() ? 0 : static_cast<std::size_t>(it - points_.begin());
+  }
+
+  [[nodiscard]] std::uint64_t total_weight() const noexcept {
+    return std::accumulate(nodes_.begin(), nodes_.end(), std::uint64_t{0},
+                           [](std::uint64_t s, const node& n) { return s + n.weight; });
+  }
+
+  void build() {
+    const double total = static_cast<double>(total_weight());
+    std::vector<double> normalized(nodes_.size());
+    double min_w = 1.0;
+    for (std::size_t i = 0; i < nodes_.size(); ++i) {
+      normalized[i] = static_cast<double>(nodes_[i].weight) / total;
+      min_w = std::min(min_w, normalized[i]);
+    }
+    const double scale =
+        std::min(std::ceil(min_w * static_cast<double>(options_.min_ring_size)) / min_w,
+                 static_cast<double>(options_.max_ring_size));
+    struct entry {
+      std::uint64_t hash;
+      std::uint32_t owner;
+    };
+    std::vector<entry> ring;
+    ring.reserve(options_.points_per_weight > 0
+                     ? static_cast<std::size_t>(total_weight() * options_.points_per_weight)
+                     : static_cast<std::size_t>(std::ceil(scale)));
+    // Running sums across the whole node list, as Envoy keeps them, so rounding never drifts:
+    // the ring holds ceil(scale) points in total whatever the weights.
+    double current = 0.0;
+    double target = 0.0;
+    std::string key;
+    for (std::size_t i = 0; i < nodes_.size(); ++i) {
+      if (options_.points_per_weight > 0) {
+        // Fixed points per node: a node's points do not depend on the other nodes.
+        current = 0.0;
+        target = static_cast<double>(std::uint64_t{nodes_[i].weight} * options_.points_per_weight);
+      } else {
+        target += scale * normalized[i];
+      }
+      key.assign(nodes_[i].name).push_back('_');
+      const std::size_t prefix = key.size();
+      for (std::uint64_t k = 0; current < target; ++k, current += 1.0) {
+        key.resize(prefix);
+        key += std::to_string(k);
+        ring.push_back({hash64(key), static_cast<std::uint32_t>(i)});
+      }
+    }
+    // Ties (two points with one hash) are left unspecified by Envoy's std::sort; a stable sort
+    // makes them deterministic here: the earlier node in the list first.
+    std::stable_sort(ring.begin(), ring.end(),
+                     [](const entry& a, const entry& b) { return a.hash < b.hash; });
+    points_.resize(ring.size());
+    owners_.resize(ring.size());
+    for (std::size_t p = 0; p < ring.size(); ++p) {
+      points_[p] = ring[p].hash;
+      owners_[p] = ring[p].owner;
+    }
+  }
+
+  std::vector<node> nodes_;
+  hash_ring_options options_;
+  std::vector<std::uint64_t> points_;  // sorted; searched alone so a cache line holds 8
+  std::vector<std::uint32_t> owners_;
+};
+
+}  // namespace bulwark

@@ -1,0 +1,163 @@
+#pragma once
+// Ketama: the MD5 continuum of libketama (last.fm, 2007), as libmemcached
+// (MEMCACHED_BEHAVIOR_KETAMA_WEIGHTED) and twemproxy (distribution: ketama) build it, so a C++
+// client shards memcached keys exactly like the other clients of a fleet.
+
+#include <algorithm>
+#include <cmath>
+#include <cstddef>
+#include <cstdint>
+#include <numeric>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "bulwark/hashing/md5.hpp"
+#include "bulwark/hashing/node.hpp"
+
+namespace bulwark {
+
+/// Options of ketama: none; the point counts and hashes are fixed by compatibility.
+struct ketama_options {};
+
+/// The weighted ketama continuum.
+///
+/// Each server gets floor(w / W * 40 * n + 1e-10) MD5 digests (w its weight, W the total, n the
+/// server count), computed in single precision exactly as libmemcached and twemproxy compute
+/// it, so 40 per server when weights are equal. Digest j is MD5("<name>-<j>"), and each digest
+/// gives 4 points: bytes 4k..4k+3 read little-endian, k = 0..3. A key's hash is the first four
+/// bytes of MD5(key), little-endian; it belongs to the first point at or after it, wrapping.
+///
+/// The name is the server string the other clients hash: libmemcached uses "host" when the
+/// port is the default 11211 and "host:port" otherwise; twemproxy uses the server's name (the
+/// label after the weight in its configuration) or else "host:port". Points that collide are
+/// ordered by node list order here (qsort leaves them unspecified in both anchors; with 32-bit
+/// points a collision is rare but possible in large fleets).
+///
+/// Thread-safety: immutable after construction; every const member is safe from any thread.
+/// Memory: 8 bytes per point (160 per server). Lookup: MD5 of the key, then O(log points).
+class ketama {
+ public:
+  using options_type = ketama_options;
+
+  /// Throws std::invalid_argument for a bad node list.
+  explicit ketama(std::vector<node> nodes, ketama_options options = {})
+      : nodes_{std::move(nodes)}, options_{options} {
+    detail::check_nodes("ketama", nodes_);
+    build();
+  }
+
+  /// The ketama hash of a key: MD5(key), first four bytes little-endian.
+  [[nodiscard]] static std::uint32_t hash(std::string_view key) noexcept {
+    return point(detail::md5::of(key), 0);
+  }
+
+  /// The node owning the ketama hash `h` (a value of hash(), so below 2^32). O(log points).
+  [[nodiscard]] std::size_t index_for_hash(std::uint64_t h) const noexcept {
+    return owners_[first_point_at_or_after(h)];
+  }
+  [[nodiscard]] const node& node_for_hash(std::uint64_t h) const noexcept {
+    return nodes_[index_for_hash(h)];
+  }
+  /// The node owning `key`, as a ketama client places it.
+  [[nodiscard]] const node& node_for(std::string_view key) const noexcept {
+    return node_for_hash(hash(key));
+  }
+
+  /// Preference order: the owners of the points met walking clockwise from `h`, each once.
+  template <class Visit>
+  void for_each_candidate(std::uint64_t h, Visit&& visit) const {
+    const std::size_t start = first_point_at_or_after(h);
+    const std::size_t n = points_.size();
+    detail::visit_distinct(
+        nodes_.size(), n,
+        [&](std::size_t step) {
+          const std::size_t p = start + step;
+          return std::size_t{owners_[p < n ? p : p - n]};
+        },
+        visit);
+  }
+
+  [[nodiscard]] ketama with_added(const node& n) const {
+    return ketama{detail::nodes_with(nodes_, n), options_};
+  }
+  /// Throws std::invalid_argument if no node is named `name`, or it is the only one.
+  [[nodiscard]] ketama with_removed(std::string_view name) const {
+    return ketama{detail::nodes_without("ketama", nodes_, name), options_};
+  }
+
+  /// The number of MD5 digests (each 4 points) a server of `weight` gets among `servers`
+  /// servers of total weight `total_weight`: floorf((float)(pct * 160 / 4 * (float)n +
+  /// 0.0000000001)) with pct = (float)weight / (float)total, in the anchors' float arithmetic.
+  [[nodiscard]] static std::uint32_t digests_for(std::uint32_t weight, std::uint64_t total_weight,
+                                                 std::size_t servers) noexcept {
+    const float pct = static_cast<float>(weight) / static_cast<float>(total_weight);
+    const float share = pct * 160.0f / 4.0f * static_cast<float>(servers);
+    const auto rounded = static_cast<float>(static_cast<double>(share) + 0.0000000001);
+    return static_cast<std::uint32_t>(std::floor(rounded));
+  }
+
+  [[nodiscard]] std::span<const node> nodes() const noexcept { return nodes_; }
+  [[nodiscard]] const ketama_options& options() const noexcept { return options_; }
+  /// The continuum's points in ascending order, and the node index owning each.
+  [[nodiscard]] std::span<const std::uint32_t> points() const noexcept { return points_; }
+  [[nodiscard]] std::span<const std::uint32_t> owners() const noexcept { return owners_; }
+  [[nodiscard]] std::size_t memory_bytes() const noexcept {
+    return (points_.capacity() + owners_.capacity()) * sizeof(std::uint32_t) +
+           nodes_.capacity() * sizeof(node);
+  }
+
+ private:
+  // ketama's point k (0..3) of a digest: bytes 4k..4k+3, little-endian.
+  static std::uint32_t point(const detail::md5::digest& d, std::size_t k) noexcept {
+    return std::uint32_t{d[4 * k]} | (std::uint32_t{d[4 * k + 1]} << 8) |
+           (std::uint32_t{d[4 * k + 2]} << 16) | (std::uint32_t{d[4 * k + 3]} << 24);
+  }
+
+  [[nodiscard]] std::size_t first_point_at_or_after(std::uint64_t h) const noexcept {
+    const auto it = std::lower_bound(points_.begin(), points_.end(), h,
+                                     [](std::uint32_t p, std::uint64_t v) { return p < v; });
+    return it == points_.end() ? 0 : static_cast<std::size_t>(it - points_.begin());
+  }
+
+  void build() {
+    const std::uint64_t total =
+        std::accumulate(nodes_.begin(), nodes_.end(), std::uint64_t{0},
+                        [](std::uint64_t s, const node& n) { return s + n.weight; });
+    struct entry {
+      std::uint32_t value;
+      std::uint32_t owner;
+    };
+    std::vector<entry> continuum;
+    continuum.reserve(160 * nodes_.size());
+    std::string key;
+    for (std::size_t i = 0; i < nodes_.size(); ++i) {
+      const std::uint32_t digests = digests_for(nodes_[i].weight, total, nodes_.size());
+      for (std::uint32_t j = 0; j < digests; ++j) {
+        key.assign(nodes_[i].name).append("-").append(std::to_string(j));
+        const detail::md5::digest d = detail::md5::of(key);
+        for (std::size_t k = 0; k < 4; ++k) {
+          continuum.push_back({point(d, k), static_cast<std::uint32_t>(i)});
+        }
+      }
+    }
+    std::stable_sort(continuum.begin(), continuum.end(),
+                     [](const entry& a, const entry& b) { return a.value < b.value; });
+    // The digest counts add up to about 40 n, so the continuum is never empty; but a server
+    // whose weight is tiny beside the others' can get none and own no key, as in the anchors.
+    points_.resize(continuum.size());
+    owners_.resize(continuum.size());
+    for (std::size_t p = 0; p < continuum.size(); ++p) {
+      points_[p] = continuum[p].value;
+      owners_[p] = continuum[p].owner;
+    }
+  }
+
+  std::vector<node> nodes_;
+  ketama_options options_;
+  std::vector<std::uint32_t> points_;
+  std::vector<std::uint32_t> owners_;
+};
+
+}  // namespace bulwark
