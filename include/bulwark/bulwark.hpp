@@ -1,6 +1,11 @@
 #pragma once
 
-// Everything bulwark offers. Each area also has its own umbrella (<bulwark/core.hpp>, ...)
-// for translation units that need only one area.
+// Everything bulwark offers. Each area also has its own umbrella (<bulwark/core.hpp>,
+// <bulwark/rate_limit.hpp>, ...) for translation units that need only one area.
+#include "bulwark/circuit_breaker.hpp"
 #include "bulwark/core.hpp"
+#include "bulwark/hashing.hpp"
+#include "bulwark/idempotency.hpp"
+#include "bulwark/rate_limit.hpp"
+#include "bulwark/retry.hpp"
 #include "bulwark/version.hpp"
