@@ -1,0 +1,239 @@
+// bench_cache: bulwark::cache against the LRU users hand-write (std::mutex + std::list +
+// std::unordered_map), same keys, same binary. Keys follow a Zipf(0.99) law over 2^16 keys,
+// the cache holds all of them (so 100%-read rows measure the hit path), 75/25 rows write a
+// quarter of the time (replacing values, which runs the policy and eviction bookkeeping).
+// Memory rows count heap bytes in use (glibc mallinfo2) after filling 2^20 entries.
+
+#include <benchmark/benchmark.h>
+
+#include <algorithm>
+#include <atomic>
+#include <bulwark/cache.hpp>
+#include <bulwark/core/random.hpp>
+#include <cmath>
+#include <cstdint>
+#include <cstdlib>
+#include <list>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <unordered_map>
+#include <vector>
+
+#if defined(__GLIBC__)
+#include <malloc.h>
+#endif
+
+namespace {
+
+// Heap bytes in use, malloc's per-chunk overhead included (glibc's mallinfo2); 0 elsewhere, and
+// the memory rows then report only the cache's own accounting.
+std::size_t heap_in_use() {
+#if defined(__GLIBC__)
+  const auto info = mallinfo2();
+  return info.uordblks + info.hblkhd;  // small chunks in use + large (mmapped) blocks
+#else
+  return 0;
+#endif
+}
+
+}  // namespace
+
+namespace {
+
+constexpr std::uint64_t key_count = 1 << 16;
+
+// Zipf(s) keys by inverse CDF: a binary search in the cumulative weights, drawn with bulwark's
+// portable uniform01 so every platform benchmarks the same sequence.
+std::vector<std::uint64_t> zipf_keys(std::size_t n, std::uint64_t seed, double s = 0.99) {
+  std::vector<double> cdf(key_count);
+  double sum = 0;
+  for (std::uint64_t k = 0; k < key_count; ++k) {
+    sum += 1.0 / std::pow(static_cast<double>(k + 1), s);
+    cdf[k] = sum;
+  }
+  bulwark::fast_rng rng{seed};
+  std::vector<std::uint64_t> keys(n);
+  for (auto& key : keys) {
+    const double u = bulwark::uniform01(rng) * sum;
+    // Scatter ranks over the key space so hot keys do not share a shard by construction.
+    const auto rank =
+        static_cast<std::uint64_t>(std::lower_bound(cdf.begin(), cdf.end(), u) - cdf.begin());
+    key = rank * 0x9E3779B97F4A7C15ULL;
+  }
+  return keys;
+}
+
+const std::vector<std::uint64_t>& keys_for(int thread) {
+  static const std::vector<std::vector<std::uint64_t>> all = [] {
+    std::vector<std::vector<std::uint64_t>> v;
+    for (int t = 0; t < 8; ++t)
+      v.push_back(zipf_keys(1 << 16, 100 + static_cast<std::uint64_t>(t)));
+    return v;
+  }();
+  return all[static_cast<std::size_t>(thread) % all.size()];
+}
+
+// The baseline: the LRU cache people write, one mutex around list + unordered_map.
+class mutex_lru {
+ public:
+  explicit mutex_lru(std::size_t capacity) : capacity_{capacity} { map_.reserve(capacity); }
+  std::optional<std::uint64_t> get(std::uint64_t key) {
+    std::lock_guard lock{mutex_};
+    const auto it = map_.find(key);
+    if (it == map_.end()) return std::nullopt;
+    order_.splice(order_.begin(), order_, it->second);
+    return it->second->second;
+  }
+  void put(std::uint64_t key, std::uint64_t value) {
+    std::lock_guard lock{mutex_};
+    if (const auto it = map_.find(key); it != map_.end()) {
+      it->second->second = value;
+      order_.splice(order_.begin(), order_, it->second);
+      return;
+    }
+    order_.emplace_front(key, value);
+    map_[key] = order_.begin();
+    if (order_.size() > capacity_) {
+      map_.erase(order_.back().first);
+      order_.pop_back();
+    }
+  }
+
+ private:
+  std::mutex mutex_;
+  std::size_t capacity_;
+  std::list<std::pair<std::uint64_t, std::uint64_t>> order_;
+  std::unordered_map<std::uint64_t, std::list<std::pair<std::uint64_t, std::uint64_t>>::iterator>
+      map_;
+};
+
+template <class Cache>
+void fill(Cache& c) {
+  for (std::uint64_t rank = 0; rank < key_count; ++rank)
+    c.put(rank * 0x9E3779B97F4A7C15ULL, rank);
+}
+
+// `slot` is read inside the loop: only then (after the start barrier) has thread 0 built it.
+template <class Cache>
+void run(benchmark::State& state, const std::unique_ptr<Cache>& slot, unsigned write_percent) {
+  const auto& keys = keys_for(state.thread_index());
+  std::size_t i = 0;
+  std::uint64_t found = 0;
+  for (auto _ : state) {
+    Cache& c = *slot;
+    const std::uint64_t key = keys[i++ & (keys.size() - 1)];
+    if (write_percent != 0 && (i & 3) == 0) {
+      c.put(key, i);
+    } else {
+      found += c.get(key).has_value();
+    }
+  }
+  benchmark::DoNotOptimize(found);
+  state.SetItemsProcessed(static_cast<std::int64_t>(state.iterations()));
+}
+
+using default_cache = bulwark::cache<std::uint64_t, std::uint64_t>;
+using expiring_cache =
+    bulwark::cache<std::uint64_t, std::uint64_t, bulwark::tiny_lfu_eviction, bulwark::coarse_clock>;
+
+// One shared instance per row, built by thread 0: Google Benchmark starts every thread's timed
+// loop together, after the setup code before it.
+std::unique_ptr<default_cache> plain_cache;
+std::unique_ptr<expiring_cache> timed_cache;
+std::unique_ptr<mutex_lru> baseline_cache;
+
+auto make_plain = [] {
+  return std::make_unique<default_cache>(bulwark::cache_options{.maximum_size = key_count});
+};
+auto make_timed = [] {
+  return std::make_unique<expiring_cache>(bulwark::cache_options{
+      .maximum_size = key_count, .expire_after_write = std::chrono::hours{1}});
+};
+auto make_baseline = [] { return std::make_unique<mutex_lru>(key_count); };
+
+void BM_cache_get(benchmark::State& state) {
+  if (state.thread_index() == 0) {
+    plain_cache = make_plain();
+    fill(*plain_cache);
+  }
+  run(state, plain_cache, 0);
+}
+void BM_cache_get_expiring(benchmark::State& state) {
+  if (state.thread_index() == 0) {
+    timed_cache = make_timed();
+    fill(*timed_cache);
+  }
+  run(state, timed_cache, 0);
+}
+void BM_mutex_lru_get(benchmark::State& state) {
+  if (state.thread_index() == 0) {
+    baseline_cache = make_baseline();
+    fill(*baseline_cache);
+  }
+  run(state, baseline_cache, 0);
+}
+void BM_cache_75r25w(benchmark::State& state) {
+  if (state.thread_index() == 0) {
+    plain_cache = make_plain();
+    fill(*plain_cache);
+  }
+  run(state, plain_cache, 25);
+}
+void BM_mutex_lru_75r25w(benchmark::State& state) {
+  if (state.thread_index() == 0) {
+    baseline_cache = make_baseline();
+    fill(*baseline_cache);
+  }
+  run(state, baseline_cache, 25);
+}
+void BM_lru_cache_get_single_threaded(benchmark::State& state) {
+  bulwark::lru_cache<std::uint64_t, std::uint64_t> c(key_count);
+  fill(c);
+  const auto& keys = keys_for(0);
+  std::size_t i = 0;
+  for (auto _ : state)
+    benchmark::DoNotOptimize(c.get(keys[i++ & (keys.size() - 1)]));
+  state.SetItemsProcessed(static_cast<std::int64_t>(state.iterations()));
+}
+
+// Heap bytes per entry beyond the 16 bytes of key and value, cache full at 2^20 entries.
+template <class Make>
+void memory_row(benchmark::State& state, Make make) {
+  constexpr std::uint64_t n = 1 << 20;
+  double per_entry = 0;
+  for (auto _ : state) {
+    const std::size_t before = heap_in_use();
+    auto c = make(n);
+    for (std::uint64_t k = 0; k < n; ++k)
+      c->put(k * 0x9E3779B97F4A7C15ULL, k);
+    per_entry = static_cast<double>(heap_in_use() - before) / static_cast<double>(n) - 16.0;
+  }
+  state.counters["bytes_per_entry_overhead"] = per_entry;
+}
+void BM_memory_cache(benchmark::State& state) {
+  memory_row(state, [](std::uint64_t n) {
+    return std::make_unique<default_cache>(bulwark::cache_options{.maximum_size = n});
+  });
+}
+void BM_memory_cache_lru(benchmark::State& state) {
+  memory_row(state, [](std::uint64_t n) {
+    return std::make_unique<bulwark::cache<std::uint64_t, std::uint64_t, bulwark::lru_eviction>>(
+        bulwark::cache_options{.maximum_size = n});
+  });
+}
+void BM_memory_mutex_lru(benchmark::State& state) {
+  memory_row(state, [](std::uint64_t n) { return std::make_unique<mutex_lru>(n); });
+}
+
+}  // namespace
+
+BENCHMARK(BM_cache_get)->Threads(1)->Threads(2)->Threads(4)->UseRealTime();
+BENCHMARK(BM_cache_get_expiring)->Threads(1)->Threads(2)->Threads(4)->UseRealTime();
+BENCHMARK(BM_mutex_lru_get)->Threads(1)->Threads(2)->Threads(4)->UseRealTime();
+BENCHMARK(BM_cache_75r25w)->Threads(1)->Threads(2)->Threads(4)->UseRealTime();
+BENCHMARK(BM_mutex_lru_75r25w)->Threads(1)->Threads(2)->Threads(4)->UseRealTime();
+BENCHMARK(BM_lru_cache_get_single_threaded);
+BENCHMARK(BM_memory_cache)->Iterations(1);
+BENCHMARK(BM_memory_cache_lru)->Iterations(1);
+BENCHMARK(BM_memory_mutex_lru)->Iterations(1);

@@ -1,0 +1,451 @@
+#pragma once
+// bulwark::cache: the thread-safe, bounded cache with expiry and single-flight loading.
+
+#include <algorithm>
+#include <bit>
+#include <chrono>
+#include <cstdint>
+#include <exception>
+#include <functional>
+#include <future>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <shared_mutex>
+#include <stdexcept>
+#include <thread>
+#include <type_traits>
+#include <unordered_map>
+#include <utility>
+
+#include "bulwark/cache/cache_options.hpp"
+#include "bulwark/cache/eviction.hpp"
+#include "bulwark/cache/shard.hpp"
+#include "bulwark/cache/tiny_lfu.hpp"
+#include "bulwark/core/clock.hpp"
+#include "bulwark/core/hash.hpp"
+
+namespace bulwark {
+
+/// A value with the instant its entry expires (time_point::max() for never).
+template <class Value>
+struct cache_entry {
+  Value value;
+  time_point expires_at;
+};
+
+/// A thread-safe cache bounded by entry count or by weight, with expiry after write, after
+/// access, and per entry, and single-flight loading.
+///
+/// Lock striping: a key's hash picks one of a power-of-two number of shards, each with its own
+/// `std::shared_mutex`. A read takes only its shard's lock in shared mode: it looks the key up,
+/// copies the value out, and appends the access to the shard's lossy read buffer, which the
+/// next writer (or a reader that finds the buffer full and the lock free) replays into the
+/// eviction policy. So reads never block each other nor anything in other shards, and the
+/// policy still sees nearly every hit in order (as Caffeine's read buffers do).
+///
+/// Values leave the cache by copy (`get` returns `std::optional<Value>`); for large values use
+/// `Value = std::shared_ptr<const T>`, whose copy is a pinned handle that stays valid whatever
+/// the cache evicts meanwhile. No member returns a reference into the cache.
+///
+/// Expiry: an entry expires `expire_after_write` after its last write (or the TTL given to that
+/// put), and `expire_after_access` after its last read or write, whichever comes first. An
+/// expired entry is never returned; it is removed by the next writes to its shard (each write
+/// sweeps a few slots), by `cleanup()`, or when its key is written. No background thread.
+///
+/// Policy: `tiny_lfu_eviction` (adaptive W-TinyLFU) by default; `lru_eviction` or any
+/// `eviction_policy`. Hasher: a stable 64-bit hash of the key (bulwark::stable_hash covers
+/// strings and integers). Thread-safety: every member may be called from any thread.
+/// Complexity: get/put/invalidate O(1) expected; invalidate_if, invalidate_all, cleanup O(n).
+template <class Key, class Value, eviction_policy Policy = tiny_lfu_eviction,
+          clock Clock = steady_clock, class Hasher = stable_hash,
+          class KeyEqual = std::equal_to<Key>>
+class cache {
+  using shard_type = detail::cache_shard<Key, Value, Policy, Hasher, KeyEqual>;
+  using removals = typename shard_type::removals;
+
+ public:
+  using key_type = Key;
+  using value_type = Value;
+  using callbacks_type = cache_callbacks<Key, Value>;
+
+  /// Validates `options` (std::invalid_argument naming the field) and builds the shards.
+  explicit cache(cache_options options, Clock clock = {}) : cache(options, {}, clock) {}
+  cache(cache_options options, callbacks_type callbacks, Clock clock = {}, Hasher hasher = {},
+        KeyEqual equal = {})
+      : options_{options},
+        callbacks_{std::move(callbacks)},
+        clock_{std::move(clock)},
+        hasher_{hasher},
+        counted_{!callbacks_.weigher} {
+    detail::check_cache_options(options_, !counted_);
+    const std::uint64_t bound = counted_ ? options_.maximum_size : options_.maximum_weight;
+    shard_count_ = options_.shards != 0 ? options_.shards : default_shards(bound);
+    shard_bits_ = static_cast<unsigned>(std::countr_zero(shard_count_));
+    stripes_ = std::make_unique<stripe[]>(shard_count_);
+    for (std::uint32_t i = 0; i < shard_count_; ++i) {
+      const std::uint64_t share = bound / shard_count_ + (i < bound % shard_count_ ? 1 : 0);
+      stripes_[i].shard.emplace(share, counted_, hasher_, equal);
+      stripes_[i].flights = flight_map(8, key_hash{hasher_}, equal);
+    }
+  }
+
+  cache(const cache&) = delete;
+  cache& operator=(const cache&) = delete;
+
+  /// A copy of `key`'s value, or nullopt if absent or expired. Counts a hit or a miss.
+  [[nodiscard]] std::optional<Value> get(const Key& key) {
+    return read(
+        key, [this] { return clock_.now(); },
+        [](const Value& v, time_point) { return std::optional<Value>{v}; });
+  }
+  /// get() judging expiry at `now` (a clock read the caller shares).
+  [[nodiscard]] std::optional<Value> get(const Key& key, time_point now) {
+    return read(
+        key, [now] { return now; },
+        [](const Value& v, time_point) { return std::optional<Value>{v}; });
+  }
+
+  /// Like get(), with the instant the entry expires.
+  [[nodiscard]] std::optional<cache_entry<Value>> get_entry(const Key& key) {
+    return read(
+        key, [this] { return clock_.now(); },
+        [](const Value& v, time_point deadline) {
+          return std::optional<cache_entry<Value>>{cache_entry<Value>{v, deadline}};
+        });
+  }
+
+  /// Whether a live entry exists; counts a hit or a miss.
+  [[nodiscard]] bool contains(const Key& key) {
+    return read(
+        key, [this] { return clock_.now(); }, [](const Value&, time_point) { return true; });
+  }
+
+  /// Inserts or replaces `key`'s value, with the cache's expire_after_write.
+  void put(Key key, Value value) { write(std::move(key), std::move(value), no_ttl, std::nullopt); }
+  /// put() with the write time `now`.
+  void put(Key key, Value value, time_point now) {
+    write(std::move(key), std::move(value), no_ttl, now);
+  }
+  /// put() with a TTL of its own for this entry (> 0), instead of expire_after_write.
+  void put(Key key, Value value, duration ttl) {
+    check_ttl(ttl);
+    write(std::move(key), std::move(value), ttl, std::nullopt);
+  }
+  void put(Key key, Value value, duration ttl, time_point now) {
+    check_ttl(ttl);
+    write(std::move(key), std::move(value), ttl, now);
+  }
+
+  /// The cached value, or the value of `loader(key)`, which is cached. Single flight: while a
+  /// load of `key` runs, other callers for `key` wait for it and get its value (or its
+  /// exception) instead of loading again. A loader that throws releases every waiter with its
+  /// exception and caches nothing. If the key is written or invalidated while its load runs,
+  /// the load's value is returned to its callers but not cached (it may be stale). Calling
+  /// get_or_load for the same key from inside its own loader throws std::logic_error.
+  template <class Loader>
+  requires std::is_convertible_v<std::invoke_result_t<Loader&, const Key&>, Value> Value
+  get_or_load(const Key& key, Loader&& loader) {
+    if (auto hit = get(key)) return std::move(*hit);
+    const std::uint64_t hash = hasher_(key);
+    stripe& st = stripe_of(hash);
+    std::unique_lock lock{st.shard->mutex()};
+    st.shard->drain_reads();
+    if (auto hit = find_locked(*st.shard, key, hash)) return std::move(*hit);
+    if (auto it = st.flights.find(key); it != st.flights.end()) {
+      if (it->second->owner == std::this_thread::get_id()) {
+        throw std::logic_error("bulwark::cache: get_or_load called recursively for one key");
+      }
+      std::shared_future<Value> pending = it->second->result;
+      lock.unlock();
+      return pending.get();  // the loader's value, or its exception rethrown
+    }
+    auto mine = std::make_shared<flight>();
+    st.flights.emplace(key, mine);
+    lock.unlock();
+    try {
+      Value value = std::invoke(loader, key);
+      complete_flight(st, key, hash, mine, value);
+      mine->promise.set_value(value);
+      return value;
+    } catch (...) {
+      {
+        std::lock_guard relock{st.shard->mutex()};
+        if (auto it = st.flights.find(key); it != st.flights.end() && it->second == mine) {
+          st.flights.erase(it);
+        }
+      }
+      load_failures_.add();
+      mine->promise.set_exception(std::current_exception());
+      throw;
+    }
+  }
+
+  /// Removes `key`'s entry; returns whether a live one was there. A load of `key` in flight
+  /// will not cache its value.
+  bool invalidate(const Key& key) {
+    const std::uint64_t hash = hasher_(key);
+    stripe& st = stripe_of(hash);
+    removals out;
+    bool live = false;
+    {
+      std::lock_guard lock{st.shard->mutex()};
+      st.shard->drain_reads();
+      cancel_flight(st, key);
+      live = st.shard->erase(key, hash, now_ns(clock_.now()), sink(out));
+    }
+    notify(out);
+    return live;
+  }
+
+  /// Removes every live entry for which `pred(key, value)` holds; returns how many. Shard by
+  /// shard: an entry written concurrently into a shard already visited stays.
+  template <class Pred>
+  std::size_t invalidate_if(Pred pred) {
+    std::size_t count = 0;
+    const std::int64_t now = now_ns(clock_.now());
+    for (std::uint32_t i = 0; i < shard_count_; ++i) {
+      removals out;
+      {
+        std::lock_guard lock{stripes_[i].shard->mutex()};
+        stripes_[i].shard->drain_reads();
+        count += stripes_[i].shard->erase_if(pred, now, sink(out));
+      }
+      notify(out);
+    }
+    return count;
+  }
+
+  /// Removes every entry; loads in flight will not cache their values.
+  void invalidate_all() {
+    for (std::uint32_t i = 0; i < shard_count_; ++i) {
+      stripe& st = stripes_[i];
+      {
+        std::lock_guard lock{st.shard->mutex()};
+        for (auto& [key, f] : st.flights)
+          f->cancelled = true;
+      }
+    }
+    invalidate_if([](const Key&, const Value&) { return true; });
+  }
+
+  /// Removes every expired entry now (active sweeping); returns how many. O(capacity).
+  std::size_t cleanup() { return cleanup(clock_.now()); }
+  std::size_t cleanup(time_point now) {
+    std::size_t count = 0;
+    for (std::uint32_t i = 0; i < shard_count_; ++i) {
+      removals out;
+      {
+        std::lock_guard lock{stripes_[i].shard->mutex()};
+        stripes_[i].shard->drain_reads();
+        count += stripes_[i].shard->sweep(now_ns(now), 0, sink(out));
+      }
+      notify(out);
+    }
+    return count;
+  }
+
+  /// Entries held, expired ones not yet swept included. Takes each shard's lock in turn.
+  [[nodiscard]] std::uint64_t size() const { return metrics().entries; }
+
+  /// A snapshot of the counters (each shard read under its shared lock).
+  [[nodiscard]] cache_metrics metrics() const {
+    cache_metrics m;
+    for (std::uint32_t i = 0; i < shard_count_; ++i) {
+      std::shared_lock lock{stripes_[i].shard->mutex()};
+      stripes_[i].shard->add_metrics(m);
+    }
+    m.loads = loads_.load();
+    m.load_failures = load_failures_.load();
+    return m;
+  }
+
+  /// Bytes of bookkeeping beyond the keys' and values' own: index, slab metadata, policy.
+  [[nodiscard]] std::size_t overhead_bytes() const {
+    std::size_t bytes = sizeof(*this) + shard_count_ * sizeof(stripe);
+    for (std::uint32_t i = 0; i < shard_count_; ++i) {
+      std::shared_lock lock{stripes_[i].shard->mutex()};
+      bytes += stripes_[i].shard->overhead_bytes();
+    }
+    return bytes;
+  }
+
+  [[nodiscard]] std::uint32_t shard_count() const noexcept { return shard_count_; }
+  [[nodiscard]] const cache_options& options() const noexcept { return options_; }
+
+ private:
+  struct flight {
+    std::promise<Value> promise;
+    std::shared_future<Value> result = promise.get_future().share();
+    std::thread::id owner = std::this_thread::get_id();
+    bool cancelled = false;  // under the shard's lock
+  };
+  struct key_hash {
+    Hasher hasher;
+    std::size_t operator()(const Key& k) const { return static_cast<std::size_t>(hasher(k)); }
+  };
+  using flight_map = std::unordered_map<Key, std::shared_ptr<flight>, key_hash, KeyEqual>;
+  struct stripe {
+    std::optional<shard_type> shard;
+    flight_map flights;
+  };
+
+  static constexpr duration no_ttl{-1};
+
+  static std::uint32_t default_shards(std::uint64_t bound) {
+    const std::uint32_t hardware = std::max(1u, std::thread::hardware_concurrency());
+    std::uint32_t shards = std::min<std::uint32_t>(64, std::bit_ceil(4 * hardware));
+    while (shards > 1 && bound / shards < 64)
+      shards /= 2;
+    return shards;
+  }
+  static std::int64_t now_ns(time_point t) noexcept {
+    return std::chrono::duration_cast<std::chrono::nanoseconds>(t.time_since_epoch()).count();
+  }
+  static std::int64_t deadline(std::int64_t now, duration ttl) noexcept {
+    if (ttl <= duration::zero()) return detail::never;
+    const auto ns = std::chrono::duration_cast<std::chrono::nanoseconds>(ttl).count();
+    return ns >= detail::never - now ? detail::never : now + ns;  // saturate
+  }
+  static void check_ttl(duration ttl) { option_check{"cache"}.positive("ttl", ttl); }
+
+  removals* sink(removals& out) const noexcept { return callbacks_.on_removal ? &out : nullptr; }
+  stripe& stripe_of(std::uint64_t hash) const noexcept {
+    return stripes_[shard_bits_ == 0 ? 0 : static_cast<std::size_t>(hash >> (64 - shard_bits_))];
+  }
+  bool timed_writes() const noexcept {
+    return options_.expire_after_write > duration::zero() ||
+           options_.expire_after_access > duration::zero() ||
+           per_entry_ttl_.load(std::memory_order_relaxed);
+  }
+
+  // The shared read path. The clock is read only if the entry found has a deadline (or the
+  // caller supplied `now`), so a cache without expiry never reads it.
+  template <class Now, class Out>
+  auto read(const Key& key, Now now_fn, Out out)
+      -> decltype(out(std::declval<const Value&>(), time_point{})) {
+    const std::uint64_t hash = hasher_(key);
+    shard_type& s = *stripe_of(hash).shard;
+    bool drain = false;
+    decltype(out(std::declval<const Value&>(), time_point{})) result{};
+    {
+      std::shared_lock lock{s.mutex()};
+      const std::uint32_t slot = s.lookup(key, hash);
+      if (slot == detail::no_slot) {
+        s.miss();
+        return result;
+      }
+      std::int64_t now = 0;
+      if (s.timed(slot)) {
+        now = now_ns(now_fn());
+        if (s.expired(slot, now)) {
+          s.miss();
+          return result;
+        }
+      }
+      const std::int64_t access = deadline(now, options_.expire_after_access);
+      result = out(s.value_at(slot), to_time_point(std::min(s.deadline_at(slot), access)));
+      drain = s.record_hit(slot, hash, access);
+    }
+    if (drain) {
+      std::unique_lock lock{s.mutex(), std::try_to_lock};
+      if (lock) s.drain_reads();
+    }
+    return result;
+  }
+
+  static time_point to_time_point(std::int64_t ns) noexcept {
+    return ns == detail::never
+               ? time_point::max()
+               : time_point{std::chrono::duration_cast<duration>(std::chrono::nanoseconds{ns})};
+  }
+
+  // Under the exclusive lock: a live value, without counting a hit or a miss.
+  std::optional<Value> find_locked(shard_type& s, const Key& key, std::uint64_t hash) {
+    const std::uint32_t slot = s.lookup(key, hash);
+    if (slot == detail::no_slot) return std::nullopt;
+    if (s.timed(slot) && s.expired(slot, now_ns(clock_.now()))) return std::nullopt;
+    return s.value_at(slot);
+  }
+
+  std::uint32_t weigh(const Key& key, const Value& value) const {
+    return counted_ ? 1u : callbacks_.weigher(key, value);
+  }
+
+  template <class K, class V>
+  void write_locked(shard_type& s, K&& key, V&& value, std::uint64_t hash, std::uint32_t weight,
+                    duration ttl, std::int64_t now, removals& out) {
+    const std::int64_t write_deadline =
+        deadline(now, ttl == no_ttl ? options_.expire_after_write : ttl);
+    const std::int64_t access_deadline = deadline(now, options_.expire_after_access);
+    s.drain_reads();
+    s.put(std::forward<K>(key), std::forward<V>(value), hash, weight, now, write_deadline,
+          access_deadline, sink(out));
+    // Amortised expiry: each timed write sweeps a few slots for expired entries.
+    if (timed_writes()) s.sweep(now, 4, sink(out));
+  }
+
+  void write(Key key, Value value, duration ttl, std::optional<time_point> given_now) {
+    if (ttl != no_ttl) per_entry_ttl_.store(true, std::memory_order_relaxed);
+    const std::uint64_t hash = hasher_(key);
+    const std::uint32_t weight = weigh(key, value);
+    const std::int64_t now =
+        given_now ? now_ns(*given_now) : (timed_writes() ? now_ns(clock_.now()) : 0);
+    stripe& st = stripe_of(hash);
+    removals out;
+    {
+      std::lock_guard lock{st.shard->mutex()};
+      cancel_flight(st, key);
+      write_locked(*st.shard, std::move(key), std::move(value), hash, weight, ttl, now, out);
+    }
+    notify(out);
+  }
+
+  void cancel_flight(stripe& st, const Key& key) {
+    if (st.flights.empty()) return;
+    if (auto it = st.flights.find(key); it != st.flights.end()) it->second->cancelled = true;
+  }
+
+  void complete_flight(stripe& st, const Key& key, std::uint64_t hash,
+                       const std::shared_ptr<flight>& mine, const Value& value) {
+    const std::uint32_t weight = weigh(key, value);
+    const std::int64_t now = timed_writes() ? now_ns(clock_.now()) : 0;
+    removals out;
+    {
+      std::lock_guard lock{st.shard->mutex()};
+      if (auto it = st.flights.find(key); it != st.flights.end() && it->second == mine) {
+        st.flights.erase(it);
+      }
+      if (!mine->cancelled) write_locked(*st.shard, key, value, hash, weight, no_ttl, now, out);
+    }
+    loads_.add();
+    notify(out);
+  }
+
+  // Listener calls, outside every lock. All are made; the first exception is rethrown after.
+  void notify(removals& out) {
+    std::exception_ptr first;
+    for (auto& r : out) {
+      try {
+        callbacks_.on_removal(r.key, r.value, r.cause);
+      } catch (...) {
+        if (!first) first = std::current_exception();
+      }
+    }
+    if (first) std::rethrow_exception(first);
+  }
+
+  cache_options options_;
+  callbacks_type callbacks_;
+  [[no_unique_address]] Clock clock_;
+  [[no_unique_address]] Hasher hasher_;
+  bool counted_;
+  std::uint32_t shard_count_ = 1;
+  unsigned shard_bits_ = 0;
+  std::unique_ptr<stripe[]> stripes_;
+  std::atomic<bool> per_entry_ttl_{false};
+  metric_counter loads_;
+  metric_counter load_failures_;
+};
+
+}  // namespace bulwark

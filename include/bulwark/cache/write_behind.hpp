@@ -1,0 +1,160 @@
+#pragma once
+// Write-behind: writes update the cache at once and reach the store later, in batches.
+
+#include <algorithm>
+#include <chrono>
+#include <cstddef>
+#include <deque>
+#include <functional>
+#include <mutex>
+#include <stdexcept>
+#include <utility>
+#include <vector>
+
+#include "bulwark/core/clock.hpp"
+#include "bulwark/core/options.hpp"
+
+namespace bulwark {
+
+/// Options of write_behind.
+struct write_behind_options {
+  std::size_t batch_size = 100;  ///< flush when this many writes are queued (>= 1)
+  duration max_delay =
+      std::chrono::seconds{1};         ///< or when the oldest queued write is this old (> 0)
+  std::size_t queue_capacity = 10000;  ///< at most this many queued writes (>= batch_size)
+};
+
+/// Write-behind: put() updates the cache and queues the write; the queue is handed to
+/// `flush(std::vector<std::pair<Key, Value>>)` in write order, in batches, when `batch_size`
+/// writes are queued or the oldest is `max_delay` old (checked on each put and by poll(): there
+/// is no background thread, so call poll() from a timer if writes may stop), and by flush() and
+/// close().
+///
+/// Loses nothing: a full queue makes put() flush before queueing (backpressure, never a drop);
+/// a flush function that throws gets its batch back at the head of the queue, in order, and the
+/// exception propagates; close() flushes everything and later puts throw std::logic_error. The
+/// destructor calls close() and swallows a flush error, so call close() yourself to see it.
+///
+/// Thread-safe. Flushes are serialised (one batch at a time, in order); a put that triggers a
+/// flush waits for it. Writes are not coalesced: two puts of one key are two items.
+template <class Cache, class Flush, clock Clock = steady_clock>
+class write_behind {
+ public:
+  using key_type = typename Cache::key_type;
+  using value_type = typename Cache::value_type;
+  using item = std::pair<key_type, value_type>;
+
+  write_behind(Cache& cache, Flush flush, write_behind_options options = {}, Clock clock = {})
+      : cache_{cache}, flush_{std::move(flush)}, options_{options}, clock_{std::move(clock)} {
+    const option_check check{"write_behind"};
+    check.positive("batch_size", options_.batch_size);
+    check.positive("max_delay", options_.max_delay);
+    check.at_least("queue_capacity", options_.queue_capacity, options_.batch_size);
+  }
+
+  write_behind(const write_behind&) = delete;
+  write_behind& operator=(const write_behind&) = delete;
+
+  ~write_behind() {
+    try {
+      close();
+    } catch (...) {  // NOLINT(bugprone-empty-catch): documented; close() reports it
+    }
+  }
+
+  /// Updates the cache and queues the write; flushes if a batch is due. Throws
+  /// std::logic_error after close(), and what the flush function throws.
+  void put(const key_type& key, const value_type& value) {
+    for (;;) {
+      {
+        std::lock_guard lock{mutex_};
+        if (closed_) throw std::logic_error("bulwark::write_behind: put after close");
+        if (queue_.size() < options_.queue_capacity) {
+          cache_.put(key, value);
+          queue_.push_back({item{key, value}, clock_.now()});
+          break;
+        }
+      }
+      flush_some();  // full: make room first, never drop a write
+    }
+    poll();
+  }
+
+  /// Flushes if a batch is due (count or age). Returns whether it flushed.
+  bool poll() {
+    {
+      std::lock_guard lock{mutex_};
+      if (queue_.empty()) return false;
+      if (queue_.size() < options_.batch_size &&
+          clock_.now() - queue_.front().at < options_.max_delay) {
+        return false;
+      }
+    }
+    flush_some();
+    return true;
+  }
+
+  /// Hands every queued write to the flush function, in batches of at most batch_size.
+  void flush() {
+    while (flush_some()) {
+    }
+  }
+
+  /// flush(), then refuses further puts. Idempotent.
+  void close() {
+    {
+      std::lock_guard lock{mutex_};
+      closed_ = true;
+    }
+    flush();
+  }
+
+  [[nodiscard]] std::size_t pending() const {
+    std::lock_guard lock{mutex_};
+    return queue_.size();
+  }
+
+ private:
+  // Takes one batch off the head and flushes it; on failure puts it back at the head. Holding
+  // flush_mutex_ across the take and the call keeps batches in write order.
+  bool flush_some() {
+    std::lock_guard serial{flush_mutex_};
+    std::vector<item> batch;
+    std::vector<time_point> times;
+    {
+      std::lock_guard lock{mutex_};
+      if (queue_.empty()) return false;
+      const std::size_t n = std::min(queue_.size(), options_.batch_size);
+      batch.reserve(n);
+      for (std::size_t i = 0; i < n; ++i) {
+        batch.push_back(std::move(queue_.front().entry));
+        times.push_back(queue_.front().at);
+        queue_.pop_front();
+      }
+    }
+    try {
+      flush_(batch);
+    } catch (...) {
+      std::lock_guard lock{mutex_};
+      for (std::size_t i = batch.size(); i-- > 0;)
+        queue_.push_front({std::move(batch[i]), times[i]});
+      throw;
+    }
+    return true;
+  }
+
+  Cache& cache_;
+  Flush flush_;
+  write_behind_options options_;
+  [[no_unique_address]] Clock clock_;
+  mutable std::mutex mutex_;
+  std::mutex flush_mutex_;
+  struct queued {
+    item entry;
+    time_point at;  // when it was queued, for max_delay
+  };
+  std::deque<queued> queue_;
+  bool closed_ = false;
+};
+
+}  // namespace bulwark

@@ -1,0 +1,292 @@
+#include <atomic>
+#include <bulwark/cache/cache.hpp>
+#include <bulwark/cache/s3fifo.hpp>
+#include <bulwark/core/random.hpp>
+#include <chrono>
+#include <string>
+#include <thread>
+#include <tuple>
+#include <vector>
+
+#include "catch.hpp"
+#include "reference_lru.hpp"
+
+using namespace std::chrono_literals;
+using bulwark::manual_clock;
+using bulwark::removal_cause;
+
+namespace {
+template <class Policy = bulwark::tiny_lfu_eviction>
+using test_cache = bulwark::cache<int, int, Policy, manual_clock>;
+using removal = std::tuple<int, int, removal_cause>;
+}  // namespace
+
+TEST_CASE("cache with lru_eviction matches a list+map LRU on random operations", "[cache]") {
+  const std::uint64_t capacity = GENERATE(1u, 3u, 50u);
+  manual_clock clock;
+  std::vector<removal> removed;
+  test_cache<bulwark::lru_eviction> c(
+      {.maximum_size = capacity, .shards = 1},
+      {.on_removal = [&](int k, int v, removal_cause why) { removed.emplace_back(k, v, why); }},
+      clock);
+  cache_test::reference_lru ref(capacity);
+  bulwark::fast_rng rng{capacity};
+  // Long runs of reads overflow the read buffer (64) and exercise the reader-side drain.
+  for (int step = 0; step < 30000; ++step) {
+    const int key = static_cast<int>(bulwark::uniform_below(rng, capacity * 3));
+    const auto op = bulwark::uniform_below(rng, 20);
+    removed.clear();
+    if (op < 14) {
+      const int* expected = ref.get(key);
+      const auto actual = c.get(key);
+      REQUIRE((expected == nullptr) == !actual.has_value());
+      if (expected != nullptr) REQUIRE(*expected == *actual);
+    } else if (op < 19) {
+      const bool present = ref.get(key) != nullptr;
+      (void)c.contains(key);  // the same recency effect as the reference's get
+      const auto victim = ref.put(key, step);
+      c.put(key, step);
+      if (victim) {
+        REQUIRE(removed.size() == 1);
+        REQUIRE(std::get<0>(removed[0]) == *victim);
+        REQUIRE(std::get<2>(removed[0]) == removal_cause::size);
+      } else {
+        REQUIRE(removed.size() == (present ? 1u : 0u));  // a replacement
+        if (present) REQUIRE(std::get<2>(removed[0]) == removal_cause::replaced);
+      }
+    } else {
+      REQUIRE(ref.erase(key) == c.invalidate(key));
+    }
+    REQUIRE(c.size() == ref.size());
+  }
+}
+
+TEST_CASE("cache never holds more than its maximum size or weight", "[cache]") {
+  const std::uint32_t shards = GENERATE(1u, 4u);
+  bulwark::fast_rng rng{shards};
+  SECTION("count bound, W-TinyLFU") {
+    test_cache<> c({.maximum_size = 100, .shards = shards});
+    for (int i = 0; i < 20000; ++i) {
+      c.put(static_cast<int>(bulwark::uniform_below(rng, 1000)), i);
+      REQUIRE(c.metrics().entries <= 100);
+    }
+  }
+  SECTION("count bound, S3-FIFO") {
+    test_cache<bulwark::s3fifo_eviction> c({.maximum_size = 100, .shards = shards});
+    for (int i = 0; i < 20000; ++i) {
+      c.put(static_cast<int>(bulwark::uniform_below(rng, 1000)), i);
+      REQUIRE(c.metrics().entries <= 100);
+    }
+  }
+  SECTION("weight bound") {
+    test_cache<> c({.maximum_weight = 200, .shards = shards},
+                   {.weigher = [](int k, int) { return static_cast<std::uint32_t>(k % 7 + 1); }});
+    for (int i = 0; i < 20000; ++i) {
+      c.put(static_cast<int>(bulwark::uniform_below(rng, 1000)), i);
+      REQUIRE(c.metrics().weight <= 200);
+    }
+    // An entry heavier than a shard's whole bound is admitted and evicted at once.
+    c.put(5000, 1);
+    test_cache<> tiny({.maximum_weight = 3, .shards = 1},
+                      {.weigher = [](int, int v) { return static_cast<std::uint32_t>(v); }});
+    tiny.put(1, 9);
+    CHECK_FALSE(tiny.get(1).has_value());
+    CHECK(tiny.metrics().evictions_size == 1);
+  }
+}
+
+TEST_CASE("cache expires entries exactly at their deadline", "[cache]") {
+  manual_clock clock;
+  const auto t0 = clock.now();
+  SECTION("after write: live until t0 + ttl, gone at t0 + ttl") {
+    test_cache<> c({.maximum_size = 10, .expire_after_write = 10s}, clock);
+    c.put(1, 1);
+    clock.set(t0 + 10s - 1ns);
+    CHECK(c.get(1) == 1);
+    CHECK(c.get_entry(1)->expires_at == t0 + 10s);
+    clock.set(t0 + 10s);
+    CHECK_FALSE(c.get(1).has_value());
+    CHECK_FALSE(c.contains(1));
+    // Reads do not extend a write deadline.
+    c.put(2, 2);  // at t0 + 10s
+    clock.set(t0 + 15s);
+    CHECK(c.get(2) == 2);
+    clock.set(t0 + 20s);
+    CHECK_FALSE(c.get(2).has_value());
+  }
+  SECTION("after access: each read restarts the deadline") {
+    test_cache<> c({.maximum_size = 10, .expire_after_access = 5s}, clock);
+    c.put(1, 1);
+    clock.set(t0 + 4s);
+    CHECK(c.get(1) == 1);  // deadline now t0 + 9s
+    clock.set(t0 + 9s - 1ns);
+    CHECK(c.get(1) == 1);  // deadline now t0 + 14s - 1ns
+    clock.set(t0 + 14s - 1ns);
+    CHECK_FALSE(c.get(1).has_value());
+  }
+  SECTION("both: whichever deadline comes first") {
+    test_cache<> c({.maximum_size = 10, .expire_after_write = 10s, .expire_after_access = 5s},
+                   clock);
+    c.put(1, 1);
+    for (auto t : {4s, 8s}) {
+      clock.set(t0 + t);
+      CHECK(c.get(1) == 1);
+    }
+    clock.set(t0 + 10s);  // read every 4s, but written 10s ago
+    CHECK_FALSE(c.get(1).has_value());
+  }
+  SECTION("per-entry TTL, on a cache without default expiry") {
+    test_cache<> c({.maximum_size = 10}, clock);
+    c.put(1, 1, 2s);
+    c.put(2, 2);
+    CHECK(c.get_entry(2)->expires_at == bulwark::time_point::max());
+    clock.set(t0 + 2s - 1ns);
+    CHECK(c.get(1) == 1);
+    clock.set(t0 + 2s);
+    CHECK_FALSE(c.get(1).has_value());
+    clock.set(t0 + 1000h);
+    CHECK(c.get(2) == 2);
+    // The `now` overloads judge at the time given.
+    c.put(3, 3, 1s, t0);
+    CHECK(c.get(3, t0 + 999ms) == 3);
+    CHECK_FALSE(c.get(3, t0 + 1s).has_value());
+  }
+  SECTION("expired entries are swept by later writes and by cleanup()") {
+    test_cache<> c({.maximum_size = 1000, .expire_after_write = 1s}, clock);
+    for (int i = 0; i < 100; ++i)
+      c.put(i, i);
+    clock.advance(2s);
+    CHECK(c.metrics().entries == 100);  // expired, not yet swept
+    for (int i = 1000; i < 1200; ++i)
+      c.put(i, i);
+    CHECK(c.metrics().evictions_expired == 100);  // swept by writes alone
+    clock.advance(2s);
+    CHECK(c.cleanup() == 200);
+    CHECK(c.size() == 0);
+  }
+}
+
+TEST_CASE("cache reports every removal with its cause, outside its locks", "[cache]") {
+  manual_clock clock;
+  std::vector<removal> removed;
+  test_cache<bulwark::lru_eviction>* self = nullptr;
+  test_cache<bulwark::lru_eviction> c(
+      {.maximum_size = 2, .expire_after_write = 10s, .shards = 1},
+      {.on_removal =
+           [&](int k, int v, removal_cause why) {
+             removed.emplace_back(k, v, why);
+             (void)self->get(k);  // re-entering the cache from the listener must not deadlock
+           }},
+      clock);
+  self = &c;
+  c.put(1, 10);
+  c.put(1, 11);
+  c.put(2, 20);
+  c.put(3, 30);  // evicts 1 (LRU)
+  CHECK(c.invalidate(2));
+  CHECK_FALSE(c.invalidate(2));
+  clock.advance(10s);
+  c.put(3, 31);  // over an expired entry: the old value expired, it was not replaced
+  c.put(4, 40);
+  CHECK(c.invalidate_if([](int k, int) { return k == 4; }) == 1);
+  c.invalidate_all();
+  const std::vector<removal> expected{
+      {1, 10, removal_cause::replaced},         {1, 11, removal_cause::size},
+      {2, 20, removal_cause::explicit_removal}, {3, 30, removal_cause::expired},
+      {4, 40, removal_cause::explicit_removal}, {3, 31, removal_cause::explicit_removal}};
+  CHECK(removed == expected);
+  const auto m = c.metrics();
+  CHECK(m.replacements == 1);
+  CHECK(m.evictions_size == 1);
+  CHECK(m.evictions_expired == 1);
+  CHECK(m.evictions_explicit == 3);
+  CHECK(m.entries == 0);
+  CHECK(bulwark::to_string(removal_cause::explicit_removal) == "explicit");
+}
+
+TEST_CASE("cache counts hits and misses and lists its metrics", "[cache]") {
+  test_cache<> c({.maximum_size = 10});
+  c.put(1, 1);
+  for (int i = 0; i < 100; ++i)
+    (void)c.get(1);  // crosses the 64-entry read buffer
+  (void)c.get(2);
+  const auto m = c.metrics();
+  CHECK(m.hits == 100);
+  CHECK(m.misses == 1);
+  CHECK(m.hit_ratio() == Approx(100.0 / 101.0));
+  std::vector<std::string> names;
+  m.for_each_metric([&](const bulwark::metric& x) { names.emplace_back(x.name); });
+  CHECK(names == std::vector<std::string>{"hits_total", "misses_total", "loads_total",
+                                          "load_failures_total", "evictions_size_total",
+                                          "evictions_expired_total", "evictions_explicit_total",
+                                          "replacements_total", "entries", "weight"});
+}
+
+TEST_CASE("cache rejects bad options naming the field", "[cache]") {
+  using c = test_cache<>;
+  CHECK_THROWS_WITH(c({}), "bulwark::cache: maximum_size must be > 0 (got 0)");
+  CHECK_THROWS_WITH(c({.maximum_size = 10, .shards = 3}),
+                    "bulwark::cache: shards must be 0 or a power of two (got 3)");
+  CHECK_THROWS_WITH(c({.maximum_size = 10, .expire_after_write = -1s}),
+                    "bulwark::cache: expire_after_write must be >= 0 (got -1s)");
+  CHECK_THROWS_WITH(c({.maximum_size = 10, .maximum_weight = 5}),
+                    "bulwark::cache: maximum_weight must be 0 without a weigher (got 5)");
+  CHECK_THROWS_WITH(c({.maximum_size = 10}, {.weigher = [](int, int) { return 1u; }}),
+                    "bulwark::cache: maximum_weight must be > 0 (got 0)");
+  c ok({.maximum_size = 10});
+  CHECK_THROWS_WITH(ok.put(1, 1, 0s), "bulwark::cache: ttl must be > 0 (got 0s)");
+}
+
+TEST_CASE("W-TinyLFU keeps a hot set through a scan that flushes LRU", "[cache]") {
+  // 100 entries; a hot set of 50 keys read 10 times, then a scan of 5000 keys read once, then
+  // the hot set again. LRU has flushed it (0 hits); TinyLFU admits no scanned key over a hot
+  // one (frequency 1 loses to 10), so the hot set survives but for the window's share.
+  auto replay = [](auto& c) {
+    for (int round = 0; round < 10; ++round) {
+      for (int k = 0; k < 50; ++k) {
+        if (!c.get(k)) c.put(k, k);
+      }
+    }
+    for (int k = 1000; k < 6000; ++k) {
+      if (!c.get(k)) c.put(k, k);
+    }
+    int hits = 0;
+    for (int k = 0; k < 50; ++k)
+      hits += c.get(k).has_value();
+    return hits;
+  };
+  test_cache<bulwark::lru_eviction> lru({.maximum_size = 100, .shards = 1});
+  test_cache<> tiny({.maximum_size = 100, .shards = 1});
+  CHECK(replay(lru) == 0);
+  CHECK(replay(tiny) >= 48);
+}
+
+TEST_CASE("cache stays consistent under concurrent reads, writes and invalidations", "[cache]") {
+  bulwark::cache<int, int> c({.maximum_size = 64, .shards = 4});
+  std::atomic<std::uint64_t> gets{0};
+  std::atomic<int> wrong{0};  // Catch2 assertions are not thread-safe: count, check after
+  std::vector<std::thread> threads;
+  for (unsigned t = 0; t < 4; ++t) {
+    threads.emplace_back([&c, &gets, &wrong, t] {
+      bulwark::fast_rng rng{t + 1};
+      for (int i = 0; i < 20000; ++i) {
+        const int key = static_cast<int>(bulwark::uniform_below(rng, 200));
+        const auto op = bulwark::uniform_below(rng, 10);
+        if (op < 7) {
+          if (const auto v = c.get(key); v && *v != key * 3) wrong.fetch_add(1);
+          gets.fetch_add(1, std::memory_order_relaxed);
+        } else if (op < 9) {
+          c.put(key, key * 3);
+        } else {
+          c.invalidate(key);
+        }
+      }
+    });
+  }
+  for (auto& t : threads)
+    t.join();
+  CHECK(wrong.load() == 0);
+  const auto m = c.metrics();
+  CHECK(m.hits + m.misses == gets.load());
+  CHECK(m.entries <= 64);
+}

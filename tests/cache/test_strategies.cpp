@@ -1,0 +1,166 @@
+#include <bulwark/cache/cache.hpp>
+#include <bulwark/cache/strategies.hpp>
+#include <bulwark/cache/write_behind.hpp>
+#include <functional>
+#include <map>
+#include <stdexcept>
+#include <thread>
+#include <utility>
+#include <vector>
+
+#include "catch.hpp"
+
+using namespace std::chrono_literals;
+using bulwark::manual_clock;
+using int_cache = bulwark::cache<int, int, bulwark::tiny_lfu_eviction, manual_clock>;
+
+TEST_CASE("cache_aside loads on a miss and drops the cached copy after a store update", "[cache]") {
+  int_cache c({.maximum_size = 10});
+  std::map<int, int> store{{1, 10}};
+  int loads = 0;
+  bulwark::cache_aside aside(c, [&](int k) {
+    ++loads;
+    return store.at(k);
+  });
+  CHECK(aside.get(1) == 10);
+  CHECK(aside.get(1) == 10);
+  CHECK(loads == 1);
+  aside.update(1, [&] { store[1] = 11; });
+  CHECK(aside.get(1) == 11);
+  CHECK(loads == 2);
+  // A failed store write leaves the cached value.
+  CHECK_THROWS(aside.update(1, [] { throw std::runtime_error("write failed"); }));
+  CHECK(c.get(1) == 11);
+}
+
+TEST_CASE("write_through updates the cache only after the store accepted", "[cache]") {
+  int_cache c({.maximum_size = 10});
+  std::vector<std::pair<int, int>> written;
+  bool refuse = false;
+  bulwark::write_through through(c, [&](int k, int v) {
+    if (refuse) throw std::runtime_error("refused");
+    written.emplace_back(k, v);
+  });
+  through.put(1, 10);
+  CHECK(through.get(1) == 10);
+  refuse = true;
+  CHECK_THROWS_WITH(through.put(1, 11), "refused");
+  CHECK(c.get(1) == 10);
+  CHECK(written == std::vector<std::pair<int, int>>{{1, 10}});
+}
+
+TEST_CASE("refresh_ahead reloads an entry read late in its TTL once, serving the old value",
+          "[cache]") {
+  manual_clock clock;
+  const auto t0 = clock.now();
+  int_cache c({.maximum_size = 10, .expire_after_write = 10s}, clock);
+  int version = 1;
+  int loads = 0;
+  std::vector<std::function<void()>> tasks;  // a queue standing for a thread pool
+  bulwark::refresh_ahead refresher(
+      c,
+      [&](int) {
+        ++loads;
+        return version;
+      },
+      {.refresh_fraction = 0.2}, [&](std::function<void()> task) { tasks.push_back(task); }, clock);
+  CHECK(refresher.get(1) == 1);  // a miss: loaded synchronously at t0
+  CHECK(loads == 1);
+  clock.set(t0 + 8s - 1ns);  // before the last 20% of the TTL: no refresh
+  CHECK(refresher.get(1) == 1);
+  CHECK(tasks.empty());
+  version = 2;
+  clock.set(t0 + 8s);  // in the window: the old value now, one reload queued
+  CHECK(refresher.get(1) == 1);
+  CHECK(refresher.get(1) == 1);
+  clock.set(t0 + 9s);
+  CHECK(refresher.get(1) == 1);
+  CHECK(tasks.size() == 1);
+  CHECK(refresher.reloads_in_flight() == 1);
+  tasks.front()();  // the reload runs at t0 + 9s: value 2, TTL restarted
+  tasks.clear();
+  CHECK(loads == 2);
+  CHECK(refresher.get(1) == 2);
+  clock.set(t0 + 9s + 8s - 1ns);
+  CHECK(refresher.get(1) == 2);
+  CHECK(tasks.empty());
+  CHECK_THROWS_WITH(bulwark::refresh_ahead(c, [](int k) { return k; }, {.refresh_fraction = 0}),
+                    "bulwark::refresh_ahead: refresh_fraction must be in (0, 1] (got 0)");
+}
+
+TEST_CASE("write_behind batches by count and by age, in write order", "[cache]") {
+  manual_clock clock;
+  int_cache c({.maximum_size = 100});
+  std::vector<std::vector<std::pair<int, int>>> batches;
+  bulwark::write_behind behind(
+      c, [&](const std::vector<std::pair<int, int>>& batch) { batches.push_back(batch); },
+      {.batch_size = 3, .max_delay = 5s, .queue_capacity = 10}, clock);
+  behind.put(1, 1);
+  behind.put(2, 2);
+  CHECK(c.get(1) == 1);  // the cache is updated at once
+  CHECK(batches.empty());
+  behind.put(3, 3);  // the third write makes a batch
+  REQUIRE(batches.size() == 1);
+  CHECK(batches[0] == std::vector<std::pair<int, int>>{{1, 1}, {2, 2}, {3, 3}});
+  behind.put(4, 4);
+  clock.advance(5s - 1ns);
+  CHECK_FALSE(behind.poll());
+  clock.advance(1ns);  // the oldest write is now max_delay old
+  CHECK(behind.poll());
+  CHECK(batches.back() == std::vector<std::pair<int, int>>{{4, 4}});
+  CHECK_THROWS_WITH(
+      bulwark::write_behind(c, [](const auto&) {}, {.batch_size = 5, .queue_capacity = 4}),
+      "bulwark::write_behind: queue_capacity must be >= 5 (got 4)");
+}
+
+TEST_CASE("write_behind loses nothing: failed flushes are retried and close flushes all",
+          "[cache]") {
+  int_cache c({.maximum_size = 100});
+  std::vector<std::pair<int, int>> stored;
+  bool failing = true;
+  bulwark::write_behind behind(c,
+                               [&](const std::vector<std::pair<int, int>>& batch) {
+                                 if (failing) throw std::runtime_error("store down");
+                                 stored.insert(stored.end(), batch.begin(), batch.end());
+                               },
+                               {.batch_size = 2, .max_delay = 1h, .queue_capacity = 4});
+  behind.put(1, 1);
+  CHECK_THROWS_WITH(behind.put(2, 2), "store down");  // queued, then the flush failed
+  CHECK(behind.pending() == 2);
+  failing = false;
+  behind.put(3, 3);  // flushes 1, 2 (back at the head, in order), then 3 waits
+  behind.close();
+  CHECK(stored == std::vector<std::pair<int, int>>{{1, 1}, {2, 2}, {3, 3}});
+  CHECK(behind.pending() == 0);
+  CHECK_THROWS_AS(behind.put(4, 4), std::logic_error);
+}
+
+TEST_CASE("write_behind under concurrent writers flushes every write once, per-thread in order",
+          "[cache]") {
+  int_cache c({.maximum_size = 10000});
+  std::mutex m;
+  std::vector<std::pair<int, int>> stored;
+  {
+    bulwark::write_behind behind(c,
+                                 [&](const std::vector<std::pair<int, int>>& batch) {
+                                   std::lock_guard lock{m};
+                                   stored.insert(stored.end(), batch.begin(), batch.end());
+                                 },
+                                 {.batch_size = 7, .max_delay = 1h, .queue_capacity = 20});
+    std::vector<std::thread> threads;
+    for (int t = 0; t < 3; ++t) {
+      threads.emplace_back([&behind, t] {
+        for (int i = 0; i < 2000; ++i)
+          behind.put(t, i);
+      });
+    }
+    for (auto& t : threads)
+      t.join();
+  }  // the destructor closes: the rest is flushed
+  REQUIRE(stored.size() == 6000);
+  std::vector<int> next(3, 0);
+  for (const auto& [thread, i] : stored) {
+    REQUIRE(i == next[static_cast<std::size_t>(thread)]);
+    ++next[static_cast<std::size_t>(thread)];
+  }
+}
