@@ -7,6 +7,12 @@ namespace lab {
 std::vector<scenario> all_scenarios() {
   std::vector<scenario> list;
   list.push_back(baseline());
+  list.push_back(rate_limit());
+  list.push_back(outage_scenario());
+  list.push_back(retry_storm());
+  list.push_back(rebalance());
+  list.push_back(hot_keys());
+  list.push_back(double_charge());
   // An area adds its scenario here, one line, e.g. list.push_back(rate_limit());
   return list;
 }

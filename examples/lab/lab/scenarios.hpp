@@ -13,6 +13,19 @@ namespace lab {
 /// An unprotected client against a backend through an outage: the reference every other
 /// scenario's protected arm is measured against.
 [[nodiscard]] scenario baseline();
+/// "rate-limit": a client over the backend's capacity, with and without a GCRA limiter.
+[[nodiscard]] scenario rate_limit();
+/// "outage": the baseline's outage with a circuit breaker failing fast and probing back.
+/// (Not `outage()`: lab::outage is the backend's outage window.)
+[[nodiscard]] scenario outage_scenario();
+/// "retry-storm": naive retries amplifying an outage, against jittered retries with a budget.
+[[nodiscard]] scenario retry_storm();
+/// "rebalance": a cache tier losing a node, placed by hash % n against maglev.
+[[nodiscard]] scenario rebalance();
+/// "hot-keys": a backend behind a cache under a Zipf load, LRU against W-TinyLFU.
+[[nodiscard]] scenario hot_keys();
+/// "double-charge": client retries after timeouts, without and with the idempotency executor.
+[[nodiscard]] scenario double_charge();
 
 /// Every scenario, in the order `--list` shows them and a full run plays them. Built on each
 /// call: a plain list, with no registration at static-initialisation time to go wrong.
