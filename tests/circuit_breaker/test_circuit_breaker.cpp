@@ -335,7 +335,7 @@ TEST_CASE("max_wait_in_half_open reopens a half-open breaker that is left waitin
   CHECK(b.state() == circuit_state::open);
 }
 
-TEST_CASE("automatic transitions show without traffic; lazy ones wait for a call",
+TEST_CASE("automatic transitions show without traffic, lazy ones wait for a call",
           "[circuit_breaker]") {
   bulwark::manual_clock clock;
   SECTION("lazy") {

@@ -24,7 +24,7 @@ TEST_CASE("manual_clock copies share one virtual time", "[core]") {
   CHECK(copy.now() - bulwark::manual_clock::default_start == 3s);
 }
 
-TEST_CASE("manual_clock sleep_for advances instead of blocking; non-positive sleeps do nothing",
+TEST_CASE("manual_clock sleep_for advances instead of blocking, non-positive sleeps do nothing",
           "[core]") {
   bulwark::manual_clock clock{bulwark::time_point{10s}};
   clock.sleep_for(1h);  // would hang the test if it blocked
@@ -81,9 +81,11 @@ TEST_CASE("steady and coarse clocks are monotonic and share an epoch", "[core]")
   const auto steady_before = bulwark::steady_clock::now();
   const auto coarse = bulwark::coarse_clock::now();
   const auto steady_after = bulwark::steady_clock::now();
-  // The coarse clock lags the steady clock by at most its resolution, never leads it.
+  // The coarse clock never leads the steady clock. How far it lags depends on when the kernel
+  // last ticked, which a loaded machine delays, so the test asserts only what tells a shared
+  // epoch from another clock's (a realtime or per-process clock is off by hours or decades).
   CHECK(coarse <= steady_after);
-  CHECK(coarse >= steady_before - bulwark::coarse_clock::resolution() - 1ms);
+  CHECK(coarse >= steady_before - 10s);
   CHECK(bulwark::coarse_clock::resolution() > 0ns);
 
   auto previous = bulwark::coarse_clock::now();
@@ -94,7 +96,7 @@ TEST_CASE("steady and coarse clocks are monotonic and share an epoch", "[core]")
   }
 }
 
-TEST_CASE("all bulwark clocks satisfy the clock concept; empty ones cost no bytes", "[core]") {
+TEST_CASE("all bulwark clocks satisfy the clock concept, empty ones cost no bytes", "[core]") {
   STATIC_REQUIRE(bulwark::clock<bulwark::steady_clock>);
   STATIC_REQUIRE(bulwark::clock<bulwark::coarse_clock>);
   STATIC_REQUIRE(bulwark::clock<bulwark::manual_clock>);

@@ -40,7 +40,7 @@ TEST_CASE("fast_rng is xoshiro256** bit for bit", "[core]") {
   STATIC_REQUIRE(first == 11520);
 }
 
-TEST_CASE("fast_rng: one seed gives one stream; seeds differ; state round-trips", "[core]") {
+TEST_CASE("fast_rng: one seed gives one stream, seeds differ, state round-trips", "[core]") {
   STATIC_REQUIRE(std::uniform_random_bit_generator<bulwark::fast_rng>);
   STATIC_REQUIRE(bulwark::random_generator64<bulwark::fast_rng>);
   STATIC_REQUIRE(bulwark::random_generator64<std::mt19937_64>);

@@ -88,7 +88,7 @@ TEST_CASE("a permit settles once, and a dropped one releases its key", "[idempot
   CHECK(f.exec.try_begin({"s", "k"}, "p").value == 2);
 }
 
-TEST_CASE("release lets the next attempt run; a taken-over permit releases nothing",
+TEST_CASE("release lets the next attempt run, a taken-over permit releases nothing",
           "[idempotency]") {
   fixture f;
   auto a = f.exec.try_begin({"s", "k"}, "p");

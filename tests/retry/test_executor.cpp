@@ -268,7 +268,7 @@ TEST_CASE("server hints override the schedule", "[retry]") {
   }
 }
 
-TEST_CASE("the exception predicate picks what is retried; the rest propagates unchanged",
+TEST_CASE("the exception predicate picks what is retried, the rest propagates unchanged",
           "[retry]") {
   manual_clock clock;
   bulwark::retry retry(
