@@ -11,6 +11,7 @@
 #include <cstdint>
 #include <exception>
 #include <functional>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -33,32 +34,84 @@ namespace bulwark {
 
 namespace detail {
 
-// A monotonic counter split over cache-line-sized stripes, the stripe picked by the calling
-// thread. Replays are the hot path and run on many threads at once over a sharded store; one
-// shared counter would make every replay move one cache line between cores, which costs more
-// than the rest of the replay. Relaxed, as metric_counter: it promises no lost increment and
-// no going back, which a read-modify-write keeps in any order; load() sums the stripes.
+// Slots for per-thread counters, process-wide: a thread takes the first free one on its first
+// count and gives it back when it exits, so at most `thread_slots` live threads own one each;
+// more threads than that share an overflow counter. Handing a slot from an exited thread to a
+// new one goes through the pool's mutex, so the new owner reads its predecessor's last value.
+inline constexpr std::size_t thread_slots = 16;
+
+struct thread_slot_pool {
+  std::mutex mutex;
+  std::array<bool, thread_slots> taken{};
+
+  static thread_slot_pool& instance() noexcept {
+    static thread_slot_pool pool;
+    return pool;
+  }
+  std::size_t acquire() noexcept {
+    std::lock_guard lock{mutex};
+    for (std::size_t i = 0; i < thread_slots; ++i) {
+      if (!taken[i]) {
+        taken[i] = true;
+        return i;
+      }
+    }
+    return thread_slots;  // none free: the overflow
+  }
+  void release(std::size_t i) noexcept {
+    std::lock_guard lock{mutex};
+    if (i < thread_slots) taken[i] = false;
+  }
+};
+
+// The calling thread's slot, or thread_slots for the overflow. The index itself is trivially
+// destructible, so it stays readable after the releaser ran (a count from a later thread_local
+// destructor then goes to the overflow).
+inline std::size_t this_thread_slot() noexcept {
+  constexpr std::size_t unassigned = thread_slots + 1;
+  thread_local std::size_t slot = unassigned;
+  if (slot == unassigned) [[unlikely]] {
+    struct releaser {
+      std::size_t& slot;
+      ~releaser() { thread_slot_pool::instance().release(std::exchange(slot, thread_slots)); }
+    };
+    slot = thread_slot_pool::instance().acquire();
+    thread_local releaser r{slot};
+    (void)r;
+  }
+  return slot;
+}
+
+// A monotonic counter with one cache line per thread slot. Replays are the hot path and run on
+// many threads at once over a sharded store: one shared counter would make every replay move a
+// cache line between cores, and even an uncontended atomic increment (a locked instruction)
+// costs a sizeable part of a replay. A slot has one writer at a time, so it is counted with a
+// plain load and store; only the overflow, shared by threads beyond thread_slots, takes a
+// read-modify-write. Relaxed, as metric_counter: no increment is lost, and load(), the sum of
+// the slots, never goes back.
 class striped_counter {
  public:
-  void add() noexcept { stripes_[stripe()].value.fetch_add(1, std::memory_order_relaxed); }
+  void add() noexcept {
+    const std::size_t i = this_thread_slot();
+    if (i < thread_slots) [[likely]] {
+      std::atomic<std::uint64_t>& v = slots_[i].value;
+      v.store(v.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
+    } else {
+      slots_[thread_slots].value.fetch_add(1, std::memory_order_relaxed);
+    }
+  }
   [[nodiscard]] std::uint64_t load() const noexcept {
     std::uint64_t sum = 0;
-    for (const auto& s : stripes_)
+    for (const auto& s : slots_)
       sum += s.value.load(std::memory_order_relaxed);
     return sum;
   }
 
  private:
-  static constexpr int stripe_bits = 3;
   struct alignas(64) padded {
     std::atomic<std::uint64_t> value{0};
   };
-  static std::size_t stripe() noexcept {
-    // Thread ids are often aligned addresses: mix them before taking the top bits.
-    const auto id = std::hash<std::thread::id>{}(std::this_thread::get_id());
-    return static_cast<std::size_t>(hash64(static_cast<std::uint64_t>(id)) >> (64 - stripe_bits));
-  }
-  std::array<padded, std::size_t{1} << stripe_bits> stripes_{};
+  std::array<padded, thread_slots + 1> slots_{};
 };
 
 }  // namespace detail

@@ -8,13 +8,13 @@
 #include <cstddef>
 #include <cstdint>
 #include <iterator>
-#include <list>
 #include <memory>
 #include <mutex>
 #include <optional>
 #include <string>
 #include <string_view>
 #include <thread>
+#include <tuple>
 #include <unordered_map>
 #include <utility>
 
@@ -64,15 +64,34 @@ struct memory_store_metrics {
 
 namespace detail {
 
-// The hash of a scoped key: the key's XXH64 seeded with the scope's, so that ("ab", "c") and
-// ("a", "bc") differ; equality still compares both strings.
+// The hash of a scoped key: the key's XXH64 seeded with a mix of the scope, so that one key in
+// two scopes lands in two places. Equality compares both strings, so ("ab", "c") and ("a", "bc")
+// stay different keys whatever their hashes. A scope of up to 8 bytes (a tenant id, mostly) is
+// mixed with one multiplication instead of a second XXH64, whose result the key's hash would
+// have to wait for; a longer one goes through XXH64.
+inline std::uint64_t idempotency_scope_seed(std::string_view scope) noexcept {
+  const auto* p = reinterpret_cast<const unsigned char*>(scope.data());
+  const std::size_t n = scope.size();
+  std::uint64_t word = 0;
+  if (n >= 4 && n <= 8) {  // two overlapping 4-byte loads cover 4 to 8 bytes
+    word = std::uint64_t{load_le<std::uint32_t>(p)} |
+           (std::uint64_t{load_le<std::uint32_t>(p + n - 4)} << 32);
+  } else if (n > 0 && n < 4) {  // first, middle and last byte cover 1 to 3 bytes
+    word = std::uint64_t{p[0]} | (std::uint64_t{p[n / 2]} << 8) | (std::uint64_t{p[n - 1]} << 16);
+  } else if (n > 8) {
+    return hash64(scope);
+  }
+  return (word ^ (std::uint64_t{n} << 56)) * xxh_prime64_1 + xxh_prime64_4;
+}
 inline std::uint64_t idempotency_key_hash(idempotency_key id) noexcept {
-  return hash64(id.key, hash64(id.scope));
+  return hash64(id.key, idempotency_scope_seed(id.scope));
 }
 
 // A stored key carries its hash so that rehashing never hashes a string again, and a probe
 // (string views plus the hash computed once per call) finds it without building a string.
 struct idempotency_slot_key {
+  idempotency_slot_key(std::string_view s, std::string_view k, std::uint64_t h)
+      : scope{s}, key{k}, hash{h} {}
   std::string scope;
   std::string key;
   std::uint64_t hash = 0;
@@ -104,13 +123,14 @@ struct idempotency_slot_equal {
 /// idempotency_store, for one process (several processes need a shared store, e.g. Redis).
 ///
 /// Records live in `shards` hash maps, each behind its own mutex, picked by the top bits of the
-/// key's hash64; every operation locks one shard once. A record is live while now < its
-/// deadline (the lease deadline in progress, completion + ttl once completed); an expired record
-/// counts as absent and is replaced in place by the next try_begin. When a shard is full, a new
-/// key evicts the shard's oldest completed record (by completion time), or else an expired
+/// key's hash; every operation locks one shard once. A record is live while now < its deadline
+/// (the lease deadline in progress, completion + ttl once completed); an expired record counts
+/// as absent and is replaced in place by the next try_begin. When a shard is full, a new key
+/// evicts the shard's oldest completed record (by completion time), or else an expired
 /// in-progress one; live in-progress records are never evicted, so a shard full of them answers
 /// begin_status::full. Fencing tokens come from one store-wide counter, so they increase across
-/// every key, takeovers included.
+/// every key, takeovers included. The other counters (entries, evictions, ...) are kept per
+/// shard under its lock, so that threads working on different shards share no cache line.
 ///
 /// V is the stored result: bytes (std::string) through a codec, or any copyable value type. A
 /// replay copies it out under the shard's lock. Clock is read once per operation; every
@@ -119,7 +139,7 @@ struct idempotency_slot_equal {
 /// Thread-safety: every member function may be called from any thread.
 /// Complexity: try_begin, complete and release are O(1) expected (plus the key's length for
 /// hashing, and a copy of V for a replay); making room scans the shard only when it holds no
-/// completed record; purge_expired is O(entries).
+/// completed record; size() and metrics() are O(shards); purge_expired is O(entries).
 template <std::copyable V, clock Clock = coarse_clock>
 class memory_store {
  public:
@@ -159,8 +179,8 @@ class memory_store {
                                           duration lease, time_point now) {
     const detail::idempotency_probe probe{id.scope, id.key, detail::idempotency_key_hash(id)};
     shard& s = shard_for(probe.hash);
-    std::lock_guard lock{s.mutex};
     begin_result<V> out;
+    std::lock_guard lock{s.mutex};
     auto it = s.records.find(probe);
     if (it != s.records.end()) {
       record& r = it->second;
@@ -172,28 +192,29 @@ class memory_store {
           out.deadline = r.deadline;
         } else {
           out.status = begin_status::completed;
-          out.result = r.result;
+          out.result.emplace(*r.result);
         }
         return out;
       }
       // Expired: the record is as good as absent, so this call takes the key over in place.
       if (r.completed) {
-        s.completed_order.erase(r.order);
-        expirations_.add();
+        s.unlink(*it);
+        bump(s.expirations);
       } else {
-        takeovers_.add();
+        bump(s.takeovers);
       }
-      r = record{};
+      r.completed = false;
+      r.result.reset();
       return acquire(out, it->first, r, fingerprint, now + lease);
     }
     if (s.records.size() >= shard_capacity_ && !make_room(s, now)) {
       out.status = begin_status::full;
       return out;
     }
-    auto [slot, inserted] = s.records.try_emplace(
-        detail::idempotency_slot_key{std::string{id.scope}, std::string{id.key}, probe.hash});
-    // relaxed: `entries` is a gauge read on its own; the shard's mutex orders the map itself.
-    entries_.fetch_add(1, std::memory_order_relaxed);
+    auto [slot, inserted] = s.records.emplace(std::piecewise_construct,
+                                              std::forward_as_tuple(id.scope, id.key, probe.hash),
+                                              std::forward_as_tuple());
+    bump(s.entries);
     return acquire(out, slot->first, slot->second, fingerprint, now + lease);
   }
 
@@ -212,14 +233,14 @@ class memory_store {
     std::lock_guard lock{s.mutex};
     auto it = s.records.find(probe);
     if (it == s.records.end() || it->second.completed || it->second.token != lease.token) {
-      fenced_.add();
+      bump(s.fenced);
       return false;
     }
     record& r = it->second;
     r.completed = true;
     r.result.emplace(std::move(result));
     r.deadline = now + ttl;
-    r.order = s.completed_order.insert(s.completed_order.end(), &it->first);
+    s.link_newest(*it);
     return true;
   }
 
@@ -232,11 +253,11 @@ class memory_store {
     std::lock_guard lock{s.mutex};
     auto it = s.records.find(probe);
     if (it == s.records.end() || it->second.completed || it->second.token != lease.token) {
-      fenced_.add();
+      bump(s.fenced);
       return false;
     }
     s.records.erase(it);
-    entries_.fetch_sub(1, std::memory_order_relaxed);
+    bump(s.entries, -1);
     return true;
   }
 
@@ -249,24 +270,26 @@ class memory_store {
     for (std::size_t i = 0; i < shard_count_; ++i) {
       shard& s = shards_[i];
       std::lock_guard lock{s.mutex};
+      std::size_t here = 0;
       for (auto it = s.records.begin(); it != s.records.end();) {
         if (now < it->second.deadline) {
           ++it;
           continue;
         }
-        if (it->second.completed) s.completed_order.erase(it->second.order);
+        if (it->second.completed) s.unlink(*it);
         it = s.records.erase(it);
-        ++removed;
+        ++here;
       }
+      bump(s.entries, -static_cast<std::int64_t>(here));
+      bump(s.expirations, static_cast<std::int64_t>(here));
+      removed += here;
     }
-    entries_.fetch_sub(removed, std::memory_order_relaxed);
-    expirations_.add(removed);
     return removed;
   }
 
-  /// Records held now, live and expired-but-not-yet-removed. O(1).
+  /// Records held now, live and expired-but-not-yet-removed. O(shards), without locking.
   [[nodiscard]] std::size_t size() const noexcept {
-    return entries_.load(std::memory_order_relaxed);
+    return static_cast<std::size_t>(sum(&shard::entries));
   }
 
   /// The most records the store holds: shards() * (max_entries / shards()).
@@ -274,16 +297,19 @@ class memory_store {
 
   [[nodiscard]] std::size_t shards() const noexcept { return shard_count_; }
 
+  /// O(shards), without locking: each counter is exact, the set of them is not one snapshot.
   [[nodiscard]] memory_store_metrics metrics() const noexcept {
-    return {.entries = entries_.load(std::memory_order_relaxed),
-            .evictions = evictions_.load(),
-            .expirations = expirations_.load(),
-            .takeovers = takeovers_.load(),
-            .fenced = fenced_.load()};
+    return {.entries = sum(&shard::entries),
+            .evictions = sum(&shard::evictions),
+            .expirations = sum(&shard::expirations),
+            .takeovers = sum(&shard::takeovers),
+            .fenced = sum(&shard::fenced)};
   }
 
  private:
   using slot_key = detail::idempotency_slot_key;
+  struct record;
+  using entry = std::pair<const slot_key, record>;
 
   struct record {
     bool completed = false;
@@ -291,22 +317,57 @@ class memory_store {
     std::uint64_t token = 0;
     time_point deadline{};  // lease deadline in progress, expiry once completed
     std::optional<stored_result<V>> result{};
-    // Position in the shard's completion order; valid only while completed. std::list
-    // iterators and unordered_map node addresses survive inserts and rehashes.
-    typename std::list<const slot_key*>::iterator order{};
+    // Neighbours in the shard's completion order (an intrusive list, so completing a record
+    // allocates nothing); meaningful only while completed. unordered_map never moves its
+    // elements, so the pointers survive inserts and rehashes.
+    entry* older = nullptr;
+    entry* newer = nullptr;
   };
+
+  // A counter written only under its shard's mutex: a plain load and store, no read-modify-
+  // write, and read without the lock by size() and metrics() (hence atomic, relaxed).
+  using shard_counter = std::atomic<std::uint64_t>;
+  static void bump(shard_counter& c, std::int64_t n = 1) noexcept {
+    c.store(c.load(std::memory_order_relaxed) + static_cast<std::uint64_t>(n),
+            std::memory_order_relaxed);
+  }
 
   struct alignas(64) shard {  // one cache line apart, so shards' mutexes do not false-share
     std::mutex mutex;
     std::unordered_map<slot_key, record, detail::idempotency_slot_hash,
                        detail::idempotency_slot_equal>
         records;
-    std::list<const slot_key*> completed_order;  // oldest completion first
+    entry* oldest = nullptr;  // the completion order: oldest first, newest last
+    entry* newest = nullptr;
+    shard_counter entries{0};
+    shard_counter evictions{0};
+    shard_counter expirations{0};
+    shard_counter takeovers{0};
+    shard_counter fenced{0};
+
+    void link_newest(entry& e) noexcept {
+      e.second.older = newest;
+      e.second.newer = nullptr;
+      (newest != nullptr ? newest->second.newer : oldest) = &e;
+      newest = &e;
+    }
+    void unlink(entry& e) noexcept {
+      (e.second.older != nullptr ? e.second.older->second.newer : oldest) = e.second.newer;
+      (e.second.newer != nullptr ? e.second.newer->second.older : newest) = e.second.older;
+      e.second.older = e.second.newer = nullptr;
+    }
   };
 
   shard& shard_for(std::uint64_t hash) const noexcept {
     // The top bits pick the shard; the map uses the low bits, so the two stay independent.
     return shards_[shard_count_ == 1 ? 0 : static_cast<std::size_t>(hash >> shard_shift_)];
+  }
+
+  std::uint64_t sum(shard_counter shard::*counter) const noexcept {
+    std::uint64_t total = 0;
+    for (std::size_t i = 0; i < shard_count_; ++i)
+      total += (shards_[i].*counter).load(std::memory_order_relaxed);
+    return total;
   }
 
   begin_result<V>& acquire(begin_result<V>& out, const slot_key& k, record& r,
@@ -318,28 +379,27 @@ class memory_store {
     r.token = token;
     r.deadline = deadline;
     out.status = begin_status::acquired;
-    out.lease = idempotency_lease{k.scope, k.key, token, deadline};
+    out.lease.emplace(idempotency_lease{k.scope, k.key, token, deadline});
     return out;
   }
 
   // Called with s.mutex held and the shard at capacity: frees one slot if it may.
   bool make_room(shard& s, time_point now) {
-    if (!s.completed_order.empty()) {
-      const auto victim = s.records.find(*s.completed_order.front());
-      s.completed_order.pop_front();
-      // Always found: the list holds exactly the shard's completed records. The check keeps
-      // an impossible miss from dereferencing end().
-      if (victim == s.records.end()) return make_room(s, now);
-      (now < victim->second.deadline ? evictions_ : expirations_).add();
-      s.records.erase(victim);
-      entries_.fetch_sub(1, std::memory_order_relaxed);
+    if (s.oldest != nullptr) {
+      entry& oldest = *s.oldest;
+      bump(now < oldest.second.deadline ? s.evictions : s.expirations);
+      s.unlink(oldest);
+      // Always found: the list holds exactly the shard's completed records.
+      const auto victim = s.records.find(oldest.first);
+      if (victim != s.records.end()) s.records.erase(victim);
+      bump(s.entries, -1);
       return true;
     }
     for (auto it = s.records.begin(); it != s.records.end(); ++it) {
       if (!(now < it->second.deadline)) {  // an abandoned lease: its holder crashed or hung
         s.records.erase(it);
-        entries_.fetch_sub(1, std::memory_order_relaxed);
-        expirations_.add();
+        bump(s.entries, -1);
+        bump(s.expirations);
         return true;
       }
     }
@@ -351,12 +411,8 @@ class memory_store {
   int shard_shift_ = 64;
   std::size_t shard_capacity_ = 1;
   std::unique_ptr<shard[]> shards_;
-  std::atomic<std::uint64_t> next_token_{1};
-  std::atomic<std::size_t> entries_{0};
-  metric_counter evictions_;
-  metric_counter expirations_;
-  metric_counter takeovers_;
-  metric_counter fenced_;
+  // Alone on its cache line: first executions on every shard take a token from it.
+  alignas(64) std::atomic<std::uint64_t> next_token_{1};
 };
 
 }  // namespace bulwark
