@@ -1,0 +1,160 @@
+#pragma once
+// An immutable snapshot of a balancer's endpoints: every member, the ones in rotation, and the
+// per-snapshot tables the weighted balancers read. Built by load_balancer when membership or
+// health changes, published with one atomic store, never modified after.
+
+#include <algorithm>
+#include <cmath>
+#include <cstdint>
+#include <memory>
+#include <span>
+#include <vector>
+
+#include "bulwark/balancing/endpoint.hpp"
+#include "bulwark/core/clock.hpp"
+
+namespace bulwark {
+
+/// Slow start (Envoy's slow_start_config): an endpoint that joined less than `window` ago gets
+/// weight x max(min_weight_percent / 100, (elapsed / window)^(1 / aggression)), ramping its
+/// traffic up instead of handing a cold process its full share at once.
+struct slow_start_options {
+  duration window = duration::zero();  ///< 0: no slow start
+  double aggression = 1.0;             ///< 1: linear ramp; > 1 ramps faster early
+  double min_weight_percent = 10.0;    ///< the floor of the ramp, in percent
+};
+
+/// One immutable snapshot of a balancer's endpoints.
+///
+/// `members()` is the full list in the order given to the balancer; `routable()` is the list
+/// picks are made from: the healthy members (neither failing active checks nor ejected), or all
+/// members in panic mode (Envoy: when the healthy share falls below the panic threshold, a
+/// balancer spreads load over every member rather than crushing the few healthy ones).
+///
+/// Thread-safety: immutable; every member is safe from any thread. Holding the snapshot keeps
+/// its endpoints' states alive. Complexity: construction O(n), accessors O(1).
+class endpoint_set {
+ public:
+  /// `members` each already hold no snapshot reference; the set takes one on each.
+  /// `owner` identifies the balancer that built the set (its per-thread snapshot cache
+  /// compares it); the set keeps it alive, so its address is never reused while the set lives.
+  endpoint_set(std::vector<detail::endpoint_state*> members, double panic_threshold,
+               std::uint64_t version, slow_start_options slow_start,
+               std::shared_ptr<const void> owner = {})
+      : members_{std::move(members)},
+        version_{version},
+        slow_start_{slow_start},
+        owner_{std::move(owner)} {
+    for (auto* s : members_)
+      s->acquire_snapshot();
+    for (auto* s : members_)
+      if (!s->active_unhealthy.load(std::memory_order_relaxed) &&
+          !s->ejected.load(std::memory_order_relaxed))
+        routable_.push_back(s);
+    healthy_ = routable_.size();
+    // Envoy's rule: healthy percentage below the threshold (0 disables) means panic.
+    const double healthy_share =
+        members_.empty() ? 1.0
+                         : static_cast<double>(healthy_) / static_cast<double>(members_.size());
+    panic_ = !members_.empty() && healthy_share < panic_threshold;
+    if (panic_) routable_ = members_;
+    weights_.reserve(routable_.size());
+    for (auto* s : routable_) {
+      weights_.push_back(s->description().weight);
+      max_weight_ = std::max(max_weight_, s->description().weight);
+      total_weight_ += s->description().weight;
+      cumulative_.push_back(total_weight_);
+      if (slow_start_.window > duration::zero())
+        warming_until_ = std::max(warming_until_, s->added() + slow_start_.window);
+    }
+    scale_weights();
+  }
+
+  endpoint_set(const endpoint_set&) = delete;
+  endpoint_set& operator=(const endpoint_set&) = delete;
+  ~endpoint_set() {
+    for (auto* s : members_)
+      detail::endpoint_state::release(s, detail::endpoint_state::snapshot_ref);
+  }
+
+  [[nodiscard]] std::span<detail::endpoint_state* const> members() const noexcept {
+    return members_;
+  }
+  [[nodiscard]] std::span<detail::endpoint_state* const> routable() const noexcept {
+    return routable_;
+  }
+  /// Members in rotation by health (the panic decision's numerator).
+  [[nodiscard]] std::size_t healthy() const noexcept { return healthy_; }
+  [[nodiscard]] bool panic() const noexcept { return panic_; }
+  /// Increases with every snapshot a balancer publishes.
+  [[nodiscard]] std::uint64_t version() const noexcept { return version_; }
+
+  /// The identity of the balancer that built the set (null for a set built by hand).
+  [[nodiscard]] const void* owner() const noexcept { return owner_.get(); }
+
+  /// Configured weights of routable(), their running sums, total and maximum.
+  [[nodiscard]] std::span<const std::uint32_t> weights() const noexcept { return weights_; }
+  [[nodiscard]] std::span<const std::uint64_t> cumulative() const noexcept { return cumulative_; }
+  [[nodiscard]] std::uint64_t total_weight() const noexcept { return total_weight_; }
+  [[nodiscard]] std::uint32_t max_weight() const noexcept { return max_weight_; }
+
+  /// The weights of routable() for a stride scheduler, as gRPC's weighted_round_robin
+  /// prepares them: clamped to [mean / 100, mean x 10] (so one pick needs at most about ten
+  /// draws) and scaled so the largest is 65535.
+  [[nodiscard]] std::span<const std::uint16_t> scaled_weights() const noexcept { return scaled_; }
+
+  /// False when slow start is off: the policies then never read the clock for it.
+  [[nodiscard]] bool slow_start_enabled() const noexcept {
+    return slow_start_.window > duration::zero();
+  }
+
+  /// True while some routable endpoint may be inside its slow-start window at `now`; lets
+  /// the weighted balancers skip the per-endpoint ramp once every endpoint is warm.
+  [[nodiscard]] bool warming(time_point now) const noexcept { return now < warming_until_; }
+
+  /// The slow-start multiplier in (0, 1] of `s` at `now` (1 outside the window).
+  [[nodiscard]] double ramp(const detail::endpoint_state& s, time_point now) const noexcept {
+    if (slow_start_.window <= duration::zero()) return 1.0;
+    const auto elapsed = now - s.added();
+    if (elapsed >= slow_start_.window) return 1.0;
+    const double fraction = elapsed <= duration::zero()
+                                ? 0.0
+                                : static_cast<double>(elapsed.count()) /
+                                      static_cast<double>(slow_start_.window.count());
+    const double floor = slow_start_.min_weight_percent / 100.0;
+    return std::max(floor, std::pow(fraction, 1.0 / slow_start_.aggression));
+  }
+
+ private:
+  void scale_weights() {
+    if (weights_.empty()) return;
+    const double mean = static_cast<double>(total_weight_) / static_cast<double>(weights_.size());
+    const double hi = mean * 10.0, lo = mean / 100.0;
+    double top = 0.0;
+    std::vector<double> clamped;
+    clamped.reserve(weights_.size());
+    for (const auto w : weights_) {
+      clamped.push_back(std::clamp(static_cast<double>(w), lo, hi));
+      top = std::max(top, clamped.back());
+    }
+    scaled_.reserve(weights_.size());
+    for (const double w : clamped)
+      scaled_.push_back(static_cast<std::uint16_t>(std::max(1.0, std::round(w / top * 65535.0))));
+  }
+
+  std::vector<detail::endpoint_state*> members_;
+  std::vector<detail::endpoint_state*> routable_;
+  std::vector<std::uint32_t> weights_;
+  std::vector<std::uint64_t> cumulative_;
+  std::vector<std::uint16_t> scaled_;
+  std::uint64_t total_weight_ = 0;
+  std::uint32_t max_weight_ = 0;
+  std::size_t healthy_ = 0;
+  bool panic_ = false;
+  std::uint64_t version_;
+  slow_start_options slow_start_;
+  std::shared_ptr<const void> owner_;
+  time_point warming_until_{};
+};
+
+}  // namespace bulwark

@@ -1,0 +1,402 @@
+#pragma once
+// replica_selector: where reads and writes go in a primary/replica database. MongoDB's server
+// selection (read preference modes, tag sets, latency window with power of two choices) and
+// max staleness, read-your-writes by position tokens across sessions, and failover.
+
+#include <algorithm>
+#include <atomic>
+#include <concepts>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "bulwark/balancing/read_preference.hpp"
+#include "bulwark/core/clock.hpp"
+#include "bulwark/core/errors.hpp"
+#include "bulwark/core/options.hpp"
+#include "bulwark/core/random.hpp"
+
+namespace bulwark {
+
+/// execute_write() found no primary: it is marked down and no replica has been promoted.
+class no_primary : public rejected {
+ public:
+  no_primary() : rejected{"replica_selector", "no primary (writes refused until one is set)"} {}
+};
+
+/// execute_read() found no member matching the read preference (and token).
+class no_replica_available : public rejected {
+ public:
+  no_replica_available() : rejected{"replica_selector", "no member matches the read preference"} {}
+};
+
+/// The member a read or write goes to. Counts one operation in progress on that member (the
+/// load that power of two choices compares) until destroyed or done(). Move-only; must not
+/// outlive its selector.
+class replica_handle {
+ public:
+  replica_handle() noexcept = default;
+  replica_handle(std::string id, bool is_primary, std::atomic<std::uint32_t>* ops) noexcept
+      : id_{std::move(id)}, primary_{is_primary}, ops_{ops} {
+    ops_->fetch_add(1, std::memory_order_relaxed);  // a load signal only: relaxed
+  }
+  replica_handle(replica_handle&& other) noexcept
+      : id_{std::move(other.id_)},
+        primary_{other.primary_},
+        ops_{std::exchange(other.ops_, nullptr)} {}
+  replica_handle& operator=(replica_handle&& other) noexcept {
+    if (this != &other) {
+      done();
+      id_ = std::move(other.id_);
+      primary_ = other.primary_;
+      ops_ = std::exchange(other.ops_, nullptr);
+    }
+    return *this;
+  }
+  ~replica_handle() { done(); }
+
+  explicit operator bool() const noexcept { return ops_ != nullptr; }
+  [[nodiscard]] const std::string& id() const noexcept { return id_; }
+  /// True if the member was the primary when selected.
+  [[nodiscard]] bool is_primary() const noexcept { return primary_; }
+  /// Ends the operation (idempotent).
+  void done() noexcept {
+    if (ops_ != nullptr) std::exchange(ops_, nullptr)->fetch_sub(1, std::memory_order_relaxed);
+  }
+
+ private:
+  std::string id_{};
+  bool primary_ = false;
+  std::atomic<std::uint32_t>* ops_ = nullptr;
+};
+
+/// Routes reads and writes over one primary and N replicas.
+///
+/// The caller reports what it observes: report_rtt() for round trips (a moving average, as
+/// MongoDB keeps), report_position() for each member's applied replication position and the
+/// time of its last applied write (from heartbeats, `SHOW REPLICA STATUS`, `replSetGetStatus`,
+/// `pg_last_wal_replay_lsn()`), mark_down()/mark_up() for failures, promote() for failover.
+///
+/// Reads (select_read) follow MongoDB's server selection: the mode's candidates, then max
+/// staleness, then the first matching tag set, then the latency window (RTT within
+/// local_threshold of the fastest candidate), then power of two choices on operations in
+/// progress inside the window. A read that carries a position token (what a write returned:
+/// an LSN, GTID sequence, opTime) goes only to members that have applied it; if none has, it
+/// waits up to `wait` for one to catch up, then goes to the primary (or finds nothing, per
+/// options; secondary_preferred always falls back to the primary). Tokens are plain values, so they
+/// work across sessions and processes, unlike ProxySQL's per-session causal reads.
+///
+/// Staleness of secondary S (MongoDB's formula), with primary P known:
+///   (S.last_update - S.last_write) - (P.last_update - P.last_write) + heartbeat_frequency
+/// and without a primary, against the freshest secondary SMax:
+///   SMax.last_write - S.last_write + heartbeat_frequency
+/// where last_update is when the report was made and last_write the member's last applied
+/// write time. A secondary with no report yet has unknown staleness and is excluded when
+/// max_staleness is set. Members with no RTT report count as RTT 0 (new members get tried).
+///
+/// Thread-safety: every member is safe from any thread. Reads of the topology take no lock
+/// (an immutable snapshot behind std::atomic<std::shared_ptr>); reports copy it under a mutex.
+/// Complexity: select O(n) plus any wait; reports O(n).
+template <std::totally_ordered Position = std::uint64_t, clock Clock = steady_clock>
+class replica_selector {
+ public:
+  /// Throws std::invalid_argument for bad options, an empty or repeated id.
+  replica_selector(replica primary, std::vector<replica> replicas,
+                   replica_selector_options options = {}, Clock clock = {})
+      : options_{options}, clock_{std::move(clock)} {
+    const option_check check{"replica_selector"};
+    check.non_negative("local_threshold", options_.local_threshold);
+    check.positive("heartbeat_frequency", options_.heartbeat_frequency);
+    check.non_negative("idle_write_period", options_.idle_write_period);
+    check.fraction("rtt_alpha", options_.rtt_alpha);
+    check.positive("causal_poll_interval", options_.causal_poll_interval);
+    auto t = std::make_shared<topology>();
+    replicas.insert(replicas.begin(), std::move(primary));
+    for (auto& r : replicas) {
+      check.that(!r.id.empty(), "replica.id", "non-empty", r.id);
+      for (const auto& m : t->members)
+        check.that(m.id != r.id, "replica.id", "unique", r.id);
+      t->members.push_back(member{.id = std::move(r.id), .tags = std::move(r.tags)});
+    }
+    t->primary = 0;
+    ops_ = std::make_unique<std::atomic<std::uint32_t>[]>(t->members.size());
+    current_.store(std::move(t), std::memory_order_release);
+  }
+
+  /// Records a round-trip time for `id`: rtt = alpha x sample + (1 - alpha) x rtt.
+  void report_rtt(std::string_view id, duration sample) {
+    modify(id, [&](member& m) {
+      m.rtt = m.rtt ? std::chrono::duration_cast<duration>(options_.rtt_alpha * sample +
+                                                           (1 - options_.rtt_alpha) * *m.rtt)
+                    : sample;
+    });
+  }
+
+  /// Records that `id` has applied everything up to `applied`, whose write happened at
+  /// `last_write` (on the primary's clock as replicated); the report time is now.
+  void report_position(std::string_view id, Position applied, time_point last_write) {
+    const time_point now = clock_.now();
+    modify(id, [&](member& m) {
+      m.applied = applied;
+      m.last_write = last_write;
+      m.last_update = now;
+    });
+  }
+
+  /// Takes `id` out of (or puts it back into) selection. A primary marked down stays the
+  /// primary: writes are refused with no_primary until it is marked up or another is promoted.
+  void mark_down(std::string_view id) {
+    modify(id, [](member& m) { m.up = false; });
+  }
+  void mark_up(std::string_view id) {
+    modify(id, [](member& m) { m.up = true; });
+  }
+
+  /// Makes `id` the primary (and up); the old primary becomes a secondary, keeping its up or
+  /// down mark. Throws std::invalid_argument for an unknown id.
+  void promote(std::string_view id) {
+    const std::lock_guard<std::mutex> lock{writer_};
+    auto next = std::make_shared<topology>(*current_.load(std::memory_order_acquire));
+    const auto i = index_of(*next, id);
+    next->primary = i;
+    next->members[i].up = true;
+    current_.store(std::move(next), std::memory_order_release);
+  }
+
+  /// The primary's id, or nothing while it is marked down.
+  [[nodiscard]] std::optional<std::string> primary() const {
+    const auto t = current_.load(std::memory_order_acquire);
+    const auto& p = t->members[t->primary];
+    return p.up ? std::optional<std::string>{p.id} : std::nullopt;
+  }
+
+  /// The primary for a write, or an empty handle while it is down.
+  [[nodiscard]] replica_handle select_write() {
+    const auto t = current_.load(std::memory_order_acquire);
+    if (!t->members[t->primary].up) return {};
+    return handle(*t, t->primary);
+  }
+
+  /// Runs f(primary_id) and returns its result; throws no_primary while the primary is down.
+  template <class F>
+  requires std::invocable<F, const std::string&>
+  decltype(auto) execute_write(F&& f) {
+    replica_handle h = select_write();
+    if (!h) throw no_primary{};
+    return std::invoke(std::forward<F>(f), h.id());
+  }
+
+  /// Selects a member for a read (see the class comment); an empty handle if none matches.
+  /// `after`: the read must see this position; `wait`: how long to wait for a secondary to
+  /// apply it before the fallback. Throws std::invalid_argument for a preference MongoDB
+  /// rejects (tags or max staleness with mode primary; max_staleness below its minimum).
+  template <random_generator64 G>
+  [[nodiscard]] replica_handle select_read(const read_preference& pref, G& rng,
+                                           std::optional<Position> after = std::nullopt,
+                                           duration wait = duration::zero()) {
+    validate(pref);
+    const time_point deadline = clock_.now() + wait;
+    for (;;) {
+      const auto t = current_.load(std::memory_order_acquire);
+      if (const auto chosen = select(*t, pref, rng, after)) return handle(*t, *chosen);
+      const bool waiting = after && clock_.now() < deadline;
+      if (!waiting) {
+        const auto& p = t->members[t->primary];
+        const bool fallback =
+            options_.causal_fallback_to_primary || pref.mode == read_mode::secondary_preferred;
+        if (after && fallback && p.up) return handle(*t, t->primary);
+        return {};
+      }
+      clock_.sleep_for(std::min(options_.causal_poll_interval, deadline - clock_.now()));
+    }
+  }
+  [[nodiscard]] replica_handle select_read(const read_preference& pref,
+                                           std::optional<Position> after = std::nullopt,
+                                           duration wait = duration::zero()) {
+    return select_read(pref, thread_rng(), after, wait);
+  }
+
+  /// Runs f(member_id) on a selected member; throws no_replica_available if none matches.
+  template <class F>
+  requires std::invocable<F, const std::string&>
+  decltype(auto) execute_read(const read_preference& pref, F&& f,
+                              std::optional<Position> after = std::nullopt,
+                              duration wait = duration::zero()) {
+    replica_handle h = select_read(pref, after, wait);
+    if (!h) throw no_replica_available{};
+    return std::invoke(std::forward<F>(f), h.id());
+  }
+
+  /// MongoDB's staleness estimate of `id` now (nothing for the primary is 0; nothing if
+  /// unknown).
+  [[nodiscard]] std::optional<duration> staleness(std::string_view id) const {
+    const auto t = current_.load(std::memory_order_acquire);
+    return staleness_of(*t, index_of(*t, id));
+  }
+
+ private:
+  struct member {
+    std::string id;
+    tag_set tags;
+    bool up = true;
+    std::optional<duration> rtt{};
+    std::optional<Position> applied{};
+    time_point last_write{};
+    std::optional<time_point> last_update{};
+  };
+  struct topology {
+    std::vector<member> members;
+    std::size_t primary = 0;
+  };
+
+  void validate(const read_preference& pref) const {
+    const option_check check{"read_preference"};
+    if (pref.mode == read_mode::primary) {
+      check.that(pref.tag_sets.empty(), "tag_sets", "empty with mode primary",
+                 pref.tag_sets.size());
+      check.that(!pref.max_staleness, "max_staleness", "unset with mode primary",
+                 pref.max_staleness.value_or(duration::zero()));
+    }
+    if (pref.max_staleness) {
+      const duration floor = std::max<duration>(
+          std::chrono::seconds{90}, options_.heartbeat_frequency + options_.idle_write_period);
+      check.at_least("max_staleness", *pref.max_staleness, floor);
+    }
+  }
+
+  static std::size_t index_of(const topology& t, std::string_view id) {
+    for (std::size_t i = 0; i < t.members.size(); ++i)
+      if (t.members[i].id == id) return i;
+    throw std::invalid_argument("bulwark::replica_selector: unknown member \"" + std::string{id} +
+                                "\"");
+  }
+
+  template <class Mutate>
+  void modify(std::string_view id, Mutate&& mutate) {
+    const std::lock_guard<std::mutex> lock{writer_};
+    auto next = std::make_shared<topology>(*current_.load(std::memory_order_acquire));
+    mutate(next->members[index_of(*next, id)]);
+    // Release: a reader that loads the new snapshot sees it fully built.
+    current_.store(std::move(next), std::memory_order_release);
+  }
+
+  std::optional<duration> staleness_of(const topology& t, std::size_t i) const {
+    if (i == t.primary) return duration::zero();
+    const member& s = t.members[i];
+    if (!s.last_update) return std::nullopt;
+    const member& p = t.members[t.primary];
+    if (p.up && p.last_update) {
+      return (*s.last_update - s.last_write) - (*p.last_update - p.last_write) +
+             options_.heartbeat_frequency;
+    }
+    time_point freshest = s.last_write;
+    for (std::size_t k = 0; k < t.members.size(); ++k) {
+      const member& m = t.members[k];
+      if (k != t.primary && m.up && m.last_update) freshest = std::max(freshest, m.last_write);
+    }
+    return freshest - s.last_write + options_.heartbeat_frequency;
+  }
+
+  static bool matches(const member& m, const tag_set& tags) {
+    return std::all_of(tags.begin(), tags.end(), [&](const auto& tag) {
+      const auto found = m.tags.find(tag.first);
+      return found != m.tags.end() && found->second == tag.second;
+    });
+  }
+
+  // Eligible secondaries (or all members for nearest) after staleness and tags; the primary is
+  // counted as a member for nearest only. Then the token filter.
+  std::vector<std::size_t> eligible(const topology& t, const read_preference& pref,
+                                    bool include_primary, std::optional<Position> after) const {
+    std::vector<std::size_t> out;
+    for (std::size_t i = 0; i < t.members.size(); ++i) {
+      const member& m = t.members[i];
+      if (!m.up || (i == t.primary && !include_primary)) continue;
+      if (pref.max_staleness) {
+        const auto s = staleness_of(t, i);
+        if (!s || *s > *pref.max_staleness) continue;
+      }
+      out.push_back(i);
+    }
+    if (!pref.tag_sets.empty()) {
+      std::vector<std::size_t> tagged;
+      for (const auto& tags : pref.tag_sets) {
+        for (const auto i : out)
+          if (matches(t.members[i], tags)) tagged.push_back(i);
+        if (!tagged.empty()) break;
+      }
+      out = std::move(tagged);
+    }
+    if (after) {
+      std::erase_if(out, [&](std::size_t i) {
+        return i != t.primary && !(t.members[i].applied && !(*t.members[i].applied < *after));
+      });
+    }
+    return out;
+  }
+
+  template <class G>
+  std::optional<std::size_t> select(const topology& t, const read_preference& pref, G& rng,
+                                    std::optional<Position> after) const {
+    const bool primary_up = t.members[t.primary].up;
+    switch (pref.mode) {
+      case read_mode::primary:
+        if (primary_up) return t.primary;
+        return std::nullopt;
+      case read_mode::primary_preferred:
+        if (primary_up) return t.primary;
+        return in_window(t, eligible(t, pref, false, after), rng);
+      case read_mode::secondary:
+        return in_window(t, eligible(t, pref, false, after), rng);
+      case read_mode::secondary_preferred: {
+        if (auto s = in_window(t, eligible(t, pref, false, after), rng)) return s;
+        // A tokened read does not fall back yet: select_read first waits (if asked) for a
+        // secondary to apply the token, then falls back to the primary.
+        if (primary_up && !after) return t.primary;
+        return std::nullopt;
+      }
+      case read_mode::nearest:
+        return in_window(t, eligible(t, pref, true, after), rng);
+    }
+    return std::nullopt;
+  }
+
+  // The latency window, then power of two choices on operations in progress (MongoDB's
+  // server selection: "select two servers at random, choose the one with fewer operations").
+  template <class G>
+  std::optional<std::size_t> in_window(const topology& t, std::vector<std::size_t> candidates,
+                                       G& rng) const {
+    if (candidates.empty()) return std::nullopt;
+    const auto rtt = [&](std::size_t i) { return t.members[i].rtt.value_or(duration::zero()); };
+    duration fastest = duration::max();
+    for (const auto i : candidates)
+      fastest = std::min(fastest, rtt(i));
+    std::erase_if(candidates,
+                  [&](std::size_t i) { return rtt(i) > fastest + options_.local_threshold; });
+    if (candidates.size() == 1) return candidates[0];
+    const auto a = uniform_below(rng, candidates.size());
+    auto b = uniform_below(rng, candidates.size() - 1);
+    if (b >= a) ++b;
+    const auto ia = candidates[a], ib = candidates[b];
+    return ops_[ib].load(std::memory_order_relaxed) < ops_[ia].load(std::memory_order_relaxed) ? ib
+                                                                                               : ia;
+  }
+
+  replica_handle handle(const topology& t, std::size_t i) {
+    return replica_handle{t.members[i].id, i == t.primary, &ops_[i]};
+  }
+
+  replica_selector_options options_;
+  [[no_unique_address]] Clock clock_;
+  std::atomic<std::shared_ptr<const topology>> current_;
+  std::unique_ptr<std::atomic<std::uint32_t>[]> ops_;  // per member index, never reallocated
+  std::mutex writer_;
+};
+
+}  // namespace bulwark
