@@ -2,6 +2,7 @@
 
 // Everything bulwark offers. Each area also has its own umbrella (<bulwark/core.hpp>,
 // <bulwark/rate_limit.hpp>, ...) for translation units that need only one area.
+#include "bulwark/balancing.hpp"
 #include "bulwark/cache.hpp"
 #include "bulwark/circuit_breaker.hpp"
 #include "bulwark/core.hpp"
