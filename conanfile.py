@@ -40,6 +40,9 @@ class BulwarkConan(ConanFile):
     # Settings stay so that validate() can check the C++ standard; package_id() drops them, so
     # one package serves every configuration.
     settings = "os", "arch", "compiler", "build_type"
+    # with_redis: the optional redis add-on (bulwark::redis), which needs hiredis.
+    options = {"with_redis": [True, False]}
+    default_options = {"with_redis": False}
     exports_sources = "include/*", "cmake/*", "CMakeLists.txt", "LICENSE"
     no_copy_source = True
 
@@ -63,8 +66,13 @@ class BulwarkConan(ConanFile):
     def layout(self):
         basic_layout(self)
 
+    def requirements(self):
+        if self.options.get_safe("with_redis"):
+            self.requires("hiredis/1.2.0")
+
     def package_id(self):
         # Header-only: the same package for every os, compiler, standard and build type.
+        # (with_redis changes only the requirements and targets, not the packaged headers.)
         self.info.clear()
 
     def validate(self):
@@ -84,6 +92,22 @@ class BulwarkConan(ConanFile):
         self.cpp_info.set_property("cmake_file_name", "bulwark")
         self.cpp_info.set_property("cmake_target_name", "bulwark::bulwark")
         self.cpp_info.set_property("pkg_config_name", "bulwark")
-        if self.settings.os in ("Linux", "FreeBSD"):
+        threads = ["pthread"] if self.settings.os in ("Linux", "FreeBSD") else []
+        if not self.options.get_safe("with_redis"):
             # Threads::Threads in the CMake package; the concurrent components use std::thread.
-            self.cpp_info.system_libs = ["pthread"]
+            self.cpp_info.system_libs = threads
+            return
+        # With the redis add-on, two targets as the CMake package has them: bulwark::bulwark
+        # (the core) and bulwark::redis (the core plus hiredis). The aggregate of both is
+        # bulwark::bulwark_all, since a component already carries the name bulwark::bulwark.
+        self.cpp_info.set_property("cmake_target_name", "bulwark::bulwark_all")
+        core = self.cpp_info.components["core"]
+        core.set_property("cmake_target_name", "bulwark::bulwark")
+        core.bindirs = []
+        core.libdirs = []
+        core.system_libs = threads
+        redis = self.cpp_info.components["redis"]
+        redis.set_property("cmake_target_name", "bulwark::redis")
+        redis.bindirs = []
+        redis.libdirs = []
+        redis.requires = ["core", "hiredis::hiredis"]

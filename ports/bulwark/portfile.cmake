@@ -17,9 +17,18 @@ get_filename_component(SOURCE_PATH "${CMAKE_CURRENT_LIST_DIR}/../.." ABSOLUTE)
 # Header-only: one (release) configuration is all there is to install.
 set(VCPKG_BUILD_TYPE release)
 
+# The "redis" feature installs the bulwark::redis component (and depends on hiredis); without
+# it the add-on is off even where hiredis happens to be installed.
+if("redis" IN_LIST FEATURES)
+  set(BULWARK_REDIS ON)
+else()
+  set(BULWARK_REDIS OFF)
+endif()
+
 vcpkg_cmake_configure(
   SOURCE_PATH "${SOURCE_PATH}"
   OPTIONS
+    -DBULWARK_REDIS=${BULWARK_REDIS}
     -DBULWARK_BUILD_TESTS=OFF
     -DBULWARK_BUILD_EXAMPLES=OFF
     -DBULWARK_BUILD_BENCHMARKS=OFF

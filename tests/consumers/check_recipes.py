@@ -132,8 +132,22 @@ class _Generator:
         RECORDER.calls.append((type(self).__name__ + ".generate", (), {}))
 
 
+class _Options:
+    """self.options as Conan 2 gives it: attributes and get_safe, from default_options."""
+
+    def __init__(self, values):
+        self.__dict__.update(values)
+
+    def get_safe(self, name, default=None):
+        return self.__dict__.get(name, default)
+
+
 class _ConanFile:
     """The attributes a recipe may rely on; the checks fill in the rest per method."""
+
+    def __init__(self):
+        self.options = _Options(dict(type(self).default_options or {}))
+
     name = None
     version = None
     user = None

@@ -1,0 +1,9 @@
+#pragma once
+// The redis add-on: rate limits and idempotency records shared by every instance of a service
+// through Redis. Needs hiredis: link the CMake target bulwark::redis. See docs/redis.md.
+
+#include "bulwark/redis/client.hpp"
+#include "bulwark/redis/connection.hpp"
+#include "bulwark/redis/decision.hpp"
+#include "bulwark/redis/redis_gcra.hpp"
+#include "bulwark/redis/redis_store.hpp"

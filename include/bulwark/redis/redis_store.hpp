@@ -1,0 +1,236 @@
+#pragma once
+// bulwark::redis_store: the idempotency_store concept over Redis, so that a handler runs at
+// most once per key across every process of a fleet, not only across one process's threads.
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <variant>
+#include <vector>
+
+#include "bulwark/core/clock.hpp"
+#include "bulwark/core/metrics.hpp"
+#include "bulwark/core/options.hpp"
+#include "bulwark/idempotency/store.hpp"
+#include "bulwark/redis/client.hpp"
+#include "bulwark/redis/keys.hpp"
+#include "bulwark/redis/scripts.hpp"
+
+namespace bulwark {
+
+/// Options of bulwark::redis_store (defaults in parentheses).
+struct redis_store_options {
+  /// Prepended to every key ("bulwark:idem:"): records are
+  /// "<prefix><scope length>:<scope>:<key>", the fencing counter "<prefix>fence".
+  std::string prefix = "bulwark:idem:";
+  /// The longest scope and the longest key, in bytes each (512).
+  std::size_t max_key_length = 512;
+};
+
+/// A snapshot of a redis_store's counters.
+struct redis_store_metrics {
+  std::uint64_t acquired = 0;     ///< try_begin answered acquired
+  std::uint64_t replays = 0;      ///< try_begin answered completed
+  std::uint64_t in_progress = 0;  ///< try_begin answered in_progress
+  std::uint64_t mismatches = 0;   ///< try_begin answered mismatch
+  std::uint64_t fenced = 0;       ///< complete/release refused (token stale, record gone)
+  std::uint64_t unavailable = 0;  ///< operations Redis did not answer (redis_error thrown)
+
+  template <class Visit>
+  void for_each_metric(Visit&& visit) const {
+    using enum metric_type;
+    visit(metric{"acquired_total", "Keys acquired for a first execution.", counter, acquired});
+    visit(metric{"replays_total", "Completed records read for a replay.", counter, replays});
+    visit(metric{"in_progress_total", "Begins that found a live lease.", counter, in_progress});
+    visit(metric{"mismatches_total", "Begins with another fingerprint.", counter, mismatches});
+    visit(metric{"fenced_total", "Completions or releases refused for a stale token.", counter,
+                 fenced});
+    visit(metric{"unavailable_total", "Operations Redis did not answer.", counter, unavailable});
+  }
+
+  friend bool operator==(const redis_store_metrics&, const redis_store_metrics&) = default;
+};
+
+/// Idempotency records in Redis, one string per (scope, key), each operation one script:
+///
+/// - try_begin: if the record is absent (never written, released, or expired by Redis), takes
+///   a fencing token from INCR on the store's counter and SET NX PX the in-progress record
+///   with the lease; otherwise answers mismatch, in_progress (deadline from PTTL) or
+///   completed (the stored bytes or failure).
+/// - complete: if the record is in progress under the lease's token, SET PX the completed
+///   record with the ttl; else false (fenced).
+/// - release: the same check, then DEL.
+///
+/// Expiry is Redis's own (PX), so processes with skewed clocks agree on who holds a key, and
+/// an expired lease is simply an absent key: the next try_begin takes it over with a greater
+/// token. Unlike memory_store, a completion after its lease expired is refused even if nobody
+/// took the key over (the record is gone). Deadlines reported to the caller are its Clock's
+/// now plus the time Redis says is left.
+///
+/// Errors: a scope or key that is not 0 (scope) or 1 (key) to max_key_length bytes without
+/// spaces, control characters or braces throws std::invalid_argument before any round trip;
+/// no answer from Redis (or an error reply) throws redis_error, which makes the executor's
+/// execute() fail without running the handler (and, after the handler ran, leaves the record
+/// to expire with its lease: a retry then runs the handler again).
+///
+/// Thread-safety: every member may be called from any thread and any process. Complexity:
+/// one round trip per operation, O(key and result size). The client must outlive the store.
+template <clock Clock = steady_clock>
+class redis_store {
+ public:
+  using value_type = std::string;
+
+  /// Validates `options` (std::invalid_argument naming the field and value).
+  explicit redis_store(redis_client<Clock>& client, redis_store_options options = {})
+      : client_{client}, options_{validated(std::move(options))} {}
+
+  redis_store(const redis_store&) = delete;
+  redis_store& operator=(const redis_store&) = delete;
+
+  /// See the class comment. Throws std::invalid_argument (bad key) or redis_error.
+  [[nodiscard]] begin_result<std::string> try_begin(idempotency_key id, std::uint64_t fingerprint,
+                                                    duration lease) {
+    const std::string key = record_key(id);
+    const std::string fence = fence_key();
+    const std::string fp = std::to_string(fingerprint);
+    const std::string ms = to_ms(lease);
+    const time_point now = client_.clock().now();
+    const redis_result r = client_.eval(detail::begin_script(), {key, fence}, {fp, ms});
+    const redis_value v = checked(r);
+    const std::string_view status = v.size() > 0 ? v[0].str() : std::string_view{};
+    begin_result<std::string> out;
+    if (status == "acquired" && v.size() == 2) {
+      acquired_.add();
+      out.status = begin_status::acquired;
+      out.lease = idempotency_lease{std::string{id.scope}, std::string{id.key},
+                                    parse_token(v[1].str()), now + lease};
+    } else if (status == "in_progress" && v.size() == 2) {
+      in_progress_.add();
+      out.status = begin_status::in_progress;
+      out.deadline = now + std::chrono::milliseconds{std::max(v[1].integer(), 0LL)};
+    } else if (status == "completed" && v.size() == 2 && !v[1].str().empty()) {
+      replays_.add();
+      out.status = begin_status::completed;
+      const std::string_view payload = v[1].str();
+      if (payload.starts_with('f')) {
+        out.result.emplace(stored_failure{std::string{payload.substr(1)}});
+      } else {
+        out.result.emplace(std::in_place_index<0>, std::string{payload.substr(1)});
+      }
+    } else if (status == "mismatch") {
+      mismatches_.add();
+      out.status = begin_status::mismatch;
+    } else {
+      unavailable_.add();
+      throw redis_error("bulwark::redis_store: unexpected reply to try_begin");
+    }
+    return out;
+  }
+
+  /// Stores `result` for `ttl` if the record is still in progress under lease.token.
+  /// Throws redis_error when Redis does not answer.
+  bool complete(const idempotency_lease& lease, stored_result<std::string> result, duration ttl) {
+    std::string payload;
+    if (const auto* failure = std::get_if<stored_failure>(&result)) {
+      payload = "f" + failure->what;
+    } else {
+      payload = "v" + std::get<0>(result);
+    }
+    const std::string key = record_key(lease.id());
+    const std::string token = std::to_string(lease.token);
+    const std::string ms = to_ms(ttl);
+    return settled(client_.eval(detail::complete_script(), {key}, {token, ms, payload}));
+  }
+
+  /// Removes the record if it is still in progress under lease.token.
+  /// Throws redis_error when Redis does not answer.
+  bool release(const idempotency_lease& lease) {
+    const std::string key = record_key(lease.id());
+    const std::string token = std::to_string(lease.token);
+    return settled(client_.eval(detail::release_script(), {key}, {token}));
+  }
+
+  /// The Redis key of a record: "<prefix><scope length>:<scope>:<key>" (the length keeps
+  /// ("a:b", "c") and ("a", "b:c") apart). Throws std::invalid_argument for a bad scope or key.
+  [[nodiscard]] std::string record_key(idempotency_key id) const {
+    if (!id.scope.empty() && !detail::valid_key_part(id.scope, options_.max_key_length)) {
+      throw std::invalid_argument(
+          detail::key_part_message("redis_store", "scope", id.scope, options_.max_key_length));
+    }
+    if (!detail::valid_key_part(id.key, options_.max_key_length)) {
+      throw std::invalid_argument(
+          detail::key_part_message("redis_store", "key", id.key, options_.max_key_length));
+    }
+    std::string out = options_.prefix;
+    out.append(std::to_string(id.scope.size())).append(":").append(id.scope);
+    out.append(":").append(id.key);
+    return out;
+  }
+
+  /// The key of the store's fencing counter: "<prefix>fence".
+  [[nodiscard]] std::string fence_key() const { return options_.prefix + "fence"; }
+
+  [[nodiscard]] const redis_store_options& options() const noexcept { return options_; }
+
+  [[nodiscard]] redis_store_metrics metrics() const noexcept {
+    return {.acquired = acquired_.load(),
+            .replays = replays_.load(),
+            .in_progress = in_progress_.load(),
+            .mismatches = mismatches_.load(),
+            .fenced = fenced_.load(),
+            .unavailable = unavailable_.load()};
+  }
+
+ private:
+  static redis_store_options validated(redis_store_options o) {
+    const option_check check{"redis_store"};
+    check.in_range("max_key_length", o.max_key_length, std::size_t{1}, std::size_t{4096});
+    check.that(detail::valid_key_part(o.prefix, 256) || o.prefix.empty(), "prefix",
+               "at most 256 bytes without spaces, control characters or braces", o.prefix);
+    return o;
+  }
+
+  // PX takes whole milliseconds: round up, and never 0 (which Redis refuses).
+  static std::string to_ms(duration d) {
+    const auto ms = std::chrono::ceil<std::chrono::milliseconds>(d).count();
+    return std::to_string(std::max<std::int64_t>(ms, 1));
+  }
+
+  static std::uint64_t parse_token(std::string_view text) {
+    std::uint64_t token = 0;
+    for (const char c : text) {
+      if (c < '0' || c > '9') throw redis_error("bulwark::redis_store: malformed fencing token");
+      token = token * 10 + static_cast<std::uint64_t>(c - '0');
+    }
+    return token;
+  }
+
+  redis_value checked(const redis_result& r) {
+    if (r.status() != redis_status::ok) {
+      unavailable_.add();
+      throw redis_error("bulwark::redis_store: Redis unavailable");
+    }
+    if (r.value().is_error()) {
+      unavailable_.add();
+      throw redis_error("bulwark::redis_store: " + std::string{r.value().str()});
+    }
+    return r.value();
+  }
+
+  bool settled(const redis_result& r) {
+    const redis_value v = checked(r);
+    if (v.is_integer() && v.integer() == 1) return true;
+    fenced_.add();
+    return false;
+  }
+
+  redis_client<Clock>& client_;
+  redis_store_options options_;
+  metric_counter acquired_, replays_, in_progress_, mismatches_, fenced_, unavailable_;
+};
+
+}  // namespace bulwark

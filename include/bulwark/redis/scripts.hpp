@@ -1,0 +1,124 @@
+#pragma once
+// The Lua scripts the redis add-on runs, each one atomic on the server (Redis runs a script to
+// completion before any other command). Internal: redis_gcra and redis_store call them.
+//
+// Redis's Lua (5.1) has one number type, a double: integers are exact up to 2^53. Absolute
+// times in nanoseconds (about 1.7e18) are not, so a TAT is stored as a decimal string and read
+// as seconds and nanoseconds apart; only differences from now (at most tau < 2^53) are computed
+// in doubles.
+
+#include <cstdint>
+
+#include "bulwark/redis/connection.hpp"
+
+namespace bulwark::detail {
+
+/// The largest span a script computes with exactly: 2^53 ns, about 104 days.
+inline constexpr std::int64_t lua_exact_ns = std::int64_t{1} << 53;
+
+/// GCRA (ITU-T I.371 virtual scheduling), as bulwark::gcra decides it.
+///   KEYS[1]  the key's TAT, "<seconds><9 digits of ns>"
+///   ARGV     T (ns), tau (ns), cost, want (units to take if they fit, >= cost; 0: only ask),
+///            and optionally the time to decide at (seconds, ns) instead of TIME
+///   returns  {granted, retry_after_ns, remaining}: granted = 0 when refused (or asked),
+///            else min(want, units that fit); remaining = units that still fit afterwards
+inline const redis_script& gcra_script() {
+  static const redis_script script{R"lua(
+if redis.replicate_commands then redis.replicate_commands() end
+local T = tonumber(ARGV[1])
+local tau = tonumber(ARGV[2])
+local cost = tonumber(ARGV[3])
+local want = tonumber(ARGV[4])
+local s, n
+if ARGV[5] then
+  s = tonumber(ARGV[5])
+  n = tonumber(ARGV[6])
+else
+  local now = redis.call('TIME')
+  s = tonumber(now[1])
+  n = tonumber(now[2]) * 1000
+end
+-- d = max(TAT, now) - now: the backlog, exact while it is below 2^53 ns
+local d = 0
+local tat = redis.call('GET', KEYS[1])
+if tat then
+  local len = string.len(tat)
+  d = (tonumber(string.sub(tat, 1, len - 9)) - s) * 1000000000
+      + (tonumber(string.sub(tat, len - 8)) - n)
+  if d < 0 then d = 0 end
+end
+-- units that fit: the largest k with d + k T <= tau (the division is corrected, not trusted)
+local fit = 0
+if tau >= d then
+  fit = math.floor((tau - d) / T)
+  while fit > 0 and fit * T > tau - d do fit = fit - 1 end
+  while (fit + 1) * T <= tau - d do fit = fit + 1 end
+end
+if want == 0 or fit < cost then
+  local wait = d + cost * T - tau
+  if wait < 0 then wait = 0 end
+  return {0, wait, fit}
+end
+local take = want
+if take > fit then take = fit end
+-- TAT := max(TAT, now) + take T, written back as seconds and nanoseconds
+local x = d + take * T
+local total = n + x
+local px = math.floor(x / 1000000) + 1
+if ARGV[5] then px = px + 60000 end
+redis.call('SET', KEYS[1],
+  string.format('%d%09d', s + math.floor(total / 1000000000), total % 1000000000), 'PX', px)
+return {take, 0, fit - take}
+)lua"};
+  return script;
+}
+
+/// Idempotency try_begin. Records are strings: "p|<fingerprint>|<token>" in progress (expiring
+/// at the lease's end), "c|<fingerprint>|<v or f><bytes>" completed (expiring at the ttl).
+///   KEYS[1] the record, KEYS[2] the store's fencing counter; ARGV fingerprint, lease (ms)
+///   returns {"acquired", token} | {"in_progress", pttl} | {"completed", kind .. bytes}
+///           | {"mismatch"}
+inline const redis_script& begin_script() {
+  static const redis_script script{R"lua(
+local rec = redis.call('GET', KEYS[1])
+if rec then
+  local sep = string.find(rec, '|', 3, true)
+  if string.sub(rec, 3, sep - 1) ~= ARGV[1] then return {'mismatch'} end
+  if string.sub(rec, 1, 1) == 'p' then return {'in_progress', redis.call('PTTL', KEYS[1])} end
+  return {'completed', string.sub(rec, sep + 1)}
+end
+local token = string.format('%d', redis.call('INCR', KEYS[2]))
+redis.call('SET', KEYS[1], 'p|' .. ARGV[1] .. '|' .. token, 'NX', 'PX', ARGV[2])
+return {'acquired', token}
+)lua"};
+  return script;
+}
+
+/// Idempotency complete: only if the record is in progress under ARGV[1] (the token).
+///   KEYS[1] the record; ARGV token, ttl (ms), kind .. bytes; returns 1 if stored, else 0
+inline const redis_script& complete_script() {
+  static const redis_script script{R"lua(
+local rec = redis.call('GET', KEYS[1])
+if not rec or string.sub(rec, 1, 2) ~= 'p|' then return 0 end
+local sep = string.find(rec, '|', 3, true)
+if string.sub(rec, sep + 1) ~= ARGV[1] then return 0 end
+redis.call('SET', KEYS[1], 'c|' .. string.sub(rec, 3, sep - 1) .. '|' .. ARGV[3], 'PX', ARGV[2])
+return 1
+)lua"};
+  return script;
+}
+
+/// Idempotency release: deletes the record only if it is in progress under ARGV[1].
+inline const redis_script& release_script() {
+  static const redis_script script{R"lua(
+local rec = redis.call('GET', KEYS[1])
+if not rec or string.sub(rec, 1, 2) ~= 'p|' then return 0 end
+local sep = string.find(rec, '|', 3, true)
+if string.sub(rec, sep + 1) ~= ARGV[1] then return 0 end
+redis.call('DEL', KEYS[1])
+return 1
+)lua"};
+  return script;
+}
+
+}  // namespace bulwark::detail
