@@ -2,6 +2,7 @@
 // bulwark::keyed_limiter: one limiter per key (client, IP, tenant) in bounded memory.
 
 #include <algorithm>
+#include <atomic>
 #include <bit>
 #include <chrono>
 #include <cstddef>
@@ -13,7 +14,6 @@
 #include <thread>
 #include <type_traits>
 #include <utility>
-#include <vector>
 
 #include "bulwark/core/clock.hpp"
 #include "bulwark/core/errors.hpp"
@@ -21,6 +21,7 @@
 #include "bulwark/core/metrics.hpp"
 #include "bulwark/core/options.hpp"
 #include "bulwark/core/random.hpp"
+#include "bulwark/rate_limit/detail/keyed_state.hpp"
 #include "bulwark/rate_limit/limiter_base.hpp"
 
 namespace bulwark {
@@ -69,26 +70,36 @@ struct keyed_limiter_metrics {
 ///   never grants more than a fresh limiter would (for gcra and token_bucket, a fresh limiter
 ///   is a full bucket, which an idle key had refilled to anyway).
 ///
-/// Thread-safe: keys are spread over a power of two of shards, each a mutex, an open-addressed
-/// table of (hash, entry) pairs and the entries. A call is O(1) expected: one hash, one probe
-/// sequence, one decision. Memory: sizeof(entry) (the limiter, the key and 8 bytes of
-/// last-use time, rounded to the limiter's 64-byte alignment) plus 32 bytes of table per key.
+/// Thread-safe: keys are spread over a power of two of shards, each a mutex and an
+/// open-addressed table (linear probing, load at most 1/2) whose slots hold the key, its
+/// last-use time and its limiter's state. For gcra and token_bucket that state is the
+/// limiter's one 64-bit word, inline in the slot (detail/keyed_state.hpp restates their
+/// decision over a plain word, since the shard's mutex is held): a call touches one slot, a
+/// 32-byte slot for an 8-byte key, so one cache line. Other limiters live on the heap, one
+/// pointer in the slot. A call is O(1) expected: one hash, one probe sequence, one decision;
+/// the slot's line is prefetched before the clock read and the lock. `Key` must be equality
+/// comparable and nothrow move constructible (slots move when the table grows or shifts).
 template <class Limiter, class Key, class Hash = stable_hash>
 class keyed_limiter {
+  using policy_type = detail::keyed_state<Limiter>;
+  using state_type = typename policy_type::state;
+
  public:
   using limiter_type = Limiter;
-  using limiter_options = decltype(std::declval<const Limiter&>().options());
-  using clock_type = std::remove_cvref_t<decltype(std::declval<const Limiter&>().clock())>;
+  using limiter_options = typename policy_type::limiter_options;
+  using clock_type = typename policy_type::clock_type;
+
+  static_assert(std::is_nothrow_move_constructible_v<Key>,
+                "keyed_limiter moves keys between slots: Key must be nothrow move constructible");
 
   /// Validates the options (std::invalid_argument naming the field) and the per-key options
   /// (by building one limiter from them).
   explicit keyed_limiter(limiter_options per_key, keyed_limiter_options options = {},
                          clock_type clock = {}, Hash hash = {})
-      : per_key_{per_key},
-        options_{validated(options)},
+      : options_{validated(options)},
+        policy_{per_key, clock},  // throws for bad per-key options
         clock_{std::move(clock)},
         hash_{std::move(hash)} {
-    const Limiter probe{per_key_, clock_};  // throws for bad per-key options
     std::uint64_t seed = options_.seed;
     if (seed == 0) {
       std::random_device device;
@@ -106,33 +117,38 @@ class keyed_limiter {
       shards_[i].rng = fast_rng{seed + i};
   }
 
+  keyed_limiter(const keyed_limiter&) = delete;
+  keyed_limiter& operator=(const keyed_limiter&) = delete;
+
   /// Takes `cost` units from `key`'s limiter (built now if the key is new). One clock read.
   /// Throws std::invalid_argument for a cost the limiter can never admit, std::bad_alloc
-  /// when an entry cannot be allocated.
+  /// when the table cannot grow (or, for a limiter kept on the heap, be allocated).
   bool try_acquire(const Key& key, std::uint32_t cost = 1) {
-    return try_acquire(key, cost, clock_.now());
+    policy_.check_cost(cost);
+    const std::uint64_t h = hashed(key);
+    shard& s = shard_of(h);
+    s.prefetch(h);  // the slot's line comes in while the clock is read and the lock taken
+    return s.acquire(*this, h, key, cost, clock_.now());
   }
 
   /// The same at the caller's `now`.
   bool try_acquire(const Key& key, std::uint32_t cost, time_point now) {
-    const std::uint64_t h = hash_(key);
+    policy_.check_cost(cost);
+    const std::uint64_t h = hashed(key);
     shard& s = shard_of(h);
-    const std::lock_guard lock{s.mutex};
-    entry& e = s.find_or_insert(*this, h, key, detail::to_ns(now));
-    const bool admitted = e.limiter.try_acquire(cost, now);
-    (admitted ? s.admitted : s.rejected).add();
-    return admitted;
+    s.prefetch(h);
+    return s.acquire(*this, h, key, cost, now);
   }
 
   /// How long until `key` could take `cost` units; zero for an unknown key (a fresh limiter).
   [[nodiscard]] duration time_until_available(const Key& key, std::uint32_t cost = 1) const {
+    policy_.check_cost(cost);
     const time_point now = clock_.now();
-    const std::uint64_t h = hash_(key);
-    shard& s = shard_of(h);
+    const std::uint64_t h = hashed(key);
+    const shard& s = shard_of(h);
     const std::lock_guard lock{s.mutex};
-    if (const entry* e = s.find(h, key)) return e->limiter.time_until_available(cost, now);
-    const Limiter fresh{per_key_, clock_};
-    return fresh.time_until_available(cost, now);
+    if (const slot* found = s.find(h, key)) return policy_.wait(found->item.state, cost, now);
+    return policy_.wait_fresh(cost, now);
   }
 
   /// Runs f(args...) if `key` may take one unit, else throws rate_limited with the key's
@@ -149,7 +165,7 @@ class keyed_limiter {
 
   /// Whether `key` has a limiter now (a snapshot).
   [[nodiscard]] bool contains(const Key& key) const {
-    const std::uint64_t h = hash_(key);
+    const std::uint64_t h = hashed(key);
     const shard& s = shard_of(h);
     const std::lock_guard lock{s.mutex};
     return s.find(h, key) != nullptr;
@@ -183,9 +199,9 @@ class keyed_limiter {
     keyed_limiter_metrics m;
     for (std::size_t i = 0; i < (std::size_t{1} << shard_bits_); ++i) {
       const shard& s = shards_[i];
-      m.admitted += s.admitted.load();
-      m.rejected += s.rejected.load();
-      m.evicted += s.evicted.load();
+      m.admitted += s.admitted.load(std::memory_order_relaxed);
+      m.rejected += s.rejected.load(std::memory_order_relaxed);
+      m.evicted += s.evicted.load(std::memory_order_relaxed);
     }
     m.keys = size();
     return m;
@@ -193,11 +209,21 @@ class keyed_limiter {
 
   [[nodiscard]] const keyed_limiter_options& options() const noexcept { return options_; }
 
-  /// The bytes one key costs at the table's highest load: its entry plus two 16-byte slots
-  /// (the table is between 1/4 and 1/2 full), before the allocator's own overhead.
+  /// Whether a key's limiter state sits inline in its table slot (gcra, token_bucket) rather
+  /// than in a limiter of its own on the heap.
+  static constexpr bool inline_state = policy_type::is_inline;
+
+  /// The bytes one key costs at the table's highest load (1/2: two slots per key), plus the
+  /// limiter on the heap where it is not inline, before the allocator's own overhead and any
+  /// memory the key itself owns (a long std::string's buffer). gcra<> or token_bucket<> with
+  /// std::uint64_t keys: 64. Just after the table doubles the load is 1/4, twice this.
   [[nodiscard]] static constexpr std::size_t bytes_per_key() noexcept {
-    return sizeof(entry) + 2 * sizeof(slot);
+    return 2 * sizeof(slot) + (inline_state ? 0 : sizeof(Limiter));
   }
+
+  /// The bytes of one table slot (key, hash, last-use time, state; aligned so that a slot of
+  /// up to 64 bytes never straddles two cache lines).
+  [[nodiscard]] static constexpr std::size_t slot_bytes() noexcept { return sizeof(slot); }
 
  private:
   static const keyed_limiter_options& validated(const keyed_limiter_options& options) {
@@ -207,105 +233,147 @@ class keyed_limiter {
     return options;
   }
 
-  struct entry {
-    entry(const limiter_options& o, const clock_type& c, const Key& k, std::int64_t now)
-        : limiter{o, c}, key{k}, last_used{now} {}
-    Limiter limiter;
+  // A held key: the key and its limiter's state.
+  struct held {
+    held(const Key& k, state_type s) : key{k}, state{std::move(s)} {}
     Key key;
-    std::int64_t last_used;
+    state_type state;
   };
 
-  // Open addressing with linear probing and backward-shift deletion (no tombstones), so probe
-  // sequences stay short after evictions. A slot keeps the full hash: a probe compares keys
-  // only on a hash match, and touches one entry per lookup in the common case.
-  struct slot {
+  // A table slot: `item` is alive iff hash != 0 (hashed() never returns 0). The hash is kept
+  // so that probes compare keys only on a hash match and the table grows without rehashing.
+  struct slot_fields {
     std::uint64_t hash = 0;
-    entry* item = nullptr;
+    std::int64_t last_used = 0;
+    union {
+      held item;
+    };
+    slot_fields() noexcept {}
+    ~slot_fields() {}
+    slot_fields(const slot_fields&) = delete;
+    slot_fields& operator=(const slot_fields&) = delete;
   };
+  // A power of two up to a cache line (32 bytes for an 8-byte key and an inline state), so
+  // that a slot never straddles two lines.
+  static constexpr std::size_t slot_align =
+      std::max(alignof(slot_fields), std::min(std::size_t{64}, std::bit_ceil(sizeof(slot_fields))));
+  struct alignas(slot_align) slot : slot_fields {};
 
-  // A cache line per shard, so that two shards' mutexes never share one.
+  // Moves the item of `from` (occupied) into `to` (empty) and empties `from`.
+  static void relocate(slot& to, slot& from) noexcept {
+    std::construct_at(&to.item, std::move(from.item));
+    std::destroy_at(&from.item);
+    to.hash = from.hash;
+    to.last_used = from.last_used;
+    from.hash = 0;
+  }
+
+  [[nodiscard]] static slot* allocate_slots(std::size_t n) {
+    slot* table = std::allocator<slot>{}.allocate(n);
+    std::uninitialized_default_construct_n(table, n);  // all empty
+    return table;
+  }
+
+  static void free_slots(slot* table, std::size_t n) noexcept {
+    for (std::size_t i = 0; i < n; ++i) {
+      if (table[i].hash != 0) std::destroy_at(&table[i].item);
+    }
+    std::destroy_n(table, n);
+    std::allocator<slot>{}.deallocate(table, n);
+  }
+
+  // Counters written only under the shard's mutex, so a plain load and store (no locked
+  // instruction), and read without it by metrics().
+  static void bump(std::atomic<std::uint64_t>& counter) noexcept {
+    counter.store(counter.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
+  }
+
+  // One shard: a mutex and an open-addressed table with linear probing and backward-shift
+  // deletion (no tombstones), so probe sequences stay short after evictions. Aligned to a
+  // cache line, so that two shards' mutexes never share one.
   struct alignas(64) shard {
     mutable std::mutex mutex;
-    std::vector<slot> slots = std::vector<slot>(16);
+    slot* slots = allocate_slots(16);
+    std::size_t mask = 15;  // slots - 1
     std::size_t count = 0;
+    std::atomic<std::uint64_t> admitted{0}, rejected{0}, evicted{0};
+    // The table and its mask for prefetch() outside the lock: only a hint, so a stale or
+    // mismatched pair costs a useless prefetch and nothing else (a prefetch never faults).
+    std::atomic<const slot*> hint_slots{slots};
+    std::atomic<std::size_t> hint_mask{15};
     fast_rng rng{0};
-    metric_counter admitted, rejected, evicted;
 
     shard() = default;
     shard(const shard&) = delete;
     shard& operator=(const shard&) = delete;
-    ~shard() {
-      for (const slot& s : slots)
-        delete s.item;
+    ~shard() { free_slots(slots, mask + 1); }
+
+    void prefetch([[maybe_unused]] std::uint64_t h) const noexcept {
+#if defined(__GNUC__) || defined(__clang__)
+      const auto base =
+          reinterpret_cast<std::uintptr_t>(hint_slots.load(std::memory_order_relaxed));
+      const std::size_t i = h & hint_mask.load(std::memory_order_relaxed);
+      __builtin_prefetch(reinterpret_cast<const void*>(base + i * sizeof(slot)), 1);
+#endif
     }
 
-    [[nodiscard]] std::size_t mask() const noexcept { return slots.size() - 1; }
+    bool acquire(const keyed_limiter& owner, std::uint64_t h, const Key& key, std::uint32_t cost,
+                 time_point now) {
+      const std::lock_guard lock{mutex};
+      slot& found = find_or_insert(owner, h, key, detail::to_ns(now));
+      const bool admit = owner.policy_.admit(found.item.state, cost, now);
+      bump(admit ? admitted : rejected);
+      return admit;
+    }
 
     // Shard selection uses the hash's top bits, slots its low bits: independent.
-    [[nodiscard]] entry* find(std::uint64_t h, const Key& key) const {
-      for (std::size_t i = h & mask();; i = (i + 1) & mask()) {
-        const slot& s = slots[i];
-        if (s.item == nullptr) return nullptr;
-        if (s.hash == h && s.item->key == key) return s.item;
+    [[nodiscard]] slot* find(std::uint64_t h, const Key& key) const {
+      for (std::size_t i = h & mask;; i = (i + 1) & mask) {
+        slot& s = slots[i];
+        if (s.hash == h && s.item.key == key) return &s;  // h != 0: s is occupied
+        if (s.hash == 0) return nullptr;
       }
     }
 
-    void place(std::uint64_t h, entry* item) noexcept {
-      std::size_t i = h & mask();
-      while (slots[i].item != nullptr)
-        i = (i + 1) & mask();
-      slots[i] = {h, item};
-    }
-
     void grow() {
-      std::vector<slot> old = std::exchange(slots, std::vector<slot>(slots.size() * 2));
-      for (const slot& s : old)
-        if (s.item != nullptr) place(s.hash, s.item);
+      const std::size_t old_size = mask + 1;
+      slot* old = slots;
+      slots = allocate_slots(old_size * 2);  // throws before anything changed
+      mask = old_size * 2 - 1;
+      for (std::size_t i = 0; i < old_size; ++i) {
+        if (old[i].hash == 0) continue;
+        std::size_t j = old[i].hash & mask;
+        while (slots[j].hash != 0)
+          j = (j + 1) & mask;
+        relocate(slots[j], old[i]);
+      }
+      free_slots(old, old_size);
+      hint_slots.store(slots, std::memory_order_relaxed);
+      hint_mask.store(mask, std::memory_order_relaxed);
     }
 
-    // Removes the entry at slot i, shifting later members of its probe run back.
+    // Removes the key at slot i, shifting later members of its probe run back.
     void erase_at(std::size_t i) noexcept {
-      delete slots[i].item;
-      slots[i] = {};
+      std::destroy_at(&slots[i].item);
+      slots[i].hash = 0;
       --count;
-      evicted.add();
-      for (std::size_t j = (i + 1) & mask(); slots[j].item != nullptr; j = (j + 1) & mask()) {
-        const std::size_t home = slots[j].hash & mask();
+      bump(evicted);
+      for (std::size_t j = (i + 1) & mask; slots[j].hash != 0; j = (j + 1) & mask) {
+        const std::size_t home = slots[j].hash & mask;
         // Move j back to the hole i if its home is not in the cyclic range (i, j].
         const bool stays = i <= j ? (home > i && home <= j) : (home > i || home <= j);
         if (!stays) {
-          slots[i] = slots[j];
-          slots[j] = {};
+          relocate(slots[i], slots[j]);
           i = j;
         }
       }
     }
 
-    // Up to `want` entries from a random start.
-    template <std::size_t N>
-    std::size_t sample(entry* (&out)[N], std::size_t want) {
-      std::size_t found = 0;
-      std::size_t i = uniform_below(rng, slots.size());
-      for (std::size_t seen = 0; seen < slots.size() && found < want; ++seen) {
-        if (slots[i].item != nullptr) out[found++] = slots[i].item;
-        i = (i + 1) & mask();
-      }
-      return found;
-    }
-
-    // Erases `item`, which is in the table, by finding its slot from its hash's home.
-    void erase(const entry* item, std::uint64_t h) noexcept {
-      std::size_t i = h & mask();
-      while (slots[i].item != item)
-        i = (i + 1) & mask();
-      erase_at(i);
-    }
-
     std::size_t drop_idle(std::int64_t idle_before) {
       std::size_t dropped = 0;
-      for (std::size_t i = 0; i < slots.size();) {
-        if (slots[i].item != nullptr && slots[i].item->last_used < idle_before) {
-          erase_at(i);  // may shift a later entry into i: look at i again
+      for (std::size_t i = 0; i <= mask;) {
+        if (slots[i].hash != 0 && slots[i].last_used < idle_before) {
+          erase_at(i);  // may shift a later key into i: look at i again
           ++dropped;
         } else {
           ++i;
@@ -314,42 +382,58 @@ class keyed_limiter {
       return dropped;
     }
 
-    entry& find_or_insert(const keyed_limiter& owner, std::uint64_t h, const Key& key,
-                          std::int64_t now) {
-      if (entry* e = find(h, key)) {
-        e->last_used = std::max(e->last_used, now);
-        return *e;
+    slot& find_or_insert(const keyed_limiter& owner, std::uint64_t h, const Key& key,
+                         std::int64_t now) {
+      if (slot* found = find(h, key)) {
+        found->last_used = std::max(found->last_used, now);
+        return *found;
       }
-      const std::int64_t idle_before = now - owner.options_.idle_timeout.count();
       // Active expiry: look at two keys and drop the idle ones, so that idle keys go even in a
       // table that never fills.
-      entry* picked[8];
-      std::size_t n = sample(picked, 2);
-      for (std::size_t k = 0; k < n; ++k) {
-        if (picked[k]->last_used < idle_before) erase(picked[k], owner.hash_(picked[k]->key));
+      const std::int64_t idle_before = now - owner.options_.idle_timeout.count();
+      for (int k = 0; k < 2 && count > 0; ++k) {
+        std::size_t i = uniform_below(rng, mask + 1);
+        while (slots[i].hash == 0)
+          i = (i + 1) & mask;
+        if (slots[i].last_used < idle_before) erase_at(i);
       }
       if (count >= owner.per_shard_) {  // full: evict the least recently used of 8 sampled
-        n = sample(picked, 8);
-        entry* oldest = picked[0];
-        for (std::size_t k = 1; k < n; ++k) {
-          if (picked[k]->last_used < oldest->last_used) oldest = picked[k];
+        std::size_t i = uniform_below(rng, mask + 1);
+        std::size_t oldest = mask + 1;
+        for (std::size_t seen = 0, found = 0; seen <= mask && found < 8; ++seen) {
+          if (slots[i].hash != 0) {
+            ++found;
+            if (oldest > mask || slots[i].last_used < slots[oldest].last_used) oldest = i;
+          }
+          i = (i + 1) & mask;
         }
-        erase(oldest, owner.hash_(oldest->key));
+        erase_at(oldest);
       }
-      if ((count + 1) * 2 > slots.size()) grow();  // load factor at most 1/2
-      auto* item = new entry{owner.per_key_, owner.clock_, key, now};
-      place(h, item);
+      if ((count + 1) * 2 > mask + 1) grow();  // load factor at most 1/2
+      std::size_t i = h & mask;
+      while (slots[i].hash != 0)
+        i = (i + 1) & mask;
+      slot& fresh = slots[i];
+      std::construct_at(&fresh.item, key, owner.policy_.fresh());  // if it throws, still empty
+      fresh.hash = h;
+      fresh.last_used = now;
       ++count;
-      return *item;
+      return fresh;
     }
   };
+
+  // The seeded hash, never 0 (0 marks an empty slot).
+  [[nodiscard]] std::uint64_t hashed(const Key& key) const {
+    const std::uint64_t h = hash_(key);
+    return h + static_cast<std::uint64_t>(h == 0);
+  }
 
   [[nodiscard]] shard& shard_of(std::uint64_t h) const noexcept {
     return shards_[shard_bits_ == 0 ? 0 : h >> (64 - shard_bits_)];
   }
 
-  limiter_options per_key_;
   keyed_limiter_options options_;
+  policy_type policy_;
   [[no_unique_address]] clock_type clock_;
   Hash hash_;
   int shard_bits_ = 0;
