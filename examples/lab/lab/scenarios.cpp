@@ -15,7 +15,6 @@ std::vector<scenario> all_scenarios() {
   list.push_back(double_charge());
   list.push_back(slow_replica());
   list.push_back(global_limit());
-  list.push_back(overload());
   // An area adds its scenario here, one line, e.g. list.push_back(rate_limit());
   return list;
 }
