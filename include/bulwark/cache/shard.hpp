@@ -307,7 +307,7 @@ class cache_shard {
     }
     const std::uint32_t grown = static_cast<std::uint32_t>(std::min<std::uint64_t>(
         std::max<std::uint64_t>(16, std::uint64_t{capacity_} * 2), slot_limit_));
-    auto fresh = std::make_unique<node[]>(grown);
+    std::vector<node> fresh(grown);
     free_.reserve(grown);  // allocate everything before moving any entry
     policy_.reserve(grown);
     for (std::uint32_t slot = 0; slot < capacity_; ++slot) {
@@ -360,7 +360,10 @@ class cache_shard {
   std::array<std::atomic<std::uint64_t>, read_buffer_size> read_hashes_{};
 
   Policy policy_;
-  std::unique_ptr<node[]> nodes_;
+  // A vector, not unique_ptr<node[]>: a node is neither copyable nor movable (its atomic), which
+  // a vector built at its final size never needs, and freeing an array-new with its length
+  // cookie trips a false -Wfree-nonheap-object in g++ 12 at -O1.
+  std::vector<node> nodes_;
   std::uint32_t capacity_ = 0;
   std::uint32_t slot_limit_;
   std::uint32_t hand_ = 0;
