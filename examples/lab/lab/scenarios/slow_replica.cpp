@@ -66,12 +66,11 @@ std::int64_t slowdown(const std::string& id, duration elapsed) {
 // timeout caps it, and a replica without the token's write answers stale. `done(ok, latency)`
 // runs when the caller has its answer.
 template <class Done>
-void read_from(arm_context& context, const request& r, const std::string& id, std::uint64_t token,
-               Done done) {
+void read_from(arm_context& context, const std::string& id, std::uint64_t token, Done done) {
   const duration elapsed = context.sim().elapsed();
   const std::int64_t factor = slowdown(id, elapsed);
   const bool fresh = applied(id, elapsed) >= token;
-  context.backend().call(client_timeout, [&context, r, factor, fresh,
+  context.backend().call(client_timeout, [&context, factor, fresh,
                                           done = std::move(done)](const call_result& base) mutable {
     if (!base.ok()) {
       done(false, base.latency);
@@ -81,7 +80,7 @@ void read_from(arm_context& context, const request& r, const std::string& id, st
     const bool timed_out = total >= client_timeout;
     const duration extra = (timed_out ? client_timeout : total) - base.latency;
     context.sim().after(extra,
-                        [&context, r, fresh, timed_out, latency = base.latency + extra,
+                        [fresh, timed_out, latency = base.latency + extra,
                          done = std::move(done)]() mutable { done(fresh && !timed_out, latency); });
   });
 }
@@ -101,11 +100,10 @@ client balancer_client(arm_context& context) {
   return [&context, lb](const request& r) {
     auto handle = std::make_shared<bulwark::endpoint_handle>(lb->pick(context.rng()));
     const std::string id = handle->id();
-    read_from(context, r, id, token_of(context, r),
-              [&context, r, handle](bool ok, duration latency) {
-                handle->complete({ok, latency});
-                context.finish(r, ok ? outcome::success : outcome::failure);
-              });
+    read_from(context, id, token_of(context, r), [&context, r, handle](bool ok, duration latency) {
+      handle->complete({ok, latency});
+      context.finish(r, ok ? outcome::success : outcome::failure);
+    });
   };
 }
 
@@ -133,7 +131,7 @@ client lag_aware_client(arm_context& context) {
     auto handle = std::make_shared<bulwark::replica_handle>(selector->select_read(
         {.mode = bulwark::read_mode::secondary}, context.rng(), token_of(context, r)));
     const std::string id = handle->id();
-    read_from(context, r, id, token_of(context, r),
+    read_from(context, id, token_of(context, r),
               [&context, r, handle, selector, id](bool ok, duration latency) {
                 selector->report_rtt(id, latency);
                 handle->done();
