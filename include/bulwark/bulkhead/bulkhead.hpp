@@ -1,0 +1,123 @@
+#pragma once
+
+#include <concepts>
+#include <cstdint>
+#include <functional>
+#include <utility>
+
+#include "bulwark/bulkhead/semaphore.hpp"
+#include "bulwark/core/clock.hpp"
+#include "bulwark/core/errors.hpp"
+#include "bulwark/core/options.hpp"
+#include "bulwark/detail/clock_wait.hpp"
+
+namespace bulwark {
+
+/// A bulkhead's configuration. The defaults are resilience4j's SemaphoreBulkhead (25 calls,
+/// no waiting in execute()); the wait queue's bound is bulwark's (resilience4j bounds it only
+/// by the threads that block).
+struct bulkhead_options {
+  /// Calls allowed inside at once. In [1, 2^31 - 1].
+  std::uint32_t max_concurrent = 25;
+  /// Callers allowed to wait in enter_for() at once; the next one is refused at once. In
+  /// [0, 2^31 - 1].
+  std::uint32_t max_waiting = 100;
+  /// How long execute() waits for a slot (resilience4j's maxWaitDuration). >= 0; zero: it
+  /// never waits, which is try_enter().
+  duration max_wait = duration::zero();
+};
+
+/// A semaphore bulkhead (resilience4j's Bulkhead, Polly's concurrency limiter): at most
+/// max_concurrent calls inside at once, and a bounded FIFO queue of callers waiting for a slot.
+///
+///   bulwark::bulkhead payments({.max_concurrent = 10, .max_wait = 50ms});
+///   auto receipt = payments.execute(charge, order);      // throws bulkhead_full when refused
+///   if (auto permit = payments.try_enter()) { ... }      // non-throwing; released at scope end
+///
+/// try_enter() and a permit's release are one CAS each on one 64-bit word when nobody waits
+/// (lock-free; see bulkhead_semaphore). enter_for() queues when the bulkhead is full: waiters
+/// are served strictly in arrival order, and try_enter() does not overtake them.
+///
+/// The clock only times enter_for()'s waits: with manual_clock a waiter's deadline is virtual
+/// (it is checked every millisecond of real time), which lets tests run timeouts without
+/// sleeping. Thread-safe; neither copyable nor movable (permits point at it).
+template <clock Clock = steady_clock>
+class bulkhead {
+ public:
+  using permit = bulkhead_permit;
+
+  /// Throws std::invalid_argument ("bulwark::bulkhead: max_concurrent must be in [1,
+  /// 2147483647] (got 0)").
+  explicit bulkhead(bulkhead_options options = {}, Clock clock = {})
+      : options_{validated(options)},
+        semaphore_{options_.max_concurrent, options_.max_waiting},
+        clock_{std::move(clock)} {}
+
+  bulkhead(const bulkhead&) = delete;
+  bulkhead& operator=(const bulkhead&) = delete;
+
+  /// A permit if a slot is free and nobody is waiting for one, else an empty permit. Never
+  /// blocks, never reads the clock. O(1), lock-free.
+  [[nodiscard]] permit try_enter() noexcept { return semaphore_.try_enter(); }
+
+  /// A permit, waiting up to `timeout` for a slot in the FIFO queue when the bulkhead is full;
+  /// an empty permit if the queue is full or the wait timed out. A zero or negative timeout
+  /// never waits. Reads the clock only when it has to wait.
+  [[nodiscard]] permit enter_for(duration timeout) {
+    if (permit p = semaphore_.try_enter(false)) return p;
+    if (timeout <= duration::zero()) {
+      semaphore_.count_refusal();
+      return {};
+    }
+    return semaphore_.enter_until(clock_, detail::deadline_after(clock_.now(), timeout));
+  }
+
+  /// As enter_for, until the time point `deadline` of the bulkhead's clock.
+  [[nodiscard]] permit enter_until(time_point deadline) {
+    if (permit p = semaphore_.try_enter(false)) return p;
+    return semaphore_.enter_until(clock_, deadline);
+  }
+
+  /// Runs f(args...) inside the bulkhead (waiting up to options().max_wait for a slot) and
+  /// returns its result; the slot is released however f ends. Throws bulwark::bulkhead_full
+  /// when refused, and f's exceptions unchanged.
+  template <class F, class... Args>
+  requires std::invocable<F, Args...>
+  decltype(auto) execute(F&& f, Args&&... args) {
+    const permit p =
+        options_.max_wait > duration::zero() ? enter_for(options_.max_wait) : try_enter();
+    if (!p) throw bulkhead_full{"bulkhead", refusal_reason()};
+    return std::invoke(std::forward<F>(f), std::forward<Args>(args)...);
+  }
+
+  /// Calls inside now (a snapshot). O(1).
+  [[nodiscard]] std::uint32_t in_flight() const noexcept { return semaphore_.in_flight(); }
+  /// Callers queued in enter_for() now (a snapshot). O(1).
+  [[nodiscard]] std::uint32_t waiting() const noexcept { return semaphore_.waiting(); }
+  /// Counters and gauges. O(1).
+  [[nodiscard]] bulkhead_metrics metrics() const noexcept { return semaphore_.metrics(); }
+  [[nodiscard]] const bulkhead_options& options() const noexcept { return options_; }
+  [[nodiscard]] const Clock& clock() const noexcept { return clock_; }
+
+ private:
+  static const bulkhead_options& validated(const bulkhead_options& options) {
+    const option_check check{"bulkhead"};
+    check.in_range("max_concurrent", options.max_concurrent, std::uint32_t{1},
+                   detail::bulkhead_semaphore::max_count);
+    check.at_most("max_waiting", options.max_waiting, detail::bulkhead_semaphore::max_count);
+    check.non_negative("max_wait", options.max_wait);
+    return options;
+  }
+
+  [[nodiscard]] const char* refusal_reason() const noexcept {
+    return options_.max_wait > duration::zero()
+               ? "no free slot within max_wait, or the wait queue is full"
+               : "max_concurrent calls are in flight";
+  }
+
+  bulkhead_options options_;
+  detail::bulkhead_semaphore semaphore_;
+  [[no_unique_address]] Clock clock_;
+};
+
+}  // namespace bulwark

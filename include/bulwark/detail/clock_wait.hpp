@@ -1,0 +1,55 @@
+#pragma once
+// Waiting on a condition variable until a deadline read from any bulwark clock. Shared by the
+// bulkhead (enter_for) and compose (timeout's watchdog, hedge's delay).
+
+#include <algorithm>
+#include <chrono>
+#include <concepts>
+#include <condition_variable>
+#include <mutex>
+
+#include "bulwark/core/clock.hpp"
+
+namespace bulwark::detail {
+
+/// How long a waiter on a virtual clock sleeps (in real time) between two reads of the clock.
+/// Virtual time moves only when another thread advances it, and no clock notifies waiters, so
+/// the waiter polls; 1 ms keeps a test's real wait short and the polling cheap.
+inline constexpr std::chrono::milliseconds virtual_clock_poll{1};
+
+/// Whether time points from C are steady_clock time points in real time, so that a
+/// condition_variable can wait until one directly.
+template <class C>
+inline constexpr bool real_time_clock =
+    std::same_as<C, steady_clock> || std::same_as<C, coarse_clock>;
+
+/// Waits on `cv` (with `lock` held) until `ready()` or until `clock.now() >= deadline`, and
+/// returns ready(). Real clocks wait until the deadline itself; any other clock (manual_clock,
+/// a simulation's) is read every virtual_clock_poll of real time, because virtual time can
+/// reach the deadline without anyone notifying the waiter.
+template <clock C, class Predicate>
+bool wait_until(std::condition_variable& cv, std::unique_lock<std::mutex>& lock, const C& clock,
+                time_point deadline, Predicate ready) {
+  if constexpr (real_time_clock<C>) {
+    if (deadline == time_point::max()) {
+      cv.wait(lock, ready);
+      return true;
+    }
+    return cv.wait_until(lock, deadline, ready);
+  } else {
+    while (!ready()) {
+      if (clock.now() >= deadline) return ready();
+      cv.wait_for(lock, virtual_clock_poll);
+    }
+    return true;
+  }
+}
+
+/// `now + d`, saturating instead of overflowing (duration::max() means "no deadline").
+[[nodiscard]] inline time_point deadline_after(time_point now, duration d) noexcept {
+  if (d <= duration::zero()) return now;
+  if (d >= time_point::max() - now) return time_point::max();
+  return now + d;
+}
+
+}  // namespace bulwark::detail

@@ -1,0 +1,131 @@
+#include <bulwark/bulkhead.hpp>
+#include <bulwark/circuit_breaker.hpp>
+#include <bulwark/compose.hpp>
+#include <bulwark/core/clock.hpp>
+#include <bulwark/rate_limit.hpp>
+#include <bulwark/retry.hpp>
+#include <memory>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "catch.hpp"
+
+using namespace std::chrono_literals;
+
+namespace {
+
+// A user-written policy: records entry and exit in a shared log.
+struct recorder {
+  std::string name;
+  std::vector<std::string>* log;
+  template <class F>
+  decltype(auto) execute(F&& f) {
+    log->push_back(name + ">");
+    struct on_exit {
+      recorder& r;
+      ~on_exit() { r.log->push_back("<" + r.name); }
+    } exit{*this};
+    return f();
+  }
+};
+static_assert(bulwark::policy<recorder>);
+
+struct custom_error : std::runtime_error {
+  using std::runtime_error::runtime_error;
+  int code = 7;
+};
+
+}  // namespace
+
+TEST_CASE("a pipeline nests its policies outermost first", "[compose]") {
+  std::vector<std::string> log;
+  recorder a{"a", &log}, b{"b", &log}, c{"c", &log};
+  bulwark::pipeline p(a, b, c);
+  static_assert(bulwark::policy<decltype(p)>);
+  const int r = p.execute(
+      [&log](int x) {
+        log.push_back("f");
+        return x + 1;
+      },
+      41);
+  CHECK(r == 42);
+  CHECK(log == std::vector<std::string>{"a>", "b>", "c>", "f", "<c", "<b", "<a"});
+
+  // Pipelines nest, and a user-written policy composes like the built-in ones.
+  log.clear();
+  bulwark::passthrough none;
+  bulwark::pipeline outer(a, p, none);
+  outer.execute([&log] { log.push_back("f"); });
+  CHECK(log == std::vector<std::string>{"a>", "a>", "b>", "c>", "f", "<c", "<b", "<a", "<a"});
+}
+
+TEST_CASE("exceptions propagate through a pipeline unchanged", "[compose]") {
+  std::vector<std::string> log;
+  recorder a{"a", &log};
+  bulwark::bulkhead bulkhead({.max_concurrent = 1});
+  bulwark::pipeline p(a, bulkhead);
+  try {
+    p.execute([]() -> int {
+      custom_error e{"bad"};
+      e.code = 42;
+      throw e;
+    });
+    FAIL("no exception");
+  } catch (const custom_error& e) {
+    CHECK(e.code == 42);
+    CHECK(std::string{e.what()} == "bad");
+  }
+  CHECK(log == std::vector<std::string>{"a>", "<a"});
+  CHECK(bulkhead.in_flight() == 0);
+}
+
+TEST_CASE("references, void and move-only results pass through", "[compose]") {
+  bulwark::bulkhead bulkhead({.max_concurrent = 1});
+  bulwark::pipeline p(bulkhead, bulwark::passthrough{});
+  int value = 3;
+  int& ref = p.execute([&value]() -> int& { return value; });
+  CHECK(&ref == &value);
+  auto owned = p.execute([] { return std::make_unique<int>(5); });
+  CHECK(*owned == 5);
+  p.execute([] {});
+  bulwark::pipeline<> empty;
+  CHECK(empty.execute([](int x) { return x; }, 9) == 9);
+}
+
+TEST_CASE("the standard guards compose: retry, breaker, limiter, bulkhead", "[compose]") {
+  bulwark::manual_clock clock;
+  bulwark::retry retry({.max_attempts = 3, .seed = 1}, clock);
+  bulwark::circuit_breaker breaker({}, clock);
+  bulwark::gcra limiter({.rate = bulwark::per_second(1000), .burst = 10}, clock);
+  bulwark::bulkhead bulkhead({.max_concurrent = 2});
+  bulwark::pipeline p(retry, breaker, limiter, bulkhead);
+
+  int attempts = 0;
+  const int r = p.execute([&] {
+    if (++attempts < 3) throw std::runtime_error("flaky");
+    return 7;
+  });
+  CHECK(r == 7);
+  CHECK(attempts == 3);  // the retry, outermost, re-ran the inner guards each time
+  CHECK(bulkhead.in_flight() == 0);
+  CHECK(bulkhead.metrics().rejected == 0);
+
+  // A refusal from an inner guard reaches the outer ones as a bulwark::rejected subclass.
+  auto held = bulkhead.try_enter();
+  auto held2 = bulkhead.try_enter();
+  bulwark::pipeline inner(breaker, bulkhead);
+  CHECK_THROWS_AS(inner.execute([] { return 1; }), bulwark::bulkhead_full);
+}
+
+TEST_CASE("rejections reach a fallback placed outside the guard", "[compose]") {
+  bulwark::bulkhead bulkhead({.max_concurrent = 1});
+  bulwark::fallback on_refusal([](const bulwark::rejected&) { return -1; });
+  bulwark::pipeline p(on_refusal, bulkhead);
+  CHECK(p.execute([] { return 5; }) == 5);
+  auto held = bulkhead.try_enter();
+  CHECK(p.execute([] { return 5; }) == -1);
+  // Not a rejection: passes through the fallback unchanged.
+  held.release();
+  CHECK_THROWS_AS(p.execute([]() -> int { throw std::logic_error("bug"); }), std::logic_error);
+}
