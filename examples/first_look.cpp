@@ -1,5 +1,6 @@
 // The program from README's "A first look": a call guarded by a retry, a circuit breaker and a
-// rate limiter, run in virtual time, with the breaker's metrics exported for Prometheus.
+// rate limiter composed in a pipeline, run in virtual time, with the breaker's metrics exported for
+// Prometheus.
 #include <bulwark/bulwark.hpp>
 #include <chrono>
 #include <cstdio>
@@ -15,6 +16,7 @@ int main() {
   bulwark::circuit_breaker breaker({.window_size = 20, .minimum_calls = 10, .wait_in_open = 5s},
                                    clock);
   bulwark::retry retry({.max_attempts = 3}, clock);
+  bulwark::pipeline protect(retry, breaker, limiter);  // outermost first
 
   // A backend that fails one call in five, and every call during an outage.
   int calls = 0;
@@ -28,7 +30,7 @@ int main() {
   for (int i = 0; i < 1000; ++i) {  // 1000 requests, 5 ms apart; the outage is requests 400-599
     down = i >= 400 && i < 600;
     try {
-      retry.execute([&] { return breaker.execute([&] { return limiter.execute(backend); }); });
+      protect.execute(backend);
       ++ok;
     } catch (const bulwark::rejected&) {
       ++refused;  // a guard said no (or retries ran out): the caller can shed or degrade

@@ -10,10 +10,11 @@ std::vector<scenario> all_scenarios() {
   list.push_back(rate_limit());
   list.push_back(outage_scenario());
   list.push_back(retry_storm());
+  list.push_back(overload());
   list.push_back(rebalance());
   list.push_back(hot_keys());
-  list.push_back(double_charge());
   list.push_back(slow_replica());
+  list.push_back(double_charge());
   list.push_back(global_limit());
   // An area adds its scenario here, one line, e.g. list.push_back(rate_limit());
   return list;

@@ -13,6 +13,7 @@ namespace lab {
 /// An unprotected client against a backend through an outage: the reference every other
 /// scenario's protected arm is measured against.
 [[nodiscard]] scenario baseline();
+[[nodiscard]] scenario overload();  // bulkhead: a slow dependency, bulkhead vs adaptive limit
 [[nodiscard]] scenario slow_replica();
 [[nodiscard]] scenario global_limit();  // "global-limit" (redis): a fleet-wide limit vs split
 /// "rate-limit": a client over the backend's capacity, with and without a GCRA limiter.
@@ -22,12 +23,18 @@ namespace lab {
 [[nodiscard]] scenario outage_scenario();
 /// "retry-storm": naive retries amplifying an outage, against jittered retries with a budget.
 [[nodiscard]] scenario retry_storm();
+/// "overload": a slow dependency exhausting callers, against a bulkhead and an adaptive limit.
+[[nodiscard]] scenario overload();
 /// "rebalance": a cache tier losing a node, placed by hash % n against maglev.
 [[nodiscard]] scenario rebalance();
 /// "hot-keys": a backend behind a cache under a Zipf load, LRU against W-TinyLFU.
 [[nodiscard]] scenario hot_keys();
+/// "slow-replica": round robin, P2C with peak EWMA, and lag-aware replica reads.
+[[nodiscard]] scenario slow_replica();
 /// "double-charge": client retries after timeouts, without and with the idempotency executor.
 [[nodiscard]] scenario double_charge();
+/// "global-limit": one client's limit split across instances, local shares against a shared GCRA.
+[[nodiscard]] scenario global_limit();
 
 /// Every scenario, in the order `--list` shows them and a full run plays them. Built on each
 /// call: a plain list, with no registration at static-initialisation time to go wrong.

@@ -1,0 +1,161 @@
+// overload: a slow dependency exhausting a service's request threads, with and without a
+// bulkhead, and with an adaptive concurrency limit.
+//
+// The client is a service with 60 request threads and, in front of them, an unbounded FIFO
+// queue (an executor's default). Each request holds a thread while it calls the backend.
+// 200 requests per second for 60 s; the backend answers in 20 ms (median) until, from 20 s
+// to 40 s, half of its calls hang until the 1 s client timeout. A hung call holds a thread for
+// a second, so the service needs about 100 threads to keep up: without a guard the queue
+// grows all through the slow spell, every request waits behind it (the fast half too), and
+// the backlog takes seconds to drain after the dependency has recovered.
+//
+// The bulkhead arm admits at most 60 calls, the size of the pool, and refuses the rest at
+// once: nothing queues, and the calls that do run answer as fast as the dependency allows.
+// The adaptive arm puts a Gradient2 limiter in front instead, which learns the limit from
+// each request's latency (queueing included) and treats timeouts as drops: it sheds load as
+// soon as latency rises and lets it back as the dependency recovers.
+
+#include <bulwark/bulkhead/adaptive_limiter.hpp>
+#include <bulwark/bulkhead/bulkhead.hpp>
+#include <chrono>
+#include <cstdint>
+#include <deque>
+#include <memory>
+
+#include "lab/scenarios.hpp"
+
+namespace lab {
+
+using namespace std::chrono_literals;
+
+namespace {
+
+constexpr duration client_timeout = 1s;
+constexpr std::uint32_t threads = 60;
+
+// The service's request threads: a job runs when a thread is idle, else waits in FIFO order.
+class thread_pool {
+ public:
+  using job = unique_function<void()>;
+
+  void submit(job j) {
+    if (idle_ > 0) {
+      --idle_;
+      j();
+    } else {
+      queue_.push_back(std::move(j));
+    }
+  }
+  // A job finished: its thread takes the next queued job, or goes idle.
+  void done() {
+    if (queue_.empty()) {
+      ++idle_;
+      return;
+    }
+    job next = std::move(queue_.front());
+    queue_.pop_front();
+    next();
+  }
+
+ private:
+  std::uint32_t idle_ = threads;
+  std::deque<job> queue_;
+};
+
+outcome outcome_of(const call_result& result) {
+  return result.ok() ? outcome::success : outcome::failure;
+}
+
+client unprotected(arm_context& context) {
+  auto pool = std::make_unique<thread_pool>();
+  return [&context, pool = std::move(pool)](const request& r) {
+    thread_pool* p = pool.get();
+    p->submit([&context, p, r] {
+      context.backend().call(client_timeout, [&context, p, r](const call_result& result) {
+        p->done();
+        context.finish(r, outcome_of(result));
+      });
+    });
+  };
+}
+
+client with_bulkhead(arm_context& context) {
+  struct state {
+    explicit state(bulwark::manual_clock clock) : bulkhead{{.max_concurrent = threads}, clock} {}
+    thread_pool pool;
+    bulwark::bulkhead<bulwark::manual_clock> bulkhead;
+  };
+  auto s = std::make_unique<state>(context.clock());
+  return [&context, s = std::move(s)](const request& r) {
+    auto permit = s->bulkhead.try_enter();
+    if (!permit) {
+      context.finish(r, outcome::rejected);
+      return;
+    }
+    thread_pool* p = &s->pool;
+    p->submit([&context, p, r, permit = std::move(permit)]() mutable {
+      context.backend().call(client_timeout, [&context, p, r, permit = std::move(permit)](
+                                                 const call_result& result) mutable {
+        permit.release();
+        p->done();
+        context.finish(r, outcome_of(result));
+      });
+    });
+  };
+}
+
+client adaptive(arm_context& context) {
+  using limiter_t = bulwark::adaptive_limiter<bulwark::gradient2_limit, bulwark::manual_clock>;
+  struct state {
+    explicit state(bulwark::manual_clock clock)
+        : limiter{{.initial_limit = 20, .min_limit = 5, .max_limit = threads}, clock} {}
+    thread_pool pool;
+    limiter_t limiter;
+  };
+  auto s = std::make_unique<state>(context.clock());
+  return [&context, s = std::move(s)](const request& r) {
+    auto permit = s->limiter.try_acquire();
+    if (!permit) {
+      context.finish(r, outcome::rejected);
+      return;
+    }
+    thread_pool* p = &s->pool;
+    p->submit([&context, p, r, permit = std::move(permit)]() mutable {
+      context.backend().call(client_timeout, [&context, p, r, permit = std::move(permit)](
+                                                 const call_result& result) mutable {
+        // The latency runs from admission: time queued for a thread counts, as it should.
+        if (result.ok()) {
+          permit.success();
+        } else if (result.status == call_status::timed_out ||
+                   result.status == call_status::overloaded) {
+          permit.dropped();
+        } else {
+          permit.ignore();  // an application error says nothing about capacity
+        }
+        p->done();
+        context.finish(r, outcome_of(result));
+      });
+    });
+  };
+}
+
+}  // namespace
+
+scenario overload() {
+  return {
+      .name = "overload",
+      .summary = "a slow dependency exhausts 60 request threads; a bulkhead and an adaptive limit",
+      .load = {.rate = bulwark::per_second(200), .length = 60s},
+      .backend = {.failure_rate = 0.01,
+                  .latency = latency_model::log_normal(20ms, 100ms),
+                  .outages = {{.start = 20s,
+                               .end = 40s,
+                               .failure_probability = 0.5,
+                               .failure_latency = hang}}},
+      .arms = {{.name = "unprotected", .make_client = unprotected},
+               {.name = "bulkhead 60", .make_client = with_bulkhead},
+               {.name = "gradient2", .make_client = adaptive}},
+  };
+}
+
+}  // namespace lab
