@@ -193,6 +193,10 @@ class hedge {
     };
 
     std::unique_lock lock{state->mutex};
+    // The delay runs from each attempt's start, read before it is posted: read after, a fast
+    // attempt (or a test advancing a manual clock once it sees the attempt) could move time
+    // past the start first and push the hedge's deadline out by that much.
+    time_point launched_at = clock_.now();
     launch();
     const std::uint32_t most = 1 + options_.max_hedged_attempts;
     bool may_hedge = true;
@@ -201,7 +205,7 @@ class hedge {
       const auto settled = [&] { return state->value.has_value() || state->failed == started; };
       const bool can_start = may_hedge && started < most;
       if (can_start) {
-        const time_point deadline = detail::deadline_after(clock_.now(), options_.delay);
+        const time_point deadline = detail::deadline_after(launched_at, options_.delay);
         detail::wait_until(state->changed, lock, clock_, deadline, settled);
       } else {
         state->changed.wait(lock, settled);
@@ -216,6 +220,7 @@ class hedge {
         continue;
       }
       hedges_.add();
+      launched_at = clock_.now();
       launch();
     }
     for (auto& s : state->stops)
