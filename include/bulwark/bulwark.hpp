@@ -13,4 +13,5 @@
 #include "bulwark/idempotency.hpp"
 #include "bulwark/rate_limit.hpp"
 #include "bulwark/retry.hpp"
+#include "bulwark/sharding.hpp"
 #include "bulwark/version.hpp"

@@ -2,14 +2,13 @@
 // placement<Algorithm>: a placement that changes (nodes join and leave) while other threads
 // look keys up, by publishing immutable snapshots.
 
-#include <atomic>
 #include <memory>
-#include <mutex>
 #include <string_view>
 #include <utility>
 #include <vector>
 
 #include "bulwark/core/hash.hpp"
+#include "bulwark/detail/published.hpp"
 #include "bulwark/hashing/node.hpp"
 
 namespace bulwark {
@@ -27,10 +26,9 @@ namespace bulwark {
 /// snapshot lives as long as a shared_ptr to it does.
 ///
 /// Thread-safety: every member is safe from any thread. Writers are serialised by a mutex
-/// (readers never take it). The snapshot pointer is a std::atomic<std::shared_ptr>, whose
-/// libstdc++ and libc++ implementations guard the reference count with a tiny internal lock
-/// held for a few instructions: a reader may wait for another reader's increment, never for a
-/// writer's rebuild. Complexity: snapshot() O(1); a change costs one build of the algorithm.
+/// (readers never take it); see detail::published for what a reader may wait for (another
+/// reader's reference-count increment, never a rebuild). Complexity: snapshot() O(1); a change
+/// costs one build of the algorithm.
 template <placement_algorithm Algorithm>
 class placement {
  public:
@@ -40,11 +38,8 @@ class placement {
   explicit placement(std::vector<node> nodes, options_type options = {})
       : current_{std::make_shared<const Algorithm>(std::move(nodes), options)} {}
 
-  /// The current snapshot. Acquire pairs with the release store of a change, so the snapshot's
-  /// contents, written before it was published, are visible to the reader.
-  [[nodiscard]] std::shared_ptr<const Algorithm> snapshot() const {
-    return current_.load(std::memory_order_acquire);
-  }
+  /// The current snapshot (an acquire load: its contents are visible to the reader).
+  [[nodiscard]] std::shared_ptr<const Algorithm> snapshot() const { return current_.load(); }
 
   /// The node owning `key` in the current snapshot, by value (the snapshot may be replaced as
   /// soon as this returns). For many lookups, take snapshot() once instead.
@@ -63,26 +58,18 @@ class placement {
   }
   /// Publishes a snapshot built from scratch over `nodes`.
   void assign(std::vector<node> nodes, options_type options) {
-    auto next = std::make_shared<const Algorithm>(std::move(nodes), options);
-    const std::lock_guard<std::mutex> lock{writer_};
-    current_.store(std::move(next), std::memory_order_release);
+    current_.store(std::make_shared<const Algorithm>(std::move(nodes), options));
   }
 
   /// Applies `change` (a function from the current Algorithm to the next one) under the writer
   /// lock, so concurrent changes compose rather than overwrite each other.
   template <class Change>
   void update(Change&& change) {
-    const std::lock_guard<std::mutex> lock{writer_};
-    // Relaxed would do under the lock for our own stores; acquire keeps the rule simple:
-    // every load of current_ is an acquire.
-    const auto now = current_.load(std::memory_order_acquire);
-    auto next = std::make_shared<const Algorithm>(change(*now));
-    current_.store(std::move(next), std::memory_order_release);
+    current_.update(std::forward<Change>(change));
   }
 
  private:
-  std::atomic<std::shared_ptr<const Algorithm>> current_;
-  std::mutex writer_;
+  detail::published<Algorithm> current_;
 };
 
 }  // namespace bulwark
