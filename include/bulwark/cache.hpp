@@ -9,6 +9,7 @@
 #include "bulwark/cache/eviction.hpp"
 #include "bulwark/cache/lru_cache.hpp"
 #include "bulwark/cache/s3fifo.hpp"
+#include "bulwark/cache/sieve.hpp"
 #include "bulwark/cache/strategies.hpp"
 #include "bulwark/cache/tiny_lfu.hpp"
 #include "bulwark/cache/write_behind.hpp"

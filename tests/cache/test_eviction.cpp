@@ -1,6 +1,7 @@
 #include <bulwark/cache/eviction.hpp>
 #include <bulwark/cache/frequency_sketch.hpp>
 #include <bulwark/cache/s3fifo.hpp>
+#include <bulwark/cache/sieve.hpp>
 #include <bulwark/cache/tiny_lfu.hpp>
 #include <bulwark/core/hash.hpp>
 #include <cstdint>
@@ -106,4 +107,102 @@ TEST_CASE("S3-FIFO filters one-hit wonders and readmits ghosts to the main queue
           [&](std::uint32_t s) { evicted.push_back(s); });
   CHECK(evicted == slots{3});
   CHECK(p.weight() == 10);
+}
+
+TEST_CASE("W-TinyLFU does not count the candidate's inserting access against the victim",
+          "[cache]") {
+  // Capacity 10: window 1, main 9. 9 is the window's entry when 10 arrives.
+  bulwark::tiny_lfu_eviction p(10);
+  p.reserve(16);
+  for (std::uint32_t s = 0; s < 10; ++s)
+    REQUIRE(insert(p, s).empty());
+  // 9 read once in the window: frequency 2 against victim 0's 1. One count ahead is only the
+  // inserting access (raw TinyLFU would admit it): rejected.
+  p.on_access(9, h(9));
+  CHECK(insert(p, 10) == slots{9});
+  // 10 read twice: frequency 3, two ahead of victim 0: admitted, 0 goes.
+  p.on_access(10, h(10));
+  p.on_access(10, h(10));
+  CHECK(insert(p, 11) == slots{0});
+}
+
+TEST_CASE("W-TinyLFU keeps most of a loop larger than the cache, where LRU keeps none", "[cache]") {
+  // A loop over 16 keys with a cache of 10: LRU always evicts the key needed next (0 hits);
+  // the main space of W-TinyLFU should stay put and hit about 9 keys in 16 each pass.
+  const auto replay = [](auto& policy) {
+    policy.reserve(16);
+    std::vector<bool> cached(16, false);
+    std::uint64_t hits = 0;
+    for (int pass = 0; pass < 40; ++pass) {
+      for (std::uint32_t key = 0; key < 16; ++key) {
+        if (cached[key]) {
+          ++hits;
+          policy.on_access(key, h(key));
+          continue;
+        }
+        cached[key] = true;
+        policy.on_insert(key, h(key), 1);
+        policy.evict([](std::uint32_t s) { return h(s); },
+                     [&](std::uint32_t s) { cached[s] = false; });
+      }
+    }
+    return hits;
+  };
+  bulwark::lru_eviction lru(10);
+  CHECK(replay(lru) == 0);
+  bulwark::tiny_lfu_eviction tiny(10);
+  CHECK(replay(tiny) >= 39 * 16 * 45 / 100);  // at least 45% of the passes after the first
+}
+
+TEST_CASE("W-TinyLFU's climber first grows the window by 6.25% of the capacity", "[cache]") {
+  bulwark::tiny_lfu_eviction p(100);
+  p.reserve(128);
+  for (std::uint32_t s = 0; s < 100; ++s)
+    REQUIRE(insert(p, s).empty());
+  CHECK(p.window_maximum() == 1);  // 1%
+  // A sample is 10 x capacity requests: 100 misses so far, 900 hits complete it.
+  for (int i = 0; i < 900; ++i)
+    p.on_access(static_cast<std::uint32_t>(i % 100), h(static_cast<std::uint32_t>(i % 100)));
+  CHECK(p.window_maximum() == 1);  // the climber runs on the next eviction
+  (void)insert(p, 100);
+  CHECK(p.window_maximum() == 7);  // 1 + floor(0.0625 x 100)
+  CHECK(p.weight() == 100);
+}
+
+TEST_CASE("SIEVE sweeps from the oldest entry, sparing visited ones once", "[cache]") {
+  // Capacity 3. The queue is listed oldest first; * marks a visited entry.
+  bulwark::sieve_eviction p(3);
+  p.reserve(8);
+  CHECK(insert(p, 0).empty());
+  CHECK(insert(p, 1).empty());
+  CHECK(insert(p, 2).empty());
+  p.on_access(0, h(0));  // 0* 1 2
+  // The hand starts at the oldest: 0 is visited (cleared, kept, not moved), 1 is evicted, and
+  // the hand rests on 2.
+  CHECK(insert(p, 3) == slots{1});  // 0 2 3
+  p.on_access(3, h(3));             // 0 2 3*
+  CHECK(insert(p, 4) == slots{2});  // the hand was on 2: 0 3* 4
+  // The hand on 3: cleared; 4 evicted. Past 4 is only the arriving 5, so the hand wraps to
+  // the oldest (SIEVE evicts before it inserts: the arriving entry is never a candidate).
+  CHECK(insert(p, 5) == slots{4});  // 0 3 5
+  CHECK(insert(p, 6) == slots{0});  // from the oldest: 0 unvisited
+  CHECK(p.weight() == 3);
+}
+
+TEST_CASE("SIEVE keeps its hand valid when the cache removes entries", "[cache]") {
+  bulwark::sieve_eviction p(3);
+  p.reserve(8);
+  for (std::uint32_t s = 0; s < 3; ++s)
+    REQUIRE(insert(p, s).empty());
+  p.on_access(0, h(0));
+  CHECK(insert(p, 3) == slots{1});  // 0 2 3, hand on 2
+  p.on_remove(2);                   // the hand moves on to 3
+  CHECK(p.weight() == 2);
+  CHECK(insert(p, 4).empty());      // 0 3 4
+  CHECK(insert(p, 5) == slots{3});  // the hand on 3: unvisited
+  p.on_update(4, h(4), 2);          // 0 4* 5, 4 now weighs 2: the next eviction trims
+  // The hand on 4*: cleared; 5 evicted; past 5 is only the arriving 6, so the hand wraps and
+  // the still-too-heavy queue (0 4 6: weight 4) loses 0.
+  CHECK(insert(p, 6) == slots{5, 0});
+  CHECK(p.weight() == 3);
 }
