@@ -1,3 +1,4 @@
+#include <algorithm>
 #include <bulwark/core/random.hpp>
 #include <bulwark/sharding/range_router.hpp>
 #include <cstdint>
@@ -187,4 +188,37 @@ TEST_CASE("range_router migration reports owner and target until it ends", "[sha
                     "bulwark::range_router: range must be migrating (got 0)");
   const auto reassigned = r.reassign(0, "z");
   CHECK(owner_name(reassigned, 5) == "z");
+}
+
+TEST_CASE("range_router over strings agrees with a plain ordered search", "[sharding]") {
+  // Keys share long prefixes, contain zero and high bytes, and are shorter and longer than the
+  // 8-byte prefixes the router searches first.
+  bulwark::fast_rng rng{77};
+  const std::string alphabet{"\0\1ab\x7f\x80\xff", 7};
+  auto random_key = [&] {
+    std::string key = bulwark::bernoulli(rng, 0.5) ? "tenant/0001/" : "";
+    const auto length = bulwark::uniform_below(rng, 14);
+    for (std::uint64_t i = 0; i < length; ++i)
+      key += alphabet[bulwark::uniform_below(rng, alphabet.size())];
+    return key;
+  };
+  std::vector<std::string> splits;
+  for (int i = 0; i < 300; ++i)
+    splits.push_back(random_key());
+  std::sort(splits.begin(), splits.end());
+  splits.erase(std::unique(splits.begin(), splits.end()), splits.end());
+  if (splits.front().empty()) splits.erase(splits.begin());
+  std::vector<std::string> owners;
+  for (std::size_t i = 0; i <= splits.size(); ++i)
+    owners.push_back("s" + std::to_string(i));
+  const range_router<std::string> r(splits, owners);
+  for (int i = 0; i < 20'000; ++i) {
+    const std::string key = bulwark::bernoulli(rng, 0.1)
+                                ? splits[bulwark::uniform_below(rng, splits.size())]
+                                : random_key();
+    const auto expected = static_cast<std::size_t>(
+        std::upper_bound(splits.begin(), splits.end(), key) - splits.begin());
+    REQUIRE(r.range_of(std::string_view{key}) == expected);
+    REQUIRE(r.shard_for(key) == expected);  // owner i is shard i here
+  }
 }

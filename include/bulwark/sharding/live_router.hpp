@@ -22,6 +22,8 @@ namespace bulwark {
 /// For a batch of lookups, or to read the shard's name, take snapshot() once: it keeps that
 /// router alive (and its shard indices meaningful) for as long as the pointer is held.
 ///
+/// Not copyable or movable (it owns the writer mutex and is shared by reference): build it in
+/// place, or hold it by std::unique_ptr or std::shared_ptr.
 /// Thread-safety: every member is safe from any thread; writers are serialised by a mutex that
 /// readers never take (see detail::published). Complexity: snapshot() O(1); shard_for adds one
 /// snapshot load to the router's lookup; a change costs one copy of the router.

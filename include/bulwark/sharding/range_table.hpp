@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <concepts>
 #include <cstddef>
+#include <cstdint>
 #include <limits>
 #include <optional>
 #include <span>
@@ -79,15 +80,20 @@ class range_table {
     for (const std::string& name : owners) {
       routes_.push_back({.owner = find_or_add_shard(component_, shards_, name)});
     }
+    reindex();
   }
 
   /// The index of the range holding `key`: the number of bounds not above it. O(log n).
   template <class K>
   [[nodiscard]] std::size_t index_of(const K& key) const noexcept {
-    return static_cast<std::size_t>(
-        std::upper_bound(bounds_.begin(), bounds_.end(), key,
-                         [](const K& k, const Key& b) { return k < b; }) -
-        bounds_.begin());
+    if constexpr (std::same_as<Key, std::string>) {
+      return string_index_of(std::string_view{key});
+    } else {
+      return static_cast<std::size_t>(
+          std::upper_bound(bounds_.begin(), bounds_.end(), key,
+                           [](const K& k, const Key& b) { return k < b; }) -
+          bounds_.begin());
+    }
   }
 
   [[nodiscard]] std::size_t size() const noexcept { return routes_.size(); }
@@ -125,6 +131,7 @@ class range_table {
       right.owner = find_or_add_shard(component_, next.shards_, *right_owner);
     }
     next.routes_.insert(next.routes_.begin() + static_cast<std::ptrdiff_t>(range) + 1, right);
+    next.reindex();
     return next;
   }
 
@@ -144,6 +151,7 @@ class range_table {
     if (owner) next.routes_[left].owner = find_or_add_shard(component_, next.shards_, *owner);
     next.bounds_.erase(next.bounds_.begin() + static_cast<std::ptrdiff_t>(left));
     next.routes_.erase(next.routes_.begin() + static_cast<std::ptrdiff_t>(right));
+    next.reindex();
     return next;
   }
 
@@ -195,6 +203,7 @@ class range_table {
     }
     routes_.resize(out + 1);
     bounds_.resize(out);
+    reindex();
   }
 
  private:
@@ -204,8 +213,46 @@ class range_table {
                                   range);
   }
 
+  /// The first 8 bytes of a string, big-endian, zero-padded: comparing two prefixes as
+  /// integers orders the strings as std::string does (bytewise, unsigned) wherever the
+  /// prefixes differ, since a zero pad sorts a shorter string before its extensions.
+  static std::uint64_t prefix_of(std::string_view s) noexcept {
+    std::uint64_t p = 0;
+    for (std::size_t i = 0; i < 8; ++i) {
+      const std::uint64_t byte = i < s.size() ? static_cast<unsigned char>(s[i]) : 0U;
+      p |= byte << (56 - 8 * i);
+    }
+    return p;
+  }
+
+  /// String lookup in two steps: a binary search over the bounds' 8-byte prefixes, which sit
+  /// in one contiguous array (std::string keeps long keys behind a pointer, so searching the
+  /// strings directly costs a cache miss per comparison), then full comparisons only among
+  /// the bounds sharing the key's prefix.
+  std::size_t string_index_of(std::string_view key) const noexcept {
+    const std::uint64_t p = prefix_of(key);
+    const auto lo = std::lower_bound(prefixes_.begin(), prefixes_.end(), p);
+    const auto hi = std::upper_bound(lo, prefixes_.end(), p);
+    const auto first = bounds_.begin() + (lo - prefixes_.begin());
+    const auto last = bounds_.begin() + (hi - prefixes_.begin());
+    return static_cast<std::size_t>(
+        std::upper_bound(first, last, key,
+                         [](std::string_view k, const Key& b) { return k < std::string_view{b}; }) -
+        bounds_.begin());
+  }
+
+  void reindex() {
+    if constexpr (std::same_as<Key, std::string>) {
+      prefixes_.clear();
+      prefixes_.reserve(bounds_.size());
+      for (const std::string& b : bounds_)
+        prefixes_.push_back(prefix_of(b));
+    }
+  }
+
   std::string_view component_;  // a string literal naming the router, for error messages
   std::vector<Key> bounds_;
+  std::vector<std::uint64_t> prefixes_;  // string keys only: prefix_of(bounds_[i])
   std::vector<shard_route> routes_;
   std::vector<std::string> shards_;
 };
