@@ -13,7 +13,7 @@ namespace lab {
 /// An unprotected client against a backend through an outage: the reference every other
 /// scenario's protected arm is measured against.
 [[nodiscard]] scenario baseline();
-[[nodiscard]] scenario reshard();
+[[nodiscard]] scenario reshard();   // sharding: 4 -> 5 shards, hash-mod vs jump vs range split
 [[nodiscard]] scenario overload();  // bulkhead: a slow dependency, bulkhead vs adaptive limit
 [[nodiscard]] scenario slow_replica();
 [[nodiscard]] scenario global_limit();  // "global-limit" (redis): a fleet-wide limit vs split
