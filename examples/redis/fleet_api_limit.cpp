@@ -63,6 +63,12 @@ int main(int argc, char** argv) {
   send("greedy", 12);
   send("polite", 3);
 
+  // A batch job would rather wait its turn than be refused: try_acquire_for reserves greedy's
+  // next unit fleet-wide in one round trip and sleeps until it is due (at most 200ms here).
+  const auto queued =
+      fleet[1]->limiter.try_acquire_for("greedy", 1, std::chrono::milliseconds{500});
+  std::printf("greedy, waiting up to 500ms: %s\n", queued ? "admitted" : "refused");
+
   std::uint64_t round_trips = 0;
   for (const auto& i : fleet)
     round_trips += i->limiter.metrics().round_trips;

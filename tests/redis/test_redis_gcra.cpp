@@ -134,10 +134,113 @@ TEST_CASE("redis_gcra agrees with the local gcra on a random schedule", "[redis]
     REQUIRE(d.admitted == expected);
     REQUIRE(d.remaining == local.available(now));
     if (!expected) REQUIRE(d.retry_after == local.time_until_available(cost, now));
+    // The read-only queries give the local limiter's answers and change nothing.
+    const auto probe = static_cast<std::uint32_t>(1 + bulwark::uniform_below(rng, options.burst));
+    REQUIRE(remote.time_until_available("k", probe, now) == local.time_until_available(probe, now));
+    REQUIRE(remote.available("k", now) == local.available(now));
     admitted += expected ? 1 : 0;
   }
   CHECK(admitted > 20);  // the schedule exercised both answers
   CHECK(remote.metrics().rejected > 20);
+  CHECK(remote.metrics().queries == 600);
+}
+
+TEST_CASE("redis_gcra's try_acquire_for reserves as the local gcra's does", "[redis]") {
+  auto server = bulwark_test::server_or_skip();
+  if (!server) return;
+  const auto options = GENERATE(bulwark::gcra_options{.rate = bulwark::per_second(3), .burst = 5},
+                                bulwark::gcra_options{.rate = bulwark::per(7, 1s), .burst = 1});
+  // Two clocks that must stay equal: each limiter sleeps on its own, so a difference in any
+  // wait shows as a difference in time.
+  bulwark::manual_clock local_clock;
+  bulwark::manual_clock remote_clock;
+  bulwark::redis_client<bulwark::manual_clock> client({.port = server->port()}, remote_clock);
+  bulwark::gcra<bulwark::manual_clock> local(options, local_clock);
+  bulwark::redis_gcra remote(client, {.rate = options.rate, .burst = options.burst});
+  bulwark::fast_rng rng{77};
+  const auto t = options.rate.interval().count();
+  int waited = 0;
+  for (int step = 0; step < 200; ++step) {
+    const bulwark::duration gap{
+        static_cast<std::int64_t>(bulwark::uniform_below(rng, static_cast<std::uint64_t>(t)))};
+    local_clock.advance(gap);
+    remote_clock.advance(gap);
+    const auto cost =
+        static_cast<std::uint32_t>(1 + bulwark::uniform_below(rng, std::min(3u, options.burst)));
+    const bulwark::duration timeout{
+        static_cast<std::int64_t>(bulwark::uniform_below(rng, static_cast<std::uint64_t>(3 * t)))};
+    const auto before = local_clock.now();
+    const bool expected = local.try_acquire_for(cost, timeout);
+    const auto d = remote.try_acquire_for("k", cost, timeout, remote_clock.now());
+    INFO("step " << step << " cost " << cost << " timeout " << timeout.count());
+    REQUIRE(d.admitted == expected);
+    REQUIRE(remote_clock.now() == local_clock.now());
+    waited += local_clock.now() > before ? 1 : 0;
+  }
+  CHECK(waited > 20);
+  CHECK(remote.metrics().waited == local.metrics().waited);
+  CHECK(remote.metrics().rejected == local.metrics().rejected);
+  CHECK(remote.metrics().rejected > 10);
+}
+
+TEST_CASE("redis_gcra answers waits and counts from a hand-computed table", "[redis]") {
+  auto server = bulwark_test::server_or_skip();
+  if (!server) return;
+  bulwark::manual_clock clock;
+  bulwark::redis_client<bulwark::manual_clock> client({.port = server->port()}, clock);
+  // T = 100ms, tau = 300ms; d = max(TAT - t, 0). available = floor((tau - d) / T); the wait
+  // for cost c is max(d + cT - tau, 0).
+  bulwark::redis_gcra limiter(client, {.rate = bulwark::per_second(10), .burst = 3});
+  const auto t0 = clock.now();
+  CHECK(limiter.available("k", t0) == 3);  // a fresh key is a full bucket
+  CHECK(limiter.time_until_available("k", 3, t0) == 0ms);
+  CHECK(limiter.try_acquire("k", 2, t0).admitted);  // TAT = t0 + 200ms
+  CHECK(limiter.available("k", t0) == 1);
+  CHECK(limiter.time_until_available("k", 1, t0) == 0ms);
+  CHECK(limiter.time_until_available("k", 2, t0) == 100ms);
+  CHECK(limiter.time_until_available("k", 3, t0) == 200ms);
+  CHECK(limiter.available("k", t0 + 50ms) == 1);  // d = 150
+  CHECK(limiter.time_until_available("k", 2, t0 + 50ms) == 50ms);
+  CHECK(limiter.available("k", t0 + 200ms) == 3);
+  // The queries spent nothing: cost 2 still fits exactly at t0 + 100ms.
+  CHECK(!limiter.try_acquire("k", 2, t0 + 99ms).admitted);
+  CHECK(limiter.try_acquire("k", 2, t0 + 100ms).admitted);  // TAT = t0 + 400ms
+  CHECK(limiter.available("k", t0 + 100ms) == 0);
+
+  SECTION("try_acquire_for reserves, then sleeps through the clock") {
+    clock.set(t0 + 100ms);  // d = 300
+    const auto short_wait = limiter.try_acquire_for("k", 1, 50ms, clock.now());
+    CHECK(!short_wait.admitted);  // it needs 100ms
+    CHECK(short_wait.retry_after == 100ms);
+    CHECK(clock.now() == t0 + 100ms);  // refused at once, no sleep
+    CHECK(!limiter.try_acquire_for("k", 1, -1s, clock.now()).admitted);  // as a zero timeout
+    CHECK(limiter.try_acquire_for("k", 1, 100ms, clock.now()).admitted);
+    CHECK(clock.now() == t0 + 200ms);  // slept the 100ms; TAT = t0 + 500ms
+    // The reservation kept its place: at t0 + 200ms the bucket is empty again.
+    CHECK(limiter.time_until_available("k", 1, clock.now()) == 100ms);
+    CHECK(limiter.try_acquire_for("k", 3, 1s, clock.now()).admitted);  // 300ms, TAT + 300
+    CHECK(clock.now() == t0 + 500ms);
+    CHECK(limiter.try_acquire_for("fresh", 3, 0ms, clock.now()).admitted);  // no wait
+    CHECK(clock.now() == t0 + 500ms);
+    const auto m = limiter.metrics();
+    CHECK(m.waited == 2);
+    CHECK(m.admitted == 5);
+    CHECK(m.rejected == 3);
+  }
+  SECTION("bad keys and costs are refused before Redis") {
+    const auto commands = client.metrics().commands;
+    CHECK_THROWS_WITH(limiter.time_until_available("a b"),
+                      "bulwark::redis_gcra: key must be 1 to 200 bytes without spaces, control "
+                      "characters or braces (got 3 bytes)");
+    CHECK_THROWS_AS(limiter.available(std::string(201, 'x')), std::invalid_argument);
+    CHECK_THROWS_WITH(limiter.time_until_available("k", 4),
+                      "bulwark::redis_gcra: cost must be in [1, 3] (got 4)");
+    CHECK_THROWS_WITH(limiter.try_acquire_for("k", 0, 1s),
+                      "bulwark::redis_gcra: cost must be in [1, 3] (got 0)");
+    CHECK(limiter.try_acquire_for("{k}", 1, 1s).source == redis_decision_source::invalid_key);
+    CHECK(limiter.metrics().invalid_keys == 3);
+    CHECK(client.metrics().commands == commands);
+  }
 }
 
 TEST_CASE("a batch is spent locally and never more than Redis granted", "[redis]") {
@@ -160,12 +263,21 @@ TEST_CASE("a batch is spent locally and never more than Redis granted", "[redis]
     CHECK(d.source == source);
   }
   CHECK(limiter.metrics().round_trips == 3);
+  // Nothing held here and TAT = now + 1s in Redis: the wait is 1s + 100ms - 1s.
+  CHECK(limiter.time_until_available("k", 1, now) == 100ms);
+  CHECK(limiter.available("k", now) == 0);
   const auto refused = limiter.try_acquire("k", 1, now);
   CHECK(!refused.admitted);
   CHECK(refused.retry_after == 100ms);
   // A fresh batch: 1 unit has refilled after 100ms, and 4 more after 500ms.
   clock.advance(500ms);
   CHECK(limiter.try_acquire("k", 1, clock.now()).source == redis_decision_source::redis);
+  // 3 units held here; in Redis d = 900ms, so 1 more fits and cost 4 waits 900 + 400 - 1000.
+  const auto trips = limiter.metrics().round_trips;
+  CHECK(limiter.time_until_available("k", 3, clock.now()) == 0ms);  // the batch: no round trip
+  CHECK(limiter.metrics().round_trips == trips);
+  CHECK(limiter.time_until_available("k", 4, clock.now()) == 300ms);
+  CHECK(limiter.available("k", clock.now()) == 4);
   // Three units are held; after batch_ttl they are dropped, not spent.
   clock.advance(50ms);
   CHECK(limiter.try_acquire("k", 1, clock.now()).source == redis_decision_source::redis);
@@ -189,6 +301,15 @@ TEST_CASE("the failure policy applies while Redis is down and stops when it retu
     }
     CHECK(limiter.metrics().failed_closed == 3);
     CHECK(limiter.metrics().unavailable == 3);
+    // Waiting cannot help while Redis is away: refused at once, and the queries say so.
+    const auto before = clock.now();
+    const auto waited = limiter.try_acquire_for("k", 1, 1s);
+    CHECK(!waited.admitted);
+    CHECK(waited.source == redis_decision_source::fail_closed);
+    CHECK(clock.now() == before);
+    CHECK(limiter.time_until_available("k") == bulwark::duration::max());
+    CHECK(limiter.available("k") == 0);
+    CHECK(limiter.metrics().unavailable == 6);
     CHECK_THROWS_AS(limiter.execute("k", [] { return 0; }), bulwark::rate_limited);
     server->start();
     clock.advance(100ms);
@@ -205,6 +326,10 @@ TEST_CASE("the failure policy applies while Redis is down and stops when it retu
       CHECK(limiter.try_acquire("k").source == redis_decision_source::fail_open);
     CHECK(limiter.metrics().failed_open == 3);
     CHECK(limiter.metrics().admitted == 4);
+    CHECK(limiter.time_until_available("k") == 0ms);
+    CHECK(limiter.available("k") == 1);  // the burst: any cost would be admitted
+    CHECK(limiter.try_acquire_for("k", 1, 1s).source == redis_decision_source::fail_open);
+    CHECK(limiter.metrics().waited == 0);
   }
   SECTION("local, at its share of the rate and burst") {
     // Global 10/s burst 4; half of it locally: 5/s (T = 200ms), burst 2.
@@ -226,6 +351,25 @@ TEST_CASE("the failure policy applies while Redis is down and stops when it retu
     CHECK(m.local_admitted == 3);
     CHECK(m.local_rejected == 2);
     CHECK(m.unavailable == 5);
+    // Locally TAT = t0 + 600ms at t0 + 200ms: d = 400ms = tau.
+    CHECK(limiter.available("k") == 0);
+    CHECK(limiter.time_until_available("k", 1) == 200ms);
+    CHECK(limiter.time_until_available("k", 2) == 400ms);
+    CHECK(limiter.time_until_available("k", 3) == bulwark::duration::max());
+    const auto t = clock.now();
+    const auto impatient = limiter.try_acquire_for("k", 1, 100ms);
+    CHECK(!impatient.admitted);
+    CHECK(impatient.retry_after == 200ms);
+    CHECK(clock.now() == t);
+    const auto patient = limiter.try_acquire_for("k", 1, 200ms);
+    CHECK(patient.admitted);
+    CHECK(patient.source == redis_decision_source::local);
+    CHECK(clock.now() == t + 200ms);
+    const auto after = limiter.metrics();
+    CHECK(after.local_admitted == 4);
+    CHECK(after.local_rejected == 3);
+    CHECK(after.waited == 1);
+    CHECK(after.unavailable == 11);
   }
 }
 

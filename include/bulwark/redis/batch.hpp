@@ -44,6 +44,14 @@ class token_batches {
     return it->second.units;
   }
 
+  /// The units `key`'s batch holds at `now` (0 when none or expired).
+  [[nodiscard]] std::uint64_t held(std::string_view key, time_point now) const {
+    const std::lock_guard lock{mutex_};
+    const auto it = batches_.find(key);
+    if (it == batches_.end() || !(now < it->second.expires)) return 0;
+    return it->second.units;
+  }
+
   /// Keeps `units` for `key` until `expires`, replacing what the key held (those units are
   /// lost: two threads that both went to Redis for one key keep only the later batch).
   void put(std::string_view key, std::uint64_t units, time_point expires, time_point now) {
@@ -66,7 +74,7 @@ class token_batches {
     std::uint64_t units = 0;
     time_point expires{};
   };
-  std::mutex mutex_;
+  mutable std::mutex mutex_;
   std::size_t max_keys_;
   std::unordered_map<std::string, entry, batch_key_hash, std::equal_to<>> batches_;
 };

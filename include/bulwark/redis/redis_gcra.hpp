@@ -5,7 +5,6 @@
 
 #include <algorithm>
 #include <chrono>
-#include <cmath>
 #include <concepts>
 #include <cstddef>
 #include <cstdint>
@@ -21,77 +20,16 @@
 #include "bulwark/core/metrics.hpp"
 #include "bulwark/core/options.hpp"
 #include "bulwark/core/rate.hpp"
-#include "bulwark/rate_limit/gcra.hpp"
-#include "bulwark/rate_limit/keyed_limiter.hpp"
 #include "bulwark/rate_limit/limiter_base.hpp"
 #include "bulwark/redis/batch.hpp"
 #include "bulwark/redis/client.hpp"
 #include "bulwark/redis/decision.hpp"
 #include "bulwark/redis/keys.hpp"
+#include "bulwark/redis/local_fallback.hpp"
+#include "bulwark/redis/redis_gcra_options.hpp"
 #include "bulwark/redis/scripts.hpp"
 
 namespace bulwark {
-
-/// Options of bulwark::redis_gcra (defaults in parentheses).
-struct redis_gcra_options {
-  /// The global sustained rate per key (100/s); T = period / count in whole nanoseconds.
-  bulwark::rate rate = per_second(100);
-  /// Unit requests admitted at one instant, fleet-wide (1); tau = burst x T, at most 2^53 ns
-  /// (about 104 days), since Redis's Lua computes in doubles.
-  std::uint32_t burst = 1;
-  /// Prepended to each key ("bulwark:gcra:"): the Redis key of client "42" is
-  /// "bulwark:gcra:42".
-  std::string prefix = "bulwark:gcra:";
-  /// What to do when Redis does not answer (fail_open, as Envoy's rate limit filter).
-  redis_failure_policy on_failure = redis_failure_policy::fail_open;
-  /// With on_failure = local: this process's share of the global rate and burst (1.0). With n
-  /// instances behind an even balancer, 1/n keeps the fleet near the global limit.
-  double local_share = 1.0;
-  /// Units reserved per round trip and then spent locally (1: no batching). Fewer round trips,
-  /// less precision: see docs/redis.md for the bound. At most burst.
-  std::uint32_t batch = 1;
-  /// How long reserved units may be spent before they are dropped unspent (100ms).
-  duration batch_ttl = std::chrono::milliseconds{100};
-  /// The longest key accepted, in bytes (200); longer ones never reach Redis.
-  std::size_t max_key_length = 200;
-  /// Keys the batch cache and the local fallback hold at most (100000).
-  std::size_t max_local_keys = 100'000;
-};
-
-/// A snapshot of a redis_gcra's counters (calls, not cost units).
-struct redis_gcra_metrics {
-  std::uint64_t admitted = 0;        ///< every source
-  std::uint64_t rejected = 0;        ///< every source
-  std::uint64_t round_trips = 0;     ///< decisions sent to Redis
-  std::uint64_t batch_admitted = 0;  ///< admitted from a local batch, no round trip
-  std::uint64_t unavailable = 0;     ///< decisions Redis did not answer (the policy applied)
-  std::uint64_t failed_open = 0;
-  std::uint64_t failed_closed = 0;
-  std::uint64_t local_admitted = 0;
-  std::uint64_t local_rejected = 0;
-  std::uint64_t invalid_keys = 0;
-
-  template <class Visit>
-  void for_each_metric(Visit&& visit) const {
-    using enum metric_type;
-    visit(metric{"admitted_total", "Requests admitted.", counter, admitted});
-    visit(metric{"rejected_total", "Requests refused.", counter, rejected});
-    visit(metric{"round_trips_total", "Decisions sent to Redis.", counter, round_trips});
-    visit(metric{"batch_admitted_total", "Requests admitted from a locally held batch.", counter,
-                 batch_admitted});
-    visit(metric{"unavailable_total", "Decisions Redis did not answer.", counter, unavailable});
-    visit(metric{"failed_open_total", "Admitted by fail_open.", counter, failed_open});
-    visit(metric{"failed_closed_total", "Refused by fail_closed.", counter, failed_closed});
-    visit(
-        metric{"local_admitted_total", "Admitted by the local fallback.", counter, local_admitted});
-    visit(
-        metric{"local_rejected_total", "Refused by the local fallback.", counter, local_rejected});
-    visit(
-        metric{"invalid_keys_total", "Keys refused before reaching Redis.", counter, invalid_keys});
-  }
-
-  friend bool operator==(const redis_gcra_metrics&, const redis_gcra_metrics&) = default;
-};
 
 /// A GCRA limiter per key whose state is one Redis string per key: the theoretical arrival
 /// time TAT in nanoseconds. A request of cost c at server time t is admitted iff
@@ -99,6 +37,9 @@ struct redis_gcra_metrics {
 /// the same schedule gets the same decisions, retry_after and remaining; tested). The decision
 /// is one script (GET, compare, SET PX) run atomically by Redis on its own clock, so the
 /// instances' clocks do not matter; the key expires when TAT passes.
+///
+/// The API is the local limiters' with a key in front: try_acquire, try_acquire_for,
+/// time_until_available, available, execute. Each call that reaches Redis is one round trip.
 ///
 /// When Redis does not answer, options.on_failure applies and is counted. With batch > 1, a
 /// round trip reserves up to `batch` units and the process spends them locally for
@@ -108,39 +49,91 @@ struct redis_gcra_metrics {
 /// characters or braces; a bad key is refused (source invalid_key), counted, never sent.
 ///
 /// Thread-safety: every member may be called from any thread. Complexity: one round trip
-/// per decision (or none, from a batch), O(key length) locally. The client must outlive it.
+/// per call (or none, from a batch), O(key length) locally. The client must outlive it.
 template <clock Clock = steady_clock>
 class redis_gcra {
  public:
   /// Validates `options` (std::invalid_argument naming the field and value).
   redis_gcra(redis_client<Clock>& client, redis_gcra_options options)
       : client_{client},
+        clock_{client.clock()},
         options_{validated(std::move(options))},
         interval_{options_.rate.interval().count()},
         tau_{interval_ * static_cast<std::int64_t>(options_.burst)},
+        horizon_{
+            std::max<std::int64_t>(detail::lua_exact_ns - detail::lua_time_slack_ns - 2 * tau_, 0)},
         batches_{options_.max_local_keys},
-        local_burst_{local_options(options_).burst},
-        fallback_{local_options(options_),
-                  {.max_keys = options_.max_local_keys, .idle_timeout = idle_timeout(options_)},
-                  client.clock()} {}
+        fallback_{options_, client.clock()} {}
 
   redis_gcra(const redis_gcra&) = delete;
   redis_gcra& operator=(const redis_gcra&) = delete;
 
   /// Takes `cost` units from `key`'s global limit on the server's clock (or from a batch held
-  /// here). Throws std::invalid_argument for a cost outside [1, burst]; never throws for a bad
-  /// key or an unreachable Redis (see the decision's source).
+  /// here), without waiting. Throws std::invalid_argument for a cost outside [1, burst]; never
+  /// throws for a bad key or an unreachable Redis (see the decision's source).
   redis_gcra_decision try_acquire(std::string_view key, std::uint32_t cost = 1) {
-    return decide(key, cost, client_.clock().now(), false);
+    return decide(key, cost, clock_.now(), false, 0);
   }
 
   /// The same, deciding as if the server's clock read `now` (its time_since_epoch() taken as
   /// the server's time): for tests and simulations whose callers share one virtual clock. Do
-  /// not mix the two overloads on one key: they keep time on different timelines. A key
-  /// written through this overload is kept a minute longer than its TAT needs, since `now`
-  /// does not advance with the server's clock.
+  /// not mix the two timelines on one key. A key written at a given `now` is kept a minute
+  /// longer than its TAT needs, since `now` does not advance with the server's clock.
   redis_gcra_decision try_acquire(std::string_view key, std::uint32_t cost, time_point now) {
-    return decide(key, cost, now, true);
+    return decide(key, cost, now, true, 0);
+  }
+
+  /// Takes `cost` units, waiting through the clock (clock.sleep_for) for at most `timeout`, as
+  /// gcra::try_acquire_for: one round trip reserves the units at the time they fit (moving
+  /// TAT as an admission then would, so the caller keeps its place against every instance),
+  /// then the caller sleeps until that time, holding no connection; admitted decisions after a
+  /// wait count in `waited`. Refused at once, with retry_after, when they fit only later than
+  /// `timeout` (negative: 0; at most 2^53 ns - 1 s - 2 tau, about 104 days, is reserved). A
+  /// batch holding `cost` units admits at once. When Redis does not answer: fail_open admits,
+  /// fail_closed refuses, local waits on the local limiter within `timeout`. Throws
+  /// std::invalid_argument for a cost outside [1, burst]; a bad key is refused (invalid_key).
+  /// Blocks the caller for at most `timeout` plus one round trip.
+  redis_gcra_decision try_acquire_for(std::string_view key, std::uint32_t cost, duration timeout) {
+    return decide(key, cost, clock_.now(), false, max_wait(timeout));
+  }
+
+  /// The same, deciding at `now` (see the `now` overload of try_acquire); the wait still
+  /// sleeps through the client's clock.
+  redis_gcra_decision try_acquire_for(std::string_view key, std::uint32_t cost, duration timeout,
+                                      time_point now) {
+    return decide(key, cost, now, true, max_wait(timeout));
+  }
+
+  /// How long until `key` could take `cost` units without waiting, if no one else takes any:
+  /// zero when try_acquire(key, cost) would be admitted now (by Redis, or by a batch held
+  /// here), else the retry_after its refusal would carry. One read-only round trip (counted
+  /// in queries). When Redis does not answer, what the failure policy would do now: zero for
+  /// fail_open, duration::max() ("not while Redis is away") for fail_closed, the local
+  /// limiter's wait for local (duration::max() for a cost above its share of the burst).
+  /// Throws std::invalid_argument for a bad key or a cost outside [1, burst].
+  [[nodiscard]] duration time_until_available(std::string_view key, std::uint32_t cost = 1) {
+    return query_wait(key, cost, clock_.now(), false);
+  }
+
+  /// The same at `now` (see the `now` overload of try_acquire).
+  [[nodiscard]] duration time_until_available(std::string_view key, std::uint32_t cost,
+                                              time_point now) {
+    return query_wait(key, cost, now, true);
+  }
+
+  /// The most units one try_acquire(key, cost) could take now: floor((tau - max(TAT - t, 0)) / T),
+  /// the local gcra's available() and redis-cell's "remaining", plus units a batch here still
+  /// holds. A fleet-wide snapshot that other instances may change at once; a decision
+  /// already carries `remaining` without this extra round trip. When Redis does not answer:
+  /// burst for fail_open, 0 for fail_closed, the local limiter's for local. Throws
+  /// std::invalid_argument for a bad key. One read-only round trip (counted in queries).
+  [[nodiscard]] std::uint64_t available(std::string_view key) {
+    return query_available(key, clock_.now(), false);
+  }
+
+  /// The same at `now` (see the `now` overload of try_acquire).
+  [[nodiscard]] std::uint64_t available(std::string_view key, time_point now) {
+    return query_available(key, now, true);
   }
 
   /// Runs f(args...) if `key` may take one unit; otherwise throws bulwark::rate_limited with
@@ -149,10 +142,7 @@ class redis_gcra {
   requires std::invocable<F, Args...>
   decltype(auto) execute(std::string_view key, F&& f, Args&&... args) {
     const redis_gcra_decision d = try_acquire(key);
-    if (d.source == redis_decision_source::invalid_key) {
-      throw std::invalid_argument(
-          detail::key_part_message("redis_gcra", "key", key, options_.max_key_length));
-    }
+    if (d.source == redis_decision_source::invalid_key) throw_bad_key(key);
     if (!d.admitted) {
       if (d.source == redis_decision_source::fail_closed) {
         throw rate_limited("redis_gcra", "Redis unavailable, failing closed");
@@ -175,7 +165,9 @@ class redis_gcra {
   [[nodiscard]] redis_gcra_metrics metrics() const noexcept {
     return {.admitted = admitted_.load(),
             .rejected = rejected_.load(),
+            .waited = waited_.load(),
             .round_trips = round_trips_.load(),
+            .queries = queries_.load(),
             .batch_admitted = batch_admitted_.load(),
             .unavailable = unavailable_.load(),
             .failed_open = failed_open_.load(),
@@ -190,7 +182,8 @@ class redis_gcra {
     const option_check check{"redis_gcra"};
     detail::check_rate(check, "rate", o.rate);
     check.at_least("burst", o.burst, std::uint32_t{1});
-    const auto most = static_cast<std::uint64_t>(detail::lua_exact_ns / o.rate.interval().count());
+    const auto most = static_cast<std::uint64_t>(
+        (detail::lua_exact_ns - detail::lua_time_slack_ns) / o.rate.interval().count());
     check.that(o.burst <= most, "burst", "<= " + std::to_string(most) + " at this rate", o.burst);
     check.fraction("local_share", o.local_share);
     check.in_range("batch", o.batch, std::uint32_t{1}, o.burst);
@@ -202,28 +195,66 @@ class redis_gcra {
     return o;
   }
 
-  // The fallback: the same algorithm at local_share of the rate and burst, at least 1 each.
-  static gcra_options local_options(const redis_gcra_options& o) {
-    const auto share = [&](std::uint64_t n) {
-      return std::max<std::uint64_t>(
-          1, static_cast<std::uint64_t>(std::ceil(static_cast<double>(n) * o.local_share)));
-    };
-    return {.rate = {share(o.rate.count), o.rate.period},
-            .burst = static_cast<std::uint32_t>(share(o.burst))};
+  // A reservation horizon the script computes with exactly: a reservation leaves a backlog of
+  // at most tau + max_wait, and the next decision adds up to tau to it (scripts.hpp).
+  [[nodiscard]] std::int64_t max_wait(duration timeout) const noexcept {
+    return std::clamp<std::int64_t>(timeout.count(), 0, horizon_);
   }
 
-  // A key idle for longer than its bucket takes to refill is full again: forgetting it is
-  // exact. The fallback keeps a key at least a minute.
-  static duration idle_timeout(const redis_gcra_options& o) {
-    return std::max<duration>(o.rate.interval() * o.burst, std::chrono::minutes{1});
-  }
-
-  redis_gcra_decision decide(std::string_view key, std::uint32_t cost, time_point now,
-                             bool explicit_time) {
+  void check_cost(std::uint32_t cost) const {
     if (cost == 0 || cost > options_.burst) {
       throw_invalid_option("redis_gcra", "cost", "in [1, " + std::to_string(options_.burst) + "]",
                            cost);
     }
+  }
+
+  [[noreturn]] void throw_bad_key(std::string_view key) const {
+    throw std::invalid_argument(
+        detail::key_part_message("redis_gcra", "key", key, options_.max_key_length));
+  }
+
+  // One script round trip's answer (scripts.hpp): granted units, wait, remaining.
+  struct answer {
+    std::uint64_t granted;
+    std::int64_t wait;
+    std::uint64_t remaining;
+  };
+
+  // Runs the GCRA script for `key`; empty (counted) when Redis gives no usable answer.
+  std::optional<answer> ask(std::string_view key, std::uint32_t cost, std::uint32_t want,
+                            std::int64_t wait_limit, time_point now, bool explicit_time) {
+    const std::string redis_key_text = redis_key(key);
+    const std::string t = std::to_string(interval_);
+    const std::string tau = std::to_string(tau_);
+    const std::string c = std::to_string(cost);
+    const std::string w = std::to_string(want);
+    const std::string limit = std::to_string(wait_limit);
+    std::string seconds;
+    std::string nanos;
+    std::vector<std::string_view> args{t, tau, c, w, limit};
+    if (explicit_time) {
+      const std::int64_t ns = detail::to_ns(now);
+      const std::int64_t s = detail::floor_div(ns, 1'000'000'000);
+      seconds = std::to_string(s);
+      nanos = std::to_string(ns - s * 1'000'000'000);
+      args.push_back(seconds);
+      args.push_back(nanos);
+    }
+    round_trips_.add();
+    const redis_result r = client_.eval(detail::gcra_script(), {redis_key_text}, args);
+    if (!r.ok() || r.value().size() != 3 || !r.value()[0].is_integer() ||
+        !r.value()[1].is_integer() || !r.value()[2].is_integer()) {
+      unavailable_.add();
+      return std::nullopt;
+    }
+    return answer{static_cast<std::uint64_t>(r.value()[0].integer()),
+                  static_cast<std::int64_t>(r.value()[1].integer()),
+                  static_cast<std::uint64_t>(r.value()[2].integer())};
+  }
+
+  redis_gcra_decision decide(std::string_view key, std::uint32_t cost, time_point now,
+                             bool explicit_time, std::int64_t wait_limit) {
+    check_cost(cost);
     if (!detail::valid_key_part(key, options_.max_key_length)) {
       invalid_keys_.add();
       rejected_.add();
@@ -236,39 +267,25 @@ class redis_gcra {
         return {.admitted = true, .remaining = *left, .source = redis_decision_source::batch};
       }
     }
-    const std::string redis_key_text = redis_key(key);
-    const std::string t = std::to_string(interval_);
-    const std::string tau = std::to_string(tau_);
-    const std::string c = std::to_string(cost);
-    const std::string want = std::to_string(std::max(cost, options_.batch));
-    std::string seconds;
-    std::string nanos;
-    std::vector<std::string_view> args{t, tau, c, want};
-    if (explicit_time) {
-      const std::int64_t ns = detail::to_ns(now);
-      seconds = std::to_string(detail::floor_div(ns, 1'000'000'000));
-      nanos = std::to_string(ns - detail::floor_div(ns, 1'000'000'000) * 1'000'000'000);
-      args.push_back(seconds);
-      args.push_back(nanos);
-    }
-    round_trips_.add();
-    const redis_result r = client_.eval(detail::gcra_script(), {redis_key_text}, args);
-    if (!r.ok() || r.value().size() != 3 || !r.value()[0].is_integer()) {
-      unavailable_.add();
-      return on_failure(key, cost, now);
-    }
-    const auto granted = static_cast<std::uint64_t>(r.value()[0].integer());
-    const auto remaining = static_cast<std::uint64_t>(r.value()[2].integer());
-    if (granted == 0) {
+    const auto a = ask(key, cost, std::max(cost, options_.batch), wait_limit, now, explicit_time);
+    if (!a) return on_failure(key, cost, now, wait_limit);
+    if (a->granted == 0) {
       rejected_.add();
-      return {.retry_after = duration{r.value()[1].integer()}, .remaining = remaining};
+      return {.retry_after = duration{a->wait}, .remaining = a->remaining};
     }
-    if (granted > cost) batches_.put(key, granted - cost, now + options_.batch_ttl, now);
+    if (a->wait > 0) {  // reserved ahead: the units are this caller's once the wait is over
+      clock_.sleep_for(duration{a->wait});
+      waited_.add();
+      admitted_.add();
+      return {.admitted = true};
+    }
+    if (a->granted > cost) batches_.put(key, a->granted - cost, now + options_.batch_ttl, now);
     admitted_.add();
-    return {.admitted = true, .remaining = remaining};
+    return {.admitted = true, .remaining = a->remaining};
   }
 
-  redis_gcra_decision on_failure(std::string_view key, std::uint32_t cost, time_point now) {
+  redis_gcra_decision on_failure(std::string_view key, std::uint32_t cost, time_point now,
+                                 std::int64_t wait_limit) {
     switch (options_.on_failure) {
       case redis_failure_policy::fail_open:
         failed_open_.add();
@@ -281,34 +298,66 @@ class redis_gcra {
       case redis_failure_policy::local:
         break;
     }
-    // The fallback's own refusals say when it would admit; a cost above its (shared) burst
-    // can never pass locally, so it is refused without a hint.
-    if (cost > local_burst_) {
-      local_rejected_.add();
-      rejected_.add();
-      return {.source = redis_decision_source::local};
-    }
-    const std::string k{key};
-    if (fallback_.try_acquire(k, cost, now)) {
-      local_admitted_.add();
-      admitted_.add();
-      return {.admitted = true, .source = redis_decision_source::local};
-    }
-    local_rejected_.add();
-    rejected_.add();
-    return {.retry_after = fallback_.time_until_available(k, cost),
+    const auto local = fallback_.acquire(key, cost, now, wait_limit);
+    (local.admitted ? local_admitted_ : local_rejected_).add();
+    (local.admitted ? admitted_ : rejected_).add();
+    if (local.admitted && local.slept) waited_.add();
+    return {.admitted = local.admitted,
+            .retry_after = local.retry_after,
             .source = redis_decision_source::local};
   }
 
+  duration query_wait(std::string_view key, std::uint32_t cost, time_point now,
+                      bool explicit_time) {
+    check_cost(cost);
+    if (!detail::valid_key_part(key, options_.max_key_length)) {
+      invalid_keys_.add();
+      throw_bad_key(key);
+    }
+    if (options_.batch > 1 && batches_.held(key, now) >= cost) return duration::zero();
+    queries_.add();
+    if (const auto a = ask(key, cost, 0, 0, now, explicit_time)) return duration{a->wait};
+    switch (options_.on_failure) {
+      case redis_failure_policy::fail_open:
+        return duration::zero();
+      case redis_failure_policy::fail_closed:
+        return duration::max();
+      case redis_failure_policy::local:
+        break;
+    }
+    return fallback_.wait(key, cost);
+  }
+
+  std::uint64_t query_available(std::string_view key, time_point now, bool explicit_time) {
+    if (!detail::valid_key_part(key, options_.max_key_length)) {
+      invalid_keys_.add();
+      throw_bad_key(key);
+    }
+    const std::uint64_t held = options_.batch > 1 ? batches_.held(key, now) : 0;
+    queries_.add();
+    if (const auto a = ask(key, 1, 0, 0, now, explicit_time)) return held + a->remaining;
+    switch (options_.on_failure) {
+      case redis_failure_policy::fail_open:
+        return options_.burst;
+      case redis_failure_policy::fail_closed:
+        return 0;
+      case redis_failure_policy::local:
+        break;
+    }
+    return held + fallback_.available(key);
+  }
+
   redis_client<Clock>& client_;
+  Clock clock_;  // a copy of the client's: sleeps of try_acquire_for (manual_clock: shared time)
   redis_gcra_options options_;
   std::int64_t interval_;
   std::int64_t tau_;
+  std::int64_t horizon_;  // the longest reservation, ns (max_wait)
   detail::token_batches batches_;
-  std::uint32_t local_burst_;
-  keyed_limiter<gcra<Clock>, std::string> fallback_;
-  metric_counter admitted_, rejected_, round_trips_, batch_admitted_, unavailable_;
-  metric_counter failed_open_, failed_closed_, local_admitted_, local_rejected_, invalid_keys_;
+  detail::redis_local_fallback<Clock> fallback_;
+  metric_counter admitted_, rejected_, waited_, round_trips_, queries_, batch_admitted_;
+  metric_counter unavailable_, failed_open_, failed_closed_, local_admitted_, local_rejected_;
+  metric_counter invalid_keys_;
 };
 
 }  // namespace bulwark

@@ -16,12 +16,22 @@ namespace bulwark::detail {
 /// The largest span a script computes with exactly: 2^53 ns, about 104 days.
 inline constexpr std::int64_t lua_exact_ns = std::int64_t{1} << 53;
 
+/// What the GCRA script's arithmetic may reach besides a backlog: the nanoseconds of the
+/// server's TIME (under 1 s) added to it when the new TAT is written.
+inline constexpr std::int64_t lua_time_slack_ns = 1'000'000'000;
+
 /// GCRA (ITU-T I.371 virtual scheduling), as bulwark::gcra decides it.
 ///   KEYS[1]  the key's TAT, "<seconds><9 digits of ns>"
-///   ARGV     T (ns), tau (ns), cost, want (units to take if they fit, >= cost; 0: only ask),
-///            and optionally the time to decide at (seconds, ns) instead of TIME
-///   returns  {granted, retry_after_ns, remaining}: granted = 0 when refused (or asked),
-///            else min(want, units that fit); remaining = units that still fit afterwards
+///   ARGV     T (ns), tau (ns), cost, want (units to take if they fit now, >= cost; 0: only
+///            ask), max_wait (ns: reserve `cost` units that fit within it, as gcra's
+///            try_acquire_for; 0: now or never), and optionally the time to decide at
+///            (seconds, ns) instead of TIME
+///   returns  {granted, wait_ns, remaining}: granted = 0 when refused (or asked), with wait the
+///            time until `cost` units fit and remaining the units that fit now; else granted =
+///            min(want, units that fit) taken now (wait 0), or cost reserved `wait` ahead
+///            (remaining 0)
+/// Exact while every backlog plus T x cost stays below 2^53 - 1 s: the caller bounds tau and
+/// max_wait so (redis_gcra: tau <= 2^53 - 1 s, max_wait <= 2^53 - 1 s - 2 tau).
 inline const redis_script& gcra_script() {
   static const redis_script script{R"lua(
 if redis.replicate_commands then redis.replicate_commands() end
@@ -29,10 +39,11 @@ local T = tonumber(ARGV[1])
 local tau = tonumber(ARGV[2])
 local cost = tonumber(ARGV[3])
 local want = tonumber(ARGV[4])
+local max_wait = tonumber(ARGV[5])
 local s, n
-if ARGV[5] then
-  s = tonumber(ARGV[5])
-  n = tonumber(ARGV[6])
+if ARGV[6] then
+  s = tonumber(ARGV[6])
+  n = tonumber(ARGV[7])
 else
   local now = redis.call('TIME')
   s = tonumber(now[1])
@@ -54,20 +65,25 @@ if tau >= d then
   while fit > 0 and fit * T > tau - d do fit = fit - 1 end
   while (fit + 1) * T <= tau - d do fit = fit + 1 end
 end
-if want == 0 or fit < cost then
-  local wait = d + cost * T - tau
-  if wait < 0 then wait = 0 end
-  return {0, wait, fit}
+-- how long until cost units fit: 0 exactly when fit >= cost
+local wait = d + cost * T - tau
+if wait < 0 then wait = 0 end
+if want == 0 or wait > max_wait then return {0, wait, fit} end
+-- now: as many as wanted that fit; later (wait > 0): cost units, which at now + wait move
+-- TAT as an admission then would, since max(TAT, now + wait) = TAT there
+local take = cost
+if wait == 0 then
+  take = want
+  if take > fit then take = fit end
 end
-local take = want
-if take > fit then take = fit end
 -- TAT := max(TAT, now) + take T, written back as seconds and nanoseconds
 local x = d + take * T
 local total = n + x
 local px = math.floor(x / 1000000) + 1
-if ARGV[5] then px = px + 60000 end
+if ARGV[6] then px = px + 60000 end
 redis.call('SET', KEYS[1],
   string.format('%d%09d', s + math.floor(total / 1000000000), total % 1000000000), 'PX', px)
+if wait > 0 then return {take, wait, 0} end
 return {take, 0, fit - take}
 )lua"};
   return script;
