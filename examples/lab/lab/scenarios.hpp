@@ -13,10 +13,6 @@ namespace lab {
 /// An unprotected client against a backend through an outage: the reference every other
 /// scenario's protected arm is measured against.
 [[nodiscard]] scenario baseline();
-[[nodiscard]] scenario reshard();   // sharding: 4 -> 5 shards, hash-mod vs jump vs range split
-[[nodiscard]] scenario overload();  // bulkhead: a slow dependency, bulkhead vs adaptive limit
-[[nodiscard]] scenario slow_replica();
-[[nodiscard]] scenario global_limit();  // "global-limit" (redis): a fleet-wide limit vs split
 /// "rate-limit": a client over the backend's capacity, with and without a GCRA limiter.
 [[nodiscard]] scenario rate_limit();
 /// "outage": the baseline's outage with a circuit breaker failing fast and probing back.
@@ -36,6 +32,8 @@ namespace lab {
 [[nodiscard]] scenario double_charge();
 /// "global-limit": one client's limit split across instances, local shares against a shared GCRA.
 [[nodiscard]] scenario global_limit();
+/// "reshard": a store growing from 4 to 5 shards, hash % n against jump hash and a range split.
+[[nodiscard]] scenario reshard();
 
 /// Every scenario, in the order `--list` shows them and a full run plays them. Built on each
 /// call: a plain list, with no registration at static-initialisation time to go wrong.
