@@ -166,6 +166,44 @@ TEST_CASE("cache expires entries exactly at their deadline", "[cache]") {
   }
 }
 
+TEST_CASE("cache keeps deadlines only once an entry has one", "[cache]") {
+  manual_clock clock;
+  const auto t0 = clock.now();
+  test_cache<> plain({.maximum_size = 1000, .shards = 1}, clock);
+  test_cache<> timed({.maximum_size = 1000, .expire_after_write = 1h, .shards = 1}, clock);
+  for (int k = 0; k < 100; ++k) {
+    plain.put(k, k);
+    timed.put(k, k);
+  }
+  // A write and an access deadline, 16 bytes an entry, only where some entry has a deadline.
+  CHECK(timed.overhead_bytes() >= plain.overhead_bytes() + 100 * 16);
+
+  // A per-entry TTL starts keeping deadlines; entries written before stay untimed. The slab
+  // then grows twice (past 128 and 256 slots), carrying the deadlines over.
+  plain.put(100, 100, 5s);
+  for (int k = 101; k < 600; ++k) {
+    if (k % 2 == 0) {
+      plain.put(k, k, 10s);
+    } else {
+      plain.put(k, k);
+    }
+  }
+  CHECK(plain.get_entry(0)->expires_at == bulwark::time_point::max());
+  CHECK(plain.get_entry(598)->expires_at == t0 + 10s);
+  clock.set(t0 + 5s - 1ns);
+  CHECK(plain.get(100) == 100);
+  clock.set(t0 + 5s);
+  CHECK_FALSE(plain.get(100).has_value());
+  clock.set(t0 + 10s - 1ns);
+  CHECK(plain.get(102) == 102);
+  clock.set(t0 + 10s);
+  CHECK_FALSE(plain.get(102).has_value());
+  CHECK(plain.get(101) == 101);
+  CHECK(plain.get(0) == 0);
+  CHECK(plain.cleanup() == 1 + 249);  // 100 and the even keys 102..598
+  CHECK(plain.size() == 100 + 250);   // 0..99 and the odd keys 101..599
+}
+
 TEST_CASE("cache reports every removal with its cause, outside its locks", "[cache]") {
   manual_clock clock;
   std::vector<removal> removed;
@@ -216,10 +254,10 @@ TEST_CASE("cache counts hits and misses and lists its metrics", "[cache]") {
   CHECK(m.hit_ratio() == Approx(100.0 / 101.0));
   std::vector<std::string> names;
   m.for_each_metric([&](const bulwark::metric& x) { names.emplace_back(x.name); });
-  CHECK(names == std::vector<std::string>{"hits_total", "misses_total", "loads_total",
-                                          "load_failures_total", "evictions_size_total",
-                                          "evictions_expired_total", "evictions_explicit_total",
-                                          "replacements_total", "entries", "weight"});
+  CHECK(names == std::vector<std::string>{
+                     "hits_total", "misses_total", "loads_total", "load_failures_total",
+                     "load_waits_total", "evictions_size_total", "evictions_expired_total",
+                     "evictions_explicit_total", "replacements_total", "entries", "weight"});
 }
 
 TEST_CASE("cache rejects bad options naming the field", "[cache]") {

@@ -1,5 +1,6 @@
 #include <atomic>
 #include <bulwark/cache/cache.hpp>
+#include <latch>
 #include <stdexcept>
 #include <string>
 #include <thread>
@@ -113,4 +114,62 @@ TEST_CASE("a throwing loader releases every waiter with its exception", "[cache]
     REQUIRE_FALSE(c.get(round).has_value());
     REQUIRE(c.metrics().load_failures == static_cast<std::uint64_t>(calls.load()));
   }
+}
+
+TEST_CASE("every waiter on a failing load receives its exception, and nothing is cached",
+          "[cache]") {
+  // Deterministic, no sleeps: the first loader call holds on a latch that the main thread
+  // opens only once load_waits shows all the waiters parked on that call's flight; then it
+  // throws. Workers only record into atomics; the main thread asserts after joining them.
+  const int waiters = GENERATE(1, 3);
+  bulwark::cache<int, int> c({.maximum_size = 100});
+  std::latch loading{1};  // the first call is inside the loader: its flight is registered
+  std::latch release{1};  // the main thread lets it throw
+  std::atomic<int> loader_calls{0};
+  std::atomic<int> got_exception{0};
+  std::atomic<int> finished{0};
+  auto loader = [&](int k) -> int {
+    if (loader_calls.fetch_add(1) == 0) {
+      loading.count_down();
+      release.wait();
+      throw std::runtime_error("backend down");
+    }
+    return k * 10;
+  };
+  auto call = [&] {
+    try {
+      (void)c.get_or_load(5, loader);
+    } catch (const std::runtime_error& e) {
+      if (std::string{e.what()} == "backend down") got_exception.fetch_add(1);
+    }
+    finished.fetch_add(1);
+  };
+  std::thread owner{call};
+  loading.wait();
+  std::vector<std::thread> threads;
+  for (int t = 0; t < waiters; ++t)
+    threads.emplace_back(call);
+  // Bounded: a caller that does not wait (a bug) finishes on its own and ends the loop.
+  while (c.metrics().load_waits < static_cast<std::uint64_t>(waiters) && finished.load() == 0)
+    std::this_thread::yield();
+  release.count_down();
+  for (auto& t : threads)
+    t.join();
+  owner.join();
+
+  CHECK(got_exception.load() == waiters + 1);
+  CHECK(loader_calls.load() == 1);
+  auto m = c.metrics();
+  CHECK(m.load_waits == static_cast<std::uint64_t>(waiters));
+  CHECK(m.load_failures == 1);
+  CHECK(m.loads == 0);
+  CHECK(m.entries == 0);
+  CHECK_FALSE(c.get(5).has_value());
+  // Nothing is left in flight: the next call runs the loader again and caches its value.
+  CHECK(c.get_or_load(5, loader) == 50);
+  CHECK(loader_calls.load() == 2);
+  CHECK(c.get(5) == 50);
+  m = c.metrics();
+  CHECK(m.loads == 1);
+  CHECK(m.load_waits == static_cast<std::uint64_t>(waiters));
 }

@@ -158,6 +158,9 @@ class cache {
       }
       std::shared_future<Value> pending = it->second->result;
       lock.unlock();
+      // Counted once this caller holds the flight's future: from then on it is sure to receive
+      // the loader's value or exception, so a count of N means N callers are parked on it.
+      load_waits_.add();
       return pending.get();  // the loader's value, or its exception rethrown
     }
     auto mine = std::make_shared<flight>();
@@ -257,6 +260,7 @@ class cache {
     }
     m.loads = loads_.load();
     m.load_failures = load_failures_.load();
+    m.load_waits = load_waits_.load();
     return m;
   }
 
@@ -446,6 +450,7 @@ class cache {
   std::atomic<bool> per_entry_ttl_{false};
   metric_counter loads_;
   metric_counter load_failures_;
+  metric_counter load_waits_;
 };
 
 }  // namespace bulwark

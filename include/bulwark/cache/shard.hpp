@@ -1,6 +1,6 @@
 #pragma once
-// One lock stripe of bulwark::cache: an open-addressing index over a slab of entries, an
-// eviction policy, a lossy read buffer, and the in-flight loads of get_or_load. Internal; users
+// One lock stripe of bulwark::cache: an open-addressing index over a slab of entries, their
+// deadlines (only once one has any), an eviction policy and a lossy read buffer. Internal; users
 // include bulwark/cache/cache.hpp.
 
 #include <algorithm>
@@ -23,9 +23,8 @@
 
 namespace bulwark::detail {
 
-/// An entry's deadlines in nanoseconds since the clock's epoch; `free_marker` marks a free slot.
+/// An entry's deadlines are nanoseconds since the clock's epoch; `never` is no deadline.
 inline constexpr std::int64_t never = std::numeric_limits<std::int64_t>::max();
-inline constexpr std::int64_t free_marker = std::numeric_limits<std::int64_t>::min();
 
 template <class Key, class Value, class Policy, class Hasher, class KeyEqual>
 class cache_shard {
@@ -52,7 +51,7 @@ class cache_shard {
   cache_shard& operator=(const cache_shard&) = delete;
   ~cache_shard() {
     for (std::uint32_t slot = 0; slot < capacity_; ++slot) {
-      if (nodes_[slot].write_deadline != free_marker) std::destroy_at(&nodes_[slot].kv);
+      if (live_[slot]) std::destroy_at(&nodes_[slot].kv);
     }
   }
 
@@ -66,28 +65,27 @@ class cache_shard {
     return pos == npos ? no_slot : table_[pos] & slot_mask;
   }
   /// Whether the entry has a deadline at all (else no clock read is needed to judge it).
-  bool timed(std::uint32_t slot) const noexcept {
-    return nodes_[slot].write_deadline != never ||
-           nodes_[slot].access_deadline.load(std::memory_order_relaxed) != never;
-  }
+  bool timed(std::uint32_t slot) const noexcept { return deadline_at(slot) != never; }
   bool expired(std::uint32_t slot, std::int64_t now) const noexcept {
-    return expired(nodes_[slot], now);
+    return !deadlines_.empty() && expired(deadlines_[slot], now);
   }
 
   const Key& key_at(std::uint32_t slot) const noexcept { return nodes_[slot].kv.first; }
   const Value& value_at(std::uint32_t slot) const noexcept { return nodes_[slot].kv.second; }
   std::int64_t deadline_at(std::uint32_t slot) const noexcept {
-    return std::min(nodes_[slot].write_deadline,
-                    nodes_[slot].access_deadline.load(std::memory_order_relaxed));
+    if (deadlines_.empty()) return never;
+    return std::min(deadlines_[slot].write,
+                    deadlines_[slot].access.load(std::memory_order_relaxed));
   }
 
   /// A hit under the shared lock: extends the access deadline and queues the access for the
   /// policy. Returns true when the read buffer is full and the caller should try to drain it.
   bool record_hit(std::uint32_t slot, std::uint64_t hash, std::int64_t access_deadline) noexcept {
     // Relaxed: the deadline is a hint other readers may race on (the later store wins, both
-    // are "now + ttl" within a tick); writers read it under the exclusive lock.
-    if (access_deadline != never) {
-      nodes_[slot].access_deadline.store(access_deadline, std::memory_order_relaxed);
+    // are "now + ttl" within a tick); writers read it under the exclusive lock. An access
+    // deadline implies deadlines are kept: the entry's write under expire_after_access set one.
+    if (access_deadline != never && !deadlines_.empty()) {
+      deadlines_[slot].access.store(access_deadline, std::memory_order_relaxed);
     }
     // Relaxed: every reader that claims a buffer cell stores into it before releasing its
     // shared lock, and the drainer reads the cells under the exclusive lock, whose
@@ -124,12 +122,14 @@ class cache_shard {
   template <class K, class V>
   void put(K&& key, V&& value, std::uint64_t hash, std::uint32_t weight, std::int64_t now,
            std::int64_t write_deadline, std::int64_t access_deadline, removals* out) {
+    const bool has_deadline = write_deadline != never || access_deadline != never;
     const std::size_t pos = find(key, hash);
     if (pos != npos) {
       const std::uint32_t slot = table_[pos] & slot_mask;
+      if (has_deadline) keep_deadlines();  // allocates (may throw) before anything changes
       node& n = nodes_[slot];
       // Over an expired entry, the old value left by expiry, not by replacement (as Caffeine).
-      const bool was_expired = expired(n, now);
+      const bool was_expired = expired(slot, now);
       if (out != nullptr) {
         out->push_back({n.kv.first, std::move(n.kv.second),
                         was_expired ? removal_cause::expired : removal_cause::replaced});
@@ -140,17 +140,16 @@ class cache_shard {
         ++replacements_;
       }
       n.kv.second = std::forward<V>(value);
-      n.write_deadline = write_deadline;
-      n.access_deadline.store(access_deadline, std::memory_order_relaxed);
+      set_deadlines(slot, write_deadline, access_deadline);
       policy_.on_update(slot, hash, weight);
     } else {
       reserve_one();
+      if (has_deadline) keep_deadlines();
       const std::uint32_t slot = free_.back();
-      node& n = nodes_[slot];
-      std::construct_at(&n.kv, std::forward<K>(key), std::forward<V>(value));
+      std::construct_at(&nodes_[slot].kv, std::forward<K>(key), std::forward<V>(value));
       free_.pop_back();
-      n.write_deadline = write_deadline;
-      n.access_deadline.store(access_deadline, std::memory_order_relaxed);
+      live_[slot] = true;
+      set_deadlines(slot, write_deadline, access_deadline);
       insert_index(hash, slot);
       ++entries_;
       policy_.on_insert(slot, hash, weight);
@@ -164,7 +163,7 @@ class cache_shard {
     const std::size_t pos = find(key, hash);
     if (pos == npos) return false;
     const std::uint32_t slot = table_[pos] & slot_mask;
-    const bool live = !expired(nodes_[slot], now);
+    const bool live = !expired(slot, now);
     policy_.on_remove(slot);
     remove_slot(slot, live ? removal_cause::explicit_removal : removal_cause::expired, out);
     return live;
@@ -175,9 +174,9 @@ class cache_shard {
   std::size_t erase_if(Pred& pred, std::int64_t now, removals* out) {
     std::size_t count = 0;
     for (std::uint32_t slot = 0; slot < capacity_; ++slot) {
+      if (!live_[slot]) continue;
       node& n = nodes_[slot];
-      if (n.write_deadline == free_marker) continue;
-      if (expired(n, now)) {
+      if (expired(slot, now)) {
         policy_.on_remove(slot);
         remove_slot(slot, removal_cause::expired, out);
       } else if (pred(std::as_const(n.kv.first), std::as_const(n.kv.second))) {
@@ -192,14 +191,13 @@ class cache_shard {
   /// Removes up to `budget` slots' worth of expired entries, resuming where the last sweep
   /// stopped (a clock hand over the slab), or the whole slab when budget is 0.
   std::size_t sweep(std::int64_t now, std::uint32_t budget, removals* out) {
-    if (capacity_ == 0) return 0;
+    if (capacity_ == 0 || deadlines_.empty()) return 0;  // no entry has ever had a deadline
     const std::uint32_t steps = budget == 0 ? capacity_ : std::min(budget, capacity_);
     std::size_t removed = 0;
     for (std::uint32_t i = 0; i < steps; ++i) {
       if (hand_ >= capacity_) hand_ = 0;
       const std::uint32_t slot = hand_++;
-      node& n = nodes_[slot];
-      if (n.write_deadline != free_marker && expired(n, now)) {
+      if (live_[slot] && expired(slot, now)) {
         policy_.on_remove(slot);
         remove_slot(slot, removal_cause::expired, out);
         ++removed;
@@ -224,20 +222,25 @@ class cache_shard {
 
   /// Bytes this shard allocated for bookkeeping beyond the keys' and values' own bytes.
   [[nodiscard]] std::size_t overhead_bytes() const noexcept {
-    return capacity_ * (sizeof(node) - sizeof(std::pair<Key, Value>)) +
-           table_.capacity() * sizeof(std::uint32_t) + free_.capacity() * sizeof(std::uint32_t) +
-           policy_.memory_bytes();
+    return capacity_ * (sizeof(node) - sizeof(std::pair<Key, Value>)) + live_.capacity() / 8 +
+           deadlines_.capacity() * sizeof(deadlines) + table_.capacity() * sizeof(std::uint32_t) +
+           free_.capacity() * sizeof(std::uint32_t) + policy_.memory_bytes();
   }
 
  private:
   struct node {
-    std::int64_t write_deadline = free_marker;
-    std::atomic<std::int64_t> access_deadline{never};
     union {
-      std::pair<Key, Value> kv;  // alive iff write_deadline != free_marker
+      std::pair<Key, Value> kv;  // alive iff live_[slot]
     };
     node() noexcept {}
     ~node() {}
+  };
+  // An entry's deadlines, kept apart from the slab so that a shard none of whose entries ever
+  // had one (no expiry configured, no per-entry TTL) spends no memory on them: 16 bytes an
+  // entry saved. `access` is atomic because readers extend it under the shared lock.
+  struct deadlines {
+    std::int64_t write = never;
+    std::atomic<std::int64_t> access{never};
   };
 
   static constexpr std::size_t npos = std::numeric_limits<std::size_t>::max();
@@ -246,8 +249,19 @@ class cache_shard {
   static constexpr std::uint32_t slot_mask = 0x00FFFFFF;
   static constexpr std::size_t read_buffer_size = 64;
 
-  static bool expired(const node& n, std::int64_t now) noexcept {
-    return now >= n.write_deadline || now >= n.access_deadline.load(std::memory_order_relaxed);
+  static bool expired(const deadlines& d, std::int64_t now) noexcept {
+    return now >= d.write || now >= d.access.load(std::memory_order_relaxed);
+  }
+
+  // From the first entry with a deadline on, every slot has a deadlines cell (never, never by
+  // default); until then deadlines_ is empty and every entry is untimed. Exclusive lock.
+  void keep_deadlines() {
+    if (deadlines_.empty()) deadlines_ = std::vector<deadlines>(capacity_);
+  }
+  void set_deadlines(std::uint32_t slot, std::int64_t write, std::int64_t access) noexcept {
+    if (deadlines_.empty()) return;  // both are never (put called keep_deadlines otherwise)
+    deadlines_[slot].write = write;
+    deadlines_[slot].access.store(access, std::memory_order_relaxed);
   }
   static std::uint32_t tag_of(std::uint64_t hash) noexcept {
     // Bits 32-39: the shard was chosen by the top bits and the position by the low ones.
@@ -299,31 +313,41 @@ class cache_shard {
     used_ = entries_;
   }
 
-  // Makes sure a free slot exists, growing the slab (by doubling, up to the limit).
+  // Makes sure a free slot exists, growing the slab (by doubling, up to the limit). A doubling
+  // that reaches the bound takes the limit's extra slot too (an insert into a full shard holds
+  // bound + 1 entries until it evicts): growing by that one slot later would reallocate
+  // everything, and the policy's vectors, grown by resize(), would double their capacity for it.
   void reserve_one() {
     if (!free_.empty()) return;
     if (capacity_ >= slot_limit_) {
       throw std::length_error("bulwark::cache: a shard is limited to 16777214 entries");
     }
-    const std::uint32_t grown = static_cast<std::uint32_t>(std::min<std::uint64_t>(
-        std::max<std::uint64_t>(16, std::uint64_t{capacity_} * 2), slot_limit_));
+    std::uint64_t doubled = std::max<std::uint64_t>(16, std::uint64_t{capacity_} * 2);
+    if (doubled + 1 >= slot_limit_) doubled = slot_limit_;
+    const auto grown = static_cast<std::uint32_t>(doubled);
+    // Allocate everything before moving any entry (new live_ bits are false, harmless).
     std::vector<node> fresh(grown);
-    free_.reserve(grown);  // allocate everything before moving any entry
+    std::vector<deadlines> fresh_deadlines(deadlines_.empty() ? 0 : grown);
+    free_.reserve(grown);
     policy_.reserve(grown);
+    live_.resize(grown);
     for (std::uint32_t slot = 0; slot < capacity_; ++slot) {
-      node& from = nodes_[slot];
-      if (from.write_deadline == free_marker) continue;
-      std::construct_at(&fresh[slot].kv, std::move(from.kv));
-      fresh[slot].write_deadline = from.write_deadline;
-      fresh[slot].access_deadline.store(from.access_deadline.load(std::memory_order_relaxed),
-                                        std::memory_order_relaxed);
+      if (live_[slot]) std::construct_at(&fresh[slot].kv, std::move(nodes_[slot].kv));
     }
     for (std::uint32_t slot = 0; slot < capacity_; ++slot) {
-      if (nodes_[slot].write_deadline != free_marker) std::destroy_at(&nodes_[slot].kv);
+      if (live_[slot]) std::destroy_at(&nodes_[slot].kv);
+    }
+    if (!deadlines_.empty()) {
+      for (std::uint32_t slot = 0; slot < capacity_; ++slot) {
+        fresh_deadlines[slot].write = deadlines_[slot].write;
+        fresh_deadlines[slot].access.store(deadlines_[slot].access.load(std::memory_order_relaxed),
+                                           std::memory_order_relaxed);
+      }
     }
     for (std::uint32_t slot = grown; slot > capacity_; --slot)
       free_.push_back(slot - 1);
     nodes_ = std::move(fresh);
+    deadlines_ = std::move(fresh_deadlines);
     capacity_ = grown;
   }
 
@@ -335,8 +359,7 @@ class cache_shard {
     table_[pos] = tombstone;
     if (out != nullptr) out->push_back({std::move(n.kv.first), std::move(n.kv.second), cause});
     std::destroy_at(&n.kv);
-    n.write_deadline = free_marker;
-    n.access_deadline.store(never, std::memory_order_relaxed);
+    live_[slot] = false;
     free_.push_back(slot);
     --entries_;
     switch (cause) {
@@ -360,10 +383,12 @@ class cache_shard {
   std::array<std::atomic<std::uint64_t>, read_buffer_size> read_hashes_{};
 
   Policy policy_;
-  // A vector, not unique_ptr<node[]>: a node is neither copyable nor movable (its atomic), which
-  // a vector built at its final size never needs, and freeing an array-new with its length
-  // cookie trips a false -Wfree-nonheap-object in g++ 12 at -O1.
+  // Vectors, not unique_ptr<T[]>: a node (its union) and a deadlines cell (its atomic) are
+  // neither copyable nor movable, which a vector built at its final size never needs, and
+  // freeing an array-new with its length cookie trips a false -Wfree-nonheap-object in g++ 12.
   std::vector<node> nodes_;
+  std::vector<bool> live_;            // a bit per slot: whether nodes_[slot].kv is constructed
+  std::vector<deadlines> deadlines_;  // empty, or one cell per slot (see keep_deadlines)
   std::uint32_t capacity_ = 0;
   std::uint32_t slot_limit_;
   std::uint32_t hand_ = 0;
