@@ -44,7 +44,7 @@ TEST_CASE("token budget follows gRPC's throttling rules step by step", "[retry]"
   CHECK(m.refused == 3);
 }
 
-TEST_CASE("token budget stays within [0, max_tokens]", "[retry]") {
+TEST_CASE("token budget stays between 0 and max_tokens", "[retry]") {
   retry_budget budget({.max_tokens = 3, .token_ratio = 1});
   budget.record_success();
   CHECK(budget.tokens() == 3);

@@ -22,7 +22,7 @@ double mean_ns(Draw draw) {
 
 }  // namespace
 
-TEST_CASE("full jitter stays in [0, d] and averages d/2", "[retry]") {
+TEST_CASE("full jitter stays between 0 and d and averages d/2", "[retry]") {
   bulwark::fast_rng rng{1};
   const duration d = 1s;
   const double mean = mean_ns([&] {
@@ -34,7 +34,7 @@ TEST_CASE("full jitter stays in [0, d] and averages d/2", "[retry]") {
   CHECK(mean == Approx(0.5e9).epsilon(0.02));
 }
 
-TEST_CASE("equal jitter stays in [d/2, d] and averages 3d/4", "[retry]") {
+TEST_CASE("equal jitter stays between d/2 and d and averages 3d/4", "[retry]") {
   bulwark::fast_rng rng{2};
   const duration d = 800ms;
   const double mean = mean_ns([&] {
@@ -46,7 +46,7 @@ TEST_CASE("equal jitter stays in [d/2, d] and averages 3d/4", "[retry]") {
   CHECK(mean == Approx(600e6).epsilon(0.02));
 }
 
-TEST_CASE("decorrelated jitter draws from [base, 3 * previous], capped", "[retry]") {
+TEST_CASE("decorrelated jitter draws between base and 3 * previous, capped", "[retry]") {
   bulwark::fast_rng rng{3};
   SECTION("one step from a given previous delay averages (base + 3p) / 2") {
     const double mean = mean_ns([&] {

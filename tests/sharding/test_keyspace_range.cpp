@@ -25,7 +25,7 @@ TEST_CASE("parse_keyspace_range reads Vitess shard names", "[sharding]") {
   CHECK(parse_keyspace_range("-80") == parse_keyspace_range("-8000"));
 }
 
-TEST_CASE("keyspace_range contains [start, end)", "[sharding]") {
+TEST_CASE("keyspace_range contains its start and not its end", "[sharding]") {
   const auto r = parse_keyspace_range("40-80");
   CHECK_FALSE(r.contains(0x3fffffffffffffffULL));
   CHECK(r.contains(0x4000000000000000ULL));
