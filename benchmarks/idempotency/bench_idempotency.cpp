@@ -4,7 +4,11 @@
 // fingerprint compare, bounded by a FIFO of keys).
 //
 // Rows: replay/<impl> and first_execution/<impl>, impl bulwark or mutex_map, each at 1, 2 and
-// 4 threads. Threads work on the same store; for first executions each thread has its own keys.
+// 4 threads. Threads work on the same store (or the same baseline map); replays start at
+// different keys of the same 1024, first executions each have their own keys, so the keys are
+// spread over memory_store's shards. calibration/independent_work runs at 1, 2 and 4 threads
+// too, sharing nothing: its 2-thread items/s over its 1-thread items/s is how much parallelism
+// the machine actually gave during the run (2 on idle cores), the ceiling for any 2-thread row.
 #include <benchmark/benchmark.h>
 
 #include <bulwark/core/clock.hpp>
@@ -45,6 +49,24 @@ std::vector<std::string> make_keys(std::size_t count, std::size_t thread) {
   }
   return keys;
 }
+
+// ---- calibration: work that shares nothing between threads ---------------------------------
+
+void independent_work(benchmark::State& state) {
+  const std::string bytes = std::string{canonical} + std::to_string(state.thread_index());
+  std::uint64_t seed = 0;
+  for (auto _ : state) {
+    seed = bulwark::hash64(bytes, seed);
+    benchmark::DoNotOptimize(seed);
+  }
+  state.SetItemsProcessed(state.iterations());
+}
+BENCHMARK(independent_work)
+    ->Name("calibration/independent_work")
+    ->Threads(1)
+    ->Threads(2)
+    ->Threads(4)
+    ->UseRealTime();
 
 // ---- bulwark -------------------------------------------------------------------------------
 

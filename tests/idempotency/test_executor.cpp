@@ -9,9 +9,11 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <stdexcept>
 #include <string>
 #include <thread>
+#include <variant>
 #include <vector>
 
 #include "catch.hpp"
@@ -471,4 +473,84 @@ TEST_CASE("replay and execution counts are exact with more threads than counter 
   CHECK(m.executions == static_cast<std::uint64_t>(3 * keys));
   CHECK(m.executions + m.replays + m.in_progress ==
         static_cast<std::uint64_t>(3 * threads * rounds * keys));
+}
+
+namespace {
+
+// A store with the concept's three operations only, as a remote store has them: the executor
+// then goes through try_begin and begin_result rather than try_begin_outcome.
+struct concept_only_store {
+  using value_type = std::string;
+  store_t& inner;
+  bulwark::begin_result<std::string> try_begin(bulwark::idempotency_key id, std::uint64_t fp,
+                                               duration lease) {
+    return inner.try_begin(id, fp, lease);
+  }
+  bool complete(const bulwark::idempotency_lease& lease, bulwark::stored_result<std::string> result,
+                duration ttl) {
+    return inner.complete(lease, std::move(result), ttl);
+  }
+  bool release(const bulwark::idempotency_lease& lease) { return inner.release(lease); }
+};
+static_assert(bulwark::idempotency_store<concept_only_store>);
+
+}  // namespace
+
+TEST_CASE("a store without try_begin_outcome gives the same answers", "[idempotency]") {
+  fixture f;
+  concept_only_store plain{f.store};
+  bulwark::idempotency_executor exec(plain, {}, f.clock);
+  int runs = 0;
+  auto handler = [&] { return "r" + std::to_string(++runs); };
+  CHECK_FALSE(exec.execute({"s", "k"}, "p", handler).replayed);
+  auto again = exec.execute({"s", "k"}, "p", handler);
+  CHECK(again.replayed);
+  CHECK(again.value == "r1");
+  CHECK_THROWS_AS(exec.execute({"s", "k"}, "other", handler), bulwark::key_reused);
+  auto held = exec.try_begin({"s", "busy"}, "p");
+  REQUIRE(held.status == bulwark::attempt_status::acquired);
+  CHECK(exec.try_begin({"s", "busy"}, "p").status == bulwark::attempt_status::in_progress);
+  CHECK(exec.try_begin({"s", "busy"}, "p").deadline == f.clock.now() + exec.options().lease);
+  CHECK_THROWS_AS(exec.execute({"s", "busy"}, "p", handler), bulwark::request_in_progress);
+  CHECK(held.permit.complete("done"));
+  auto replayed = exec.try_begin({"s", "busy"}, "p");
+  CHECK(replayed.status == bulwark::attempt_status::replayed);
+  CHECK(replayed.value == std::optional<std::string>{"done"});
+  CHECK(runs == 1);
+}
+
+TEST_CASE("begin_outcome and begin_result convert into each other", "[idempotency]") {
+  using bulwark::begin_status;
+  using outcome = bulwark::begin_outcome<std::string>;
+  const bulwark::time_point t{std::chrono::seconds{7}};
+  auto acquired = bulwark::detail::to_begin_result(
+      outcome{std::in_place_index<0>, bulwark::idempotency_lease{"s", "k", 9, t}});
+  CHECK(acquired.status == begin_status::acquired);
+  REQUIRE(acquired.lease);
+  CHECK(acquired.lease->token == 9);
+  CHECK(acquired.lease->key == "k");
+  CHECK_FALSE(acquired.result);
+  auto completed = bulwark::detail::to_begin_result(
+      outcome{std::in_place_index<1>, bulwark::stored_result<std::string>{"v"}});
+  CHECK(completed.status == begin_status::completed);
+  REQUIRE(completed.result);
+  CHECK(std::get<0>(*completed.result) == "v");
+  auto busy = bulwark::detail::to_begin_result(outcome{bulwark::in_progress_until{t}});
+  CHECK(busy.status == begin_status::in_progress);
+  CHECK(busy.deadline == t);
+  for (const auto status : {begin_status::mismatch, begin_status::full}) {
+    auto r = bulwark::detail::to_begin_result(outcome{status});
+    CHECK(r.status == status);
+    CHECK_FALSE(r.lease);
+    CHECK_FALSE(r.result);
+    auto back = bulwark::detail::to_outcome(std::move(r));
+    REQUIRE(std::holds_alternative<begin_status>(back));
+    CHECK(std::get<begin_status>(back) == status);
+  }
+  auto round_trip = bulwark::detail::to_outcome(std::move(acquired));
+  REQUIRE(std::holds_alternative<bulwark::idempotency_lease>(round_trip));
+  CHECK(std::get<bulwark::idempotency_lease>(round_trip).token == 9);
+  auto busy_back = bulwark::detail::to_outcome(std::move(busy));
+  REQUIRE(std::holds_alternative<bulwark::in_progress_until>(busy_back));
+  CHECK(std::get<bulwark::in_progress_until>(busy_back).deadline == t);
 }

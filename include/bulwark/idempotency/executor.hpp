@@ -186,21 +186,22 @@ class idempotency_executor {
     std::optional<time_point> wait_until;
     duration pause = options_.poll_interval;
     for (;;) {
-      begin_result<value_type> begun = store_.try_begin(id, fingerprint, options_.lease);
-      switch (begun.status) {
-        case begin_status::acquired:
-          return run(*begun.lease, std::forward<F>(f), std::forward<Args>(args)...);
-        case begin_status::completed:
-          return replay(std::move(*begun.result));
-        case begin_status::mismatch:
+      begin_outcome<value_type> begun = detail::begin_on(store_, id, fingerprint, options_.lease);
+      if (auto* lease = std::get_if<idempotency_lease>(&begun)) {
+        return run(*lease, std::forward<F>(f), std::forward<Args>(args)...);
+      }
+      if (auto* stored = std::get_if<stored_result<value_type>>(&begun)) {
+        return replay(std::move(*stored));
+      }
+      if (auto* status = std::get_if<begin_status>(&begun)) {
+        if (*status == begin_status::mismatch) {
           mismatches_.add();
           throw key_reused("idempotency", "key reused with a different request");
-        case begin_status::full:
-          store_full_.add();
-          throw idempotency_store_full("idempotency", "store full of in-progress records");
-        case begin_status::in_progress:
-          break;
+        }
+        store_full_.add();
+        throw idempotency_store_full("idempotency", "store full of in-progress records");
       }
+      const time_point holder_deadline = std::get<in_progress_until>(begun).deadline;
       const time_point now = clock_.now();
       if (options_.on_in_progress == in_progress_policy::wait && !wait_until) {
         waits_.add();
@@ -213,7 +214,7 @@ class idempotency_executor {
       // Poll again after `pause`, sooner if the wait ends or the holder's lease expires first
       // (then this call takes the key over). Positive, since now < *wait_until.
       duration sleep = std::min(pause, *wait_until - now);
-      if (begun.deadline > now) sleep = std::min(sleep, begun.deadline - now);
+      if (holder_deadline > now) sleep = std::min(sleep, holder_deadline - now);
       clock_.sleep_for(sleep);
       pause = std::min(pause * 2, options_.max_poll_interval);
     }
@@ -228,36 +229,30 @@ class idempotency_executor {
       out.status = attempt_status::invalid_key;
       return out;
     }
-    begin_result<value_type> begun =
-        store_.try_begin(id, hash64(canonical_request), options_.lease);
-    switch (begun.status) {
-      case begin_status::acquired:
-        executions_.add();
-        out.status = attempt_status::acquired;
-        out.permit = permit{*this, std::move(*begun.lease)};
-        break;
-      case begin_status::completed:
-        replays_.add();
-        out.status = attempt_status::replayed;
-        if (auto* failure = std::get_if<stored_failure>(&*begun.result)) {
-          out.failure = std::move(failure->what);
-        } else {
-          out.value.emplace(codec_.decode(std::get<0>(std::move(*begun.result))));
-        }
-        break;
-      case begin_status::in_progress:
-        in_progress_.add();
-        out.status = attempt_status::in_progress;
-        out.deadline = begun.deadline;
-        break;
-      case begin_status::mismatch:
-        mismatches_.add();
-        out.status = attempt_status::key_reused;
-        break;
-      case begin_status::full:
-        store_full_.add();
-        out.status = attempt_status::store_full;
-        break;
+    begin_outcome<value_type> begun =
+        detail::begin_on(store_, id, hash64(canonical_request), options_.lease);
+    if (auto* lease = std::get_if<idempotency_lease>(&begun)) {
+      executions_.add();
+      out.status = attempt_status::acquired;
+      out.permit = permit{*this, std::move(*lease)};
+    } else if (auto* stored = std::get_if<stored_result<value_type>>(&begun)) {
+      replays_.add();
+      out.status = attempt_status::replayed;
+      if (auto* failure = std::get_if<stored_failure>(stored)) {
+        out.failure = std::move(failure->what);
+      } else {
+        out.value.emplace(codec_.decode(std::get<0>(std::move(*stored))));
+      }
+    } else if (auto* busy = std::get_if<in_progress_until>(&begun)) {
+      in_progress_.add();
+      out.status = attempt_status::in_progress;
+      out.deadline = busy->deadline;
+    } else if (std::get<begin_status>(begun) == begin_status::mismatch) {
+      mismatches_.add();
+      out.status = attempt_status::key_reused;
+    } else {
+      store_full_.add();
+      out.status = attempt_status::store_full;
     }
     return out;
   }

@@ -7,21 +7,15 @@
 #include <bit>
 #include <cstddef>
 #include <cstdint>
-#include <iterator>
 #include <memory>
 #include <mutex>
-#include <optional>
-#include <string>
-#include <string_view>
 #include <thread>
-#include <tuple>
-#include <unordered_map>
 #include <utility>
 
 #include "bulwark/core/clock.hpp"
-#include "bulwark/core/hash.hpp"
 #include "bulwark/core/metrics.hpp"
 #include "bulwark/core/options.hpp"
+#include "bulwark/idempotency/record_table.hpp"
 #include "bulwark/idempotency/store.hpp"
 
 namespace bulwark {
@@ -62,74 +56,20 @@ struct memory_store_metrics {
   friend bool operator==(const memory_store_metrics&, const memory_store_metrics&) = default;
 };
 
-namespace detail {
-
-// The hash of a scoped key: the key's XXH64 seeded with a mix of the scope, so that one key in
-// two scopes lands in two places. Equality compares both strings, so ("ab", "c") and ("a", "bc")
-// stay different keys whatever their hashes. A scope of up to 8 bytes (a tenant id, mostly) is
-// mixed with one multiplication instead of a second XXH64, whose result the key's hash would
-// have to wait for; a longer one goes through XXH64.
-inline std::uint64_t idempotency_scope_seed(std::string_view scope) noexcept {
-  const auto* p = reinterpret_cast<const unsigned char*>(scope.data());
-  const std::size_t n = scope.size();
-  std::uint64_t word = 0;
-  if (n >= 4 && n <= 8) {  // two overlapping 4-byte loads cover 4 to 8 bytes
-    word = std::uint64_t{load_le<std::uint32_t>(p)} |
-           (std::uint64_t{load_le<std::uint32_t>(p + n - 4)} << 32);
-  } else if (n > 0 && n < 4) {  // first, middle and last byte cover 1 to 3 bytes
-    word = std::uint64_t{p[0]} | (std::uint64_t{p[n / 2]} << 8) | (std::uint64_t{p[n - 1]} << 16);
-  } else if (n > 8) {
-    return hash64(scope);
-  }
-  return (word ^ (std::uint64_t{n} << 56)) * xxh_prime64_1 + xxh_prime64_4;
-}
-inline std::uint64_t idempotency_key_hash(idempotency_key id) noexcept {
-  return hash64(id.key, idempotency_scope_seed(id.scope));
-}
-
-// A stored key carries its hash so that rehashing never hashes a string again, and a probe
-// (string views plus the hash computed once per call) finds it without building a string.
-struct idempotency_slot_key {
-  idempotency_slot_key(std::string_view s, std::string_view k, std::uint64_t h)
-      : scope{s}, key{k}, hash{h} {}
-  std::string scope;
-  std::string key;
-  std::uint64_t hash = 0;
-};
-struct idempotency_probe {
-  std::string_view scope;
-  std::string_view key;
-  std::uint64_t hash = 0;
-};
-struct idempotency_slot_hash {
-  using is_transparent = void;
-  template <class K>
-  std::size_t operator()(const K& k) const noexcept {
-    return static_cast<std::size_t>(k.hash);
-  }
-};
-struct idempotency_slot_equal {
-  using is_transparent = void;
-  template <class A, class B>
-  bool operator()(const A& a, const B& b) const noexcept {
-    return a.hash == b.hash && std::string_view{a.key} == std::string_view{b.key} &&
-           std::string_view{a.scope} == std::string_view{b.scope};
-  }
-};
-
-}  // namespace detail
-
 /// A thread-safe, bounded, in-memory idempotency store: the reference implementation of
 /// idempotency_store, for one process (several processes need a shared store, e.g. Redis).
 ///
-/// Records live in `shards` hash maps, each behind its own mutex, picked by the top bits of the
-/// key's hash; every operation locks one shard once. A record is live while now < its deadline
-/// (the lease deadline in progress, completion + ttl once completed); an expired record counts
-/// as absent and is replaced in place by the next try_begin. When a shard is full, a new key
-/// evicts the shard's oldest completed record (by completion time), or else an expired
-/// in-progress one; live in-progress records are never evicted, so a shard full of them answers
-/// begin_status::full. Fencing tokens come from one store-wide counter, so they increase across
-/// every key, takeovers included. The other counters (entries, evictions, ...) are kept per
+/// Records live in `shards` open-addressing tables, each behind its own mutex; one hash of the
+/// scoped key per operation picks the shard (top bits) and the slot (low bits), and every
+/// operation locks one shard once. Lookups compare views of the caller's strings with the
+/// stored bytes, building no string; a record freed by eviction or expiry is reused by the
+/// next insert, so a full store allocates only the copies in the lease it hands out. A record is
+/// live while now < its deadline (the lease deadline in progress, completion + ttl once completed);
+/// an expired record counts as absent and is replaced in place by the next try_begin. When a shard
+/// is full, a new key evicts the shard's oldest completed record (by completion time), or else an
+/// expired in-progress one; live in-progress records are never evicted, so a shard full of them
+/// answers begin_status::full. Fencing tokens come from one store-wide counter, so they increase
+/// across every key, takeovers included. The other counters (entries, evictions, ...) are kept per
 /// shard under its lock, so that threads working on different shards share no cache line.
 ///
 /// V is the stored result: bytes (std::string) through a codec, or any copyable value type. A
@@ -139,7 +79,7 @@ struct idempotency_slot_equal {
 /// Thread-safety: every member function may be called from any thread.
 /// Complexity: try_begin, complete and release are O(1) expected (plus the key's length for
 /// hashing, and a copy of V for a replay); making room scans the shard only when it holds no
-/// completed record; size() and metrics() are O(shards); purge_expired is O(entries).
+/// completed record; size() and metrics() are O(shards); purge_expired is O(table slots).
 template <std::copyable V, clock Clock = coarse_clock>
 class memory_store {
  public:
@@ -177,45 +117,46 @@ class memory_store {
 
   [[nodiscard]] begin_result<V> try_begin(idempotency_key id, std::uint64_t fingerprint,
                                           duration lease, time_point now) {
-    const detail::idempotency_probe probe{id.scope, id.key, detail::idempotency_key_hash(id)};
-    shard& s = shard_for(probe.hash);
-    begin_result<V> out;
+    return detail::to_begin_result(try_begin_outcome(id, fingerprint, lease, now));
+  }
+
+  /// try_begin answering one value (what idempotency_executor calls; see begin_outcome).
+  [[nodiscard]] begin_outcome<V> try_begin_outcome(idempotency_key id, std::uint64_t fingerprint,
+                                                   duration lease) {
+    return try_begin_outcome(id, fingerprint, lease, clock_.now());
+  }
+
+  [[nodiscard]] begin_outcome<V> try_begin_outcome(idempotency_key id, std::uint64_t fingerprint,
+                                                   duration lease, time_point now) {
+    using outcome = begin_outcome<V>;
+    const std::uint64_t hash = detail::scoped_key_hash(id.scope, id.key);
+    shard& s = shard_for(hash);
     std::lock_guard lock{s.mutex};
-    auto it = s.records.find(probe);
-    if (it != s.records.end()) {
-      record& r = it->second;
-      if (now < r.deadline) {
-        if (r.fingerprint != fingerprint) {
-          out.status = begin_status::mismatch;
-        } else if (!r.completed) {
-          out.status = begin_status::in_progress;
-          out.deadline = r.deadline;
-        } else {
-          out.status = begin_status::completed;
-          out.result.emplace(*r.result);
+    if (record* r = s.records.find(hash, id)) {
+      if (now < r->deadline) {
+        if (r->fingerprint != fingerprint) {
+          return outcome{std::in_place_index<3>, begin_status::mismatch};
         }
-        return out;
+        if (!r->completed) return outcome{std::in_place_index<2>, in_progress_until{r->deadline}};
+        return outcome{std::in_place_index<1>, *r->result};  // the replay: a copy, under lock
       }
       // Expired: the record is as good as absent, so this call takes the key over in place.
-      if (r.completed) {
-        s.unlink(*it);
+      if (r->completed) {
+        s.unlink(*r);
         bump(s.expirations);
       } else {
         bump(s.takeovers);
       }
-      r.completed = false;
-      r.result.reset();
-      return acquire(out, it->first, r, fingerprint, now + lease);
+      r->completed = false;
+      r->result.reset();
+      return acquire(*r, fingerprint, now + lease);
     }
     if (s.records.size() >= shard_capacity_ && !make_room(s, now)) {
-      out.status = begin_status::full;
-      return out;
+      return outcome{std::in_place_index<3>, begin_status::full};
     }
-    auto [slot, inserted] = s.records.emplace(std::piecewise_construct,
-                                              std::forward_as_tuple(id.scope, id.key, probe.hash),
-                                              std::forward_as_tuple());
+    record& r = s.records.insert(hash, id);
     bump(s.entries);
-    return acquire(out, slot->first, slot->second, fingerprint, now + lease);
+    return acquire(r, fingerprint, now + lease);
   }
 
   /// Stores `result` as the key's outcome, live for `ttl` from now, if the key is still in
@@ -227,42 +168,33 @@ class memory_store {
 
   bool complete(const idempotency_lease& lease, stored_result<V> result, duration ttl,
                 time_point now) {
-    const detail::idempotency_probe probe{lease.scope, lease.key,
-                                          detail::idempotency_key_hash(lease.id())};
-    shard& s = shard_for(probe.hash);
+    const std::uint64_t hash = detail::scoped_key_hash(lease.scope, lease.key);
+    shard& s = shard_for(hash);
     std::lock_guard lock{s.mutex};
-    auto it = s.records.find(probe);
-    if (it == s.records.end() || it->second.completed || it->second.token != lease.token) {
-      bump(s.fenced);
-      return false;
-    }
-    record& r = it->second;
-    r.completed = true;
-    r.result.emplace(std::move(result));
-    r.deadline = now + ttl;
-    s.link_newest(*it);
+    record* r = held(s, hash, lease);
+    if (r == nullptr) return false;
+    r->completed = true;
+    r->result.emplace(std::move(result));
+    r->deadline = now + ttl;
+    s.link_newest(*r);
     return true;
   }
 
   /// Removes the key's in-progress record if it is held under `lease.token`, so that the next
   /// try_begin acquires it; false (and no change) otherwise.
   bool release(const idempotency_lease& lease) {
-    const detail::idempotency_probe probe{lease.scope, lease.key,
-                                          detail::idempotency_key_hash(lease.id())};
-    shard& s = shard_for(probe.hash);
+    const std::uint64_t hash = detail::scoped_key_hash(lease.scope, lease.key);
+    shard& s = shard_for(hash);
     std::lock_guard lock{s.mutex};
-    auto it = s.records.find(probe);
-    if (it == s.records.end() || it->second.completed || it->second.token != lease.token) {
-      bump(s.fenced);
-      return false;
-    }
-    s.records.erase(it);
+    record* r = held(s, hash, lease);
+    if (r == nullptr) return false;
+    s.records.erase(*r);
     bump(s.entries, -1);
     return true;
   }
 
   /// Removes every expired record now; returns how many. Optional: expired records are also
-  /// replaced on their next use and evicted first when a shard is full. O(entries).
+  /// replaced on their next use and evicted first when a shard is full. O(table slots).
   std::size_t purge_expired() { return purge_expired(clock_.now()); }
 
   std::size_t purge_expired(time_point now) {
@@ -270,16 +202,11 @@ class memory_store {
     for (std::size_t i = 0; i < shard_count_; ++i) {
       shard& s = shards_[i];
       std::lock_guard lock{s.mutex};
-      std::size_t here = 0;
-      for (auto it = s.records.begin(); it != s.records.end();) {
-        if (now < it->second.deadline) {
-          ++it;
-          continue;
-        }
-        if (it->second.completed) s.unlink(*it);
-        it = s.records.erase(it);
-        ++here;
-      }
+      const std::size_t here = s.records.erase_if([&](record& r) {
+        if (now < r.deadline) return false;
+        if (r.completed) s.unlink(r);
+        return true;
+      });
       bump(s.entries, -static_cast<std::int64_t>(here));
       bump(s.expirations, static_cast<std::int64_t>(here));
       removed += here;
@@ -307,22 +234,7 @@ class memory_store {
   }
 
  private:
-  using slot_key = detail::idempotency_slot_key;
-  struct record;
-  using entry = std::pair<const slot_key, record>;
-
-  struct record {
-    bool completed = false;
-    std::uint64_t fingerprint = 0;
-    std::uint64_t token = 0;
-    time_point deadline{};  // lease deadline in progress, expiry once completed
-    std::optional<stored_result<V>> result{};
-    // Neighbours in the shard's completion order (an intrusive list, so completing a record
-    // allocates nothing); meaningful only while completed. unordered_map never moves its
-    // elements, so the pointers survive inserts and rehashes.
-    entry* older = nullptr;
-    entry* newer = nullptr;
-  };
+  using record = detail::idempotency_record<V>;
 
   // A counter written only under its shard's mutex: a plain load and store, no read-modify-
   // write, and read without the lock by size() and metrics() (hence atomic, relaxed).
@@ -334,32 +246,30 @@ class memory_store {
 
   struct alignas(64) shard {  // one cache line apart, so shards' mutexes do not false-share
     std::mutex mutex;
-    std::unordered_map<slot_key, record, detail::idempotency_slot_hash,
-                       detail::idempotency_slot_equal>
-        records;
-    entry* oldest = nullptr;  // the completion order: oldest first, newest last
-    entry* newest = nullptr;
+    detail::idempotency_table<V> records;
+    record* oldest = nullptr;  // the completion order: oldest first, newest last
+    record* newest = nullptr;
     shard_counter entries{0};
     shard_counter evictions{0};
     shard_counter expirations{0};
     shard_counter takeovers{0};
     shard_counter fenced{0};
 
-    void link_newest(entry& e) noexcept {
-      e.second.older = newest;
-      e.second.newer = nullptr;
-      (newest != nullptr ? newest->second.newer : oldest) = &e;
-      newest = &e;
+    void link_newest(record& r) noexcept {
+      r.older = newest;
+      r.newer = nullptr;
+      (newest != nullptr ? newest->newer : oldest) = &r;
+      newest = &r;
     }
-    void unlink(entry& e) noexcept {
-      (e.second.older != nullptr ? e.second.older->second.newer : oldest) = e.second.newer;
-      (e.second.newer != nullptr ? e.second.newer->second.older : newest) = e.second.older;
-      e.second.older = e.second.newer = nullptr;
+    void unlink(record& r) noexcept {
+      (r.older != nullptr ? r.older->newer : oldest) = r.newer;
+      (r.newer != nullptr ? r.newer->older : newest) = r.older;
+      r.older = r.newer = nullptr;
     }
   };
 
   shard& shard_for(std::uint64_t hash) const noexcept {
-    // The top bits pick the shard; the map uses the low bits, so the two stay independent.
+    // The top bits pick the shard; the table uses the low bits, so the two stay independent.
     return shards_[shard_count_ == 1 ? 0 : static_cast<std::size_t>(hash >> shard_shift_)];
   }
 
@@ -370,40 +280,44 @@ class memory_store {
     return total;
   }
 
-  begin_result<V>& acquire(begin_result<V>& out, const slot_key& k, record& r,
-                           std::uint64_t fingerprint, time_point deadline) {
+  // The key's record if it is in progress under lease.token; otherwise counts the refusal.
+  // Called with s.mutex held.
+  record* held(shard& s, std::uint64_t hash, const idempotency_lease& lease) noexcept {
+    record* r = s.records.find(hash, lease.id());
+    if (r != nullptr && !r->completed && r->token == lease.token) return r;
+    bump(s.fenced);
+    return nullptr;
+  }
+
+  begin_outcome<V> acquire(record& r, std::uint64_t fingerprint, time_point deadline) {
     // relaxed: tokens need only be unique and increasing per key; two begins on one key are
     // ordered by the shard's mutex, and a read-modify-write never hands out a value twice.
     const std::uint64_t token = next_token_.fetch_add(1, std::memory_order_relaxed);
+    // The lease first: if copying the key throws, the record stays as it was (absent in
+    // effect: expired, or fresh with a zero deadline), not held by a lease nobody has.
+    begin_outcome<V> out{
+        std::in_place_index<0>,
+        idempotency_lease{std::string{r.scope()}, std::string{r.key()}, token, deadline}};
     r.fingerprint = fingerprint;
     r.token = token;
     r.deadline = deadline;
-    out.status = begin_status::acquired;
-    out.lease.emplace(idempotency_lease{k.scope, k.key, token, deadline});
     return out;
   }
 
   // Called with s.mutex held and the shard at capacity: frees one slot if it may.
   bool make_room(shard& s, time_point now) {
-    if (s.oldest != nullptr) {
-      entry& oldest = *s.oldest;
-      bump(now < oldest.second.deadline ? s.evictions : s.expirations);
-      s.unlink(oldest);
-      // Always found: the list holds exactly the shard's completed records.
-      const auto victim = s.records.find(oldest.first);
-      if (victim != s.records.end()) s.records.erase(victim);
-      bump(s.entries, -1);
-      return true;
+    record* victim = s.oldest;  // the list holds exactly the shard's completed records
+    if (victim != nullptr) {
+      bump(now < victim->deadline ? s.evictions : s.expirations);
+      s.unlink(*victim);
+    } else {  // only leases: an expired one's holder crashed or hung
+      victim = s.records.find_if([now](const record& r) { return !(now < r.deadline); });
+      if (victim == nullptr) return false;
+      bump(s.expirations);
     }
-    for (auto it = s.records.begin(); it != s.records.end(); ++it) {
-      if (!(now < it->second.deadline)) {  // an abandoned lease: its holder crashed or hung
-        s.records.erase(it);
-        bump(s.entries, -1);
-        bump(s.expirations);
-        return true;
-      }
-    }
-    return false;
+    s.records.erase(*victim);
+    bump(s.entries, -1);
+    return true;
   }
 
   [[no_unique_address]] Clock clock_;

@@ -1,0 +1,136 @@
+// The table inside memory_store: lookups by view, backward-shift deletion across clusters that
+// wrap around the end, reuse of freed records, and the in-process key hash.
+
+#include <bulwark/core/random.hpp>
+#include <bulwark/idempotency/record_table.hpp>
+#include <cstdint>
+#include <map>
+#include <set>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "catch.hpp"
+
+namespace {
+
+using table_t = bulwark::detail::idempotency_table<int>;
+using bulwark::detail::scoped_key_hash;
+
+std::string key_of(std::uint64_t i) {
+  return "key-" + std::to_string(i);
+}
+
+// Few distinct hashes, so clusters are long and hashes repeat; half of them have their home at
+// the end of the slot array (whatever its size), so clusters wrap around to the front. The
+// high bits tell equal low bits apart, as the shard bits do in the store.
+std::uint64_t hash_of(std::uint64_t i, std::uint64_t distinct) {
+  const std::uint64_t j = i % distinct;
+  const std::uint64_t low = i % 2 == 0 ? j : 0xFFFF'FFFF'FFFFull - j;
+  return low | (0xABCDull << 48);
+}
+
+}  // namespace
+
+TEST_CASE("the key hash reads every byte and the scope/key boundary", "[idempotency]") {
+  // Lengths 0 to 40 cover the empty string, the 1-3 and 4-8 byte short words, one full word
+  // plus an overlapping last one, and several full words.
+  std::set<std::uint64_t> seen;
+  std::string base(40, 'x');
+  for (std::size_t n = 0; n <= base.size(); ++n) {
+    const std::string_view s{base.data(), n};
+    CHECK(seen.insert(scoped_key_hash("t", s)).second);
+    for (std::size_t at = 0; at < n; ++at) {  // flipping any one byte changes the hash
+      std::string flipped{s};
+      flipped[at] = 'y';
+      CHECK(scoped_key_hash("t", flipped) != scoped_key_hash("t", s));
+    }
+  }
+  CHECK(scoped_key_hash("ab", "c") != scoped_key_hash("a", "bc"));
+  CHECK(scoped_key_hash("", "abc") != scoped_key_hash("abc", ""));
+  CHECK(scoped_key_hash("s", "k") == scoped_key_hash(std::string{"s"}, std::string{"k"}));
+}
+
+TEST_CASE("same_bytes compares every length exactly", "[idempotency]") {
+  const std::string a = "0123456789abcdefghijklmnop";
+  for (std::size_t n = 0; n <= a.size(); ++n) {
+    CHECK(bulwark::detail::same_bytes(a.data(), std::string_view{a.data(), n}));
+    for (std::size_t at = 0; at < n; ++at) {
+      std::string b = a.substr(0, n);
+      b[at] = '#';
+      CHECK_FALSE(bulwark::detail::same_bytes(a.data(), b));
+    }
+  }
+}
+
+TEST_CASE("the table agrees with a map under random inserts and erases", "[idempotency]") {
+  // Every branch of the backward shift runs: see hash_of.
+  const std::uint64_t distinct_hashes = GENERATE(3u, 40u, 1000u);
+  bulwark::fast_rng rng{distinct_hashes};
+  table_t table;
+  std::map<std::string, std::uint64_t> model;  // key -> hash
+  std::set<const table_t::record*> live;
+  for (int step = 0; step < 4000; ++step) {
+    const std::uint64_t i = bulwark::uniform_below(rng, 300);
+    const std::string key = key_of(i);
+    const std::uint64_t hash = hash_of(i, distinct_hashes);
+    auto* found = table.find(hash, {"s", key});
+    REQUIRE((found != nullptr) == model.contains(key));
+    if (found == nullptr) {
+      auto& r = table.insert(hash, {"s", key});
+      CHECK(r.scope() == "s");
+      CHECK(r.key() == key);
+      CHECK_FALSE(r.completed);
+      CHECK_FALSE(r.result.has_value());
+      r.result.emplace(std::in_place_index<0>, static_cast<int>(i));
+      model.emplace(key, hash);
+      live.insert(&r);
+    } else {
+      CHECK(found->key() == key);
+      REQUIRE(found->result.has_value());
+      CHECK(std::get<0>(*found->result) == static_cast<int>(i));
+      if (bulwark::bernoulli(rng, 0.6)) {
+        table.erase(*found);
+        model.erase(key);
+        live.erase(found);
+      }
+    }
+    REQUIRE(table.size() == model.size());
+  }
+  // Every key the model holds is found, and no other.
+  for (std::uint64_t i = 0; i < 300; ++i) {
+    const std::string key = key_of(i);
+    const std::uint64_t hash = hash_of(i, distinct_hashes);
+    CHECK((table.find(hash, {"s", key}) != nullptr) == model.contains(key));
+  }
+  // erase_if visits every record once at least and skips none.
+  std::size_t odd = 0;
+  for (const auto& [key, hash] : model)
+    if (std::stoul(key.substr(4)) % 2 == 1) ++odd;
+  const std::size_t erased = table.erase_if(
+      [](const table_t::record& r) { return std::stoul(std::string{r.key()}.substr(4)) % 2 == 1; });
+  CHECK(erased == odd);
+  for (const auto& [key, hash] : model) {
+    const bool is_odd = std::stoul(key.substr(4)) % 2 == 1;
+    CHECK((table.find(hash, {"s", key}) != nullptr) == !is_odd);
+  }
+  CHECK(table.size() == model.size() - odd);
+}
+
+TEST_CASE("an erased record is reused, cleared, by the next insert", "[idempotency]") {
+  table_t table;
+  auto& first = table.insert(7, {"scope", "a-long-key-beyond-the-small-buffer"});
+  first.completed = true;
+  first.result.emplace(std::in_place_index<0>, 42);
+  table.erase(first);
+  CHECK(table.size() == 0);
+  CHECK(table.find(7, {"scope", "a-long-key-beyond-the-small-buffer"}) == nullptr);
+  auto& second = table.insert(9, {"t", "k"});
+  CHECK(&second == &first);  // the freed record, not a new allocation
+  CHECK(second.scope() == "t");
+  CHECK(second.key() == "k");
+  CHECK_FALSE(second.completed);
+  CHECK_FALSE(second.result.has_value());
+  CHECK(table.find(9, {"t", "k"}) == &second);
+  CHECK(table.find(9, {"", "tk"}) == nullptr);  // same bytes, other boundary
+}
