@@ -114,3 +114,52 @@ TEST_CASE("a throwing loader releases every waiter with its exception", "[cache]
     REQUIRE(c.metrics().load_failures == static_cast<std::uint64_t>(calls.load()));
   }
 }
+
+TEST_CASE("waiters registered on a load all receive its exception, and nothing is cached",
+          "[cache]") {
+  // Deterministic: the loader holds until the cache's load_waits metric shows all three
+  // waiters parked on its flight, then throws. No timing is involved.
+  bulwark::cache<int, int> c({.maximum_size = 100});
+  std::atomic<bool> loading{false};
+  std::atomic<int> extra_loads{0};
+  std::atomic<int> failed{0};
+  std::thread owner([&] {
+    try {
+      (void)c.get_or_load(5, [&](int) -> int {
+        loading.store(true, std::memory_order_release);
+        while (c.metrics().load_waits < 3)
+          std::this_thread::yield();
+        throw std::runtime_error("backend down");
+      });
+    } catch (const std::runtime_error& e) {
+      if (std::string{e.what()} == "backend down") failed.fetch_add(1);
+    }
+  });
+  while (!loading.load(std::memory_order_acquire))
+    std::this_thread::yield();
+  // The flight is registered before the loader runs, so every caller from here on waits on it.
+  std::vector<std::thread> waiters;
+  for (int t = 0; t < 3; ++t) {
+    waiters.emplace_back([&] {
+      try {
+        (void)c.get_or_load(5, [&](int) -> int {
+          extra_loads.fetch_add(1);
+          return 0;
+        });
+      } catch (const std::runtime_error& e) {
+        if (std::string{e.what()} == "backend down") failed.fetch_add(1);
+      }
+    });
+  }
+  for (auto& w : waiters)
+    w.join();
+  owner.join();
+  CHECK(failed.load() == 4);
+  CHECK(extra_loads.load() == 0);
+  const auto m = c.metrics();
+  CHECK(m.load_waits == 3);
+  CHECK(m.load_failures == 1);
+  CHECK(m.loads == 0);
+  CHECK_FALSE(c.get(5).has_value());
+  CHECK(c.size() == 0);
+}

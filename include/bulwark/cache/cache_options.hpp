@@ -67,6 +67,7 @@ struct cache_metrics {
   std::uint64_t misses = 0;
   std::uint64_t loads = 0;          ///< get_or_load loader calls that returned a value
   std::uint64_t load_failures = 0;  ///< loader calls that threw
+  std::uint64_t load_waits = 0;     ///< get_or_load calls that waited for another's load
   std::uint64_t evictions_size = 0;
   std::uint64_t evictions_expired = 0;
   std::uint64_t evictions_explicit = 0;  ///< invalidations
@@ -88,6 +89,9 @@ struct cache_metrics {
         metric{"loads_total", "Loader calls that returned a value.", metric_type::counter, loads});
     visit(metric{"load_failures_total", "Loader calls that threw.", metric_type::counter,
                  load_failures});
+    visit(metric{"load_waits_total",
+                 "get_or_load calls that waited for another caller's load of the key.",
+                 metric_type::counter, load_waits});
     visit(metric{"evictions_size_total", "Entries evicted to stay within the bound.",
                  metric_type::counter, evictions_size});
     visit(metric{"evictions_expired_total", "Entries removed after their deadline.",
