@@ -216,6 +216,12 @@ void BM_memory_cache(benchmark::State& state) {
     return std::make_unique<default_cache>(bulwark::cache_options{.maximum_size = n});
   });
 }
+void BM_memory_cache_expiring(benchmark::State& state) {
+  memory_row(state, [](std::uint64_t n) {
+    return std::make_unique<expiring_cache>(
+        bulwark::cache_options{.maximum_size = n, .expire_after_write = std::chrono::hours{1}});
+  });
+}
 void BM_memory_cache_lru(benchmark::State& state) {
   memory_row(state, [](std::uint64_t n) {
     return std::make_unique<bulwark::cache<std::uint64_t, std::uint64_t, bulwark::lru_eviction>>(
@@ -235,5 +241,6 @@ BENCHMARK(BM_cache_75r25w)->Threads(1)->Threads(2)->Threads(4)->UseRealTime();
 BENCHMARK(BM_mutex_lru_75r25w)->Threads(1)->Threads(2)->Threads(4)->UseRealTime();
 BENCHMARK(BM_lru_cache_get_single_threaded);
 BENCHMARK(BM_memory_cache)->Iterations(1);
+BENCHMARK(BM_memory_cache_expiring)->Iterations(1);
 BENCHMARK(BM_memory_cache_lru)->Iterations(1);
 BENCHMARK(BM_memory_mutex_lru)->Iterations(1);

@@ -11,7 +11,6 @@
 #include <memory>
 #include <mutex>
 #include <optional>
-#include <shared_mutex>
 #include <stdexcept>
 #include <thread>
 #include <type_traits>
@@ -19,6 +18,7 @@
 #include <utility>
 
 #include "bulwark/cache/cache_options.hpp"
+#include "bulwark/cache/epoch.hpp"
 #include "bulwark/cache/eviction.hpp"
 #include "bulwark/cache/shard.hpp"
 #include "bulwark/cache/tiny_lfu.hpp"
@@ -38,11 +38,13 @@ struct cache_entry {
 /// access, and per entry, and single-flight loading.
 ///
 /// Lock striping: a key's hash picks one of a power-of-two number of shards, each with its own
-/// `std::shared_mutex`. A read takes only its shard's lock in shared mode: it looks the key up,
-/// copies the value out, and appends the access to the shard's lossy read buffer, which the
-/// next writer (or a reader that finds the buffer full and the lock free) replays into the
-/// eviction policy. So reads never block each other nor anything in other shards, and the
-/// policy still sees nearly every hit in order (as Caffeine's read buffers do).
+/// `std::mutex`, which writers take. Reads take no lock: a reader pins itself in the cache's
+/// epoch domain (one atomic instruction on a cache line that threads rarely share), looks the
+/// key up in an index that writers never change under it, copies the value out, and appends
+/// the access to a striped, lossy read buffer, which the next writer (or the reader that fills
+/// a stripe, if the lock is free) replays into the eviction policy. So reads never block, nor
+/// write memory other threads read, and the policy still sees nearly every hit in order (as
+/// Caffeine's read buffers do).
 ///
 /// Values leave the cache by copy (`get` returns `std::optional<Value>`); for large values use
 /// `Value = std::shared_ptr<const T>`, whose copy is a pinned handle that stays valid whatever
@@ -83,9 +85,12 @@ class cache {
     shard_count_ = options_.shards != 0 ? options_.shards : default_shards(bound);
     shard_bits_ = static_cast<unsigned>(std::countr_zero(shard_count_));
     stripes_ = std::make_unique<stripe[]>(shard_count_);
+    const std::uint32_t read_stripes = std::min<std::uint32_t>(16, epochs_.slots());
     for (std::uint32_t i = 0; i < shard_count_; ++i) {
       const std::uint64_t share = bound / shard_count_ + (i < bound % shard_count_ ? 1 : 0);
-      stripes_[i].shard.emplace(share, counted_, hasher_, equal);
+      stripes_[i].shard.emplace(share, counted_, options_.expire_after_write > duration::zero(),
+                                options_.expire_after_access > duration::zero(), epochs_,
+                                read_stripes, hasher_, equal);
       stripes_[i].flights = flight_map(8, key_hash{hasher_}, equal);
     }
   }
@@ -251,11 +256,12 @@ class cache {
   /// Entries held, expired ones not yet swept included. Takes each shard's lock in turn.
   [[nodiscard]] std::uint64_t size() const { return metrics().entries; }
 
-  /// A snapshot of the counters (each shard read under its shared lock).
+  /// A snapshot of the counters (each shard's under its lock; hits and misses are counted
+  /// without it, so a snapshot taken during reads may miss the latest few).
   [[nodiscard]] cache_metrics metrics() const {
     cache_metrics m;
     for (std::uint32_t i = 0; i < shard_count_; ++i) {
-      std::shared_lock lock{stripes_[i].shard->mutex()};
+      std::lock_guard lock{stripes_[i].shard->mutex()};
       stripes_[i].shard->add_metrics(m);
     }
     m.loads = loads_.load();
@@ -266,9 +272,9 @@ class cache {
 
   /// Bytes of bookkeeping beyond the keys' and values' own: index, slab metadata, policy.
   [[nodiscard]] std::size_t overhead_bytes() const {
-    std::size_t bytes = sizeof(*this) + shard_count_ * sizeof(stripe);
+    std::size_t bytes = sizeof(*this) + shard_count_ * sizeof(stripe) + epochs_.memory_bytes();
     for (std::uint32_t i = 0; i < shard_count_; ++i) {
-      std::shared_lock lock{stripes_[i].shard->mutex()};
+      std::lock_guard lock{stripes_[i].shard->mutex()};
       bytes += stripes_[i].shard->overhead_bytes();
     }
     return bytes;
@@ -323,37 +329,41 @@ class cache {
            per_entry_ttl_.load(std::memory_order_relaxed);
   }
 
-  // The shared read path. The clock is read only if the entry found has a deadline (or the
-  // caller supplied `now`), so a cache without expiry never reads it.
+  // The read path: no lock. The epoch guard keeps every cell, slab and index the lookup can
+  // reach alive until it is released (epoch.hpp), so the value is copied out while pinned. The
+  // clock is read only if the entry found has a deadline (or the caller supplied `now`), so a
+  // cache without expiry never reads it.
   template <class Now, class Out>
   auto read(const Key& key, Now now_fn, Out out)
       -> decltype(out(std::declval<const Value&>(), time_point{})) {
     const std::uint64_t hash = hasher_(key);
     shard_type& s = *stripe_of(hash).shard;
-    bool drain = false;
     decltype(out(std::declval<const Value&>(), time_point{})) result{};
+    bool drain = false;
+    std::uint32_t thread = 0;
     {
-      std::shared_lock lock{s.mutex()};
-      const std::uint32_t slot = s.lookup(key, hash);
-      if (slot == detail::no_slot) {
-        s.miss();
+      const detail::epoch_domain::guard pin{epochs_};
+      thread = pin.slot();
+      const auto [slab, cell] = s.find(key, hash);
+      if (cell == detail::no_slot) {
+        s.miss(thread);
         return result;
       }
       std::int64_t now = 0;
-      if (s.timed(slot)) {
+      if (slab->timed(cell)) {
         now = now_ns(now_fn());
-        if (s.expired(slot, now)) {
-          s.miss();
+        if (slab->expired(cell, now)) {
+          s.miss(thread);
           return result;
         }
       }
       const std::int64_t access = deadline(now, options_.expire_after_access);
-      result = out(s.value_at(slot), to_time_point(std::min(s.deadline_at(slot), access)));
-      drain = s.record_hit(slot, hash, access);
+      result = out(slab->kv(cell).second, to_time_point(std::min(slab->deadline(cell), access)));
+      drain = s.record_hit(*slab, cell, access, thread);
     }
     if (drain) {
       std::unique_lock lock{s.mutex(), std::try_to_lock};
-      if (lock) s.drain_reads();
+      if (lock) s.drain_reads(thread);
     }
     return result;
   }
@@ -366,10 +376,10 @@ class cache {
 
   // Under the exclusive lock: a live value, without counting a hit or a miss.
   std::optional<Value> find_locked(shard_type& s, const Key& key, std::uint64_t hash) {
-    const std::uint32_t slot = s.lookup(key, hash);
-    if (slot == detail::no_slot) return std::nullopt;
-    if (s.timed(slot) && s.expired(slot, now_ns(clock_.now()))) return std::nullopt;
-    return s.value_at(slot);
+    const auto [slab, cell] = s.find(key, hash);
+    if (cell == detail::no_slot) return std::nullopt;
+    if (slab->timed(cell) && slab->expired(cell, now_ns(clock_.now()))) return std::nullopt;
+    return slab->kv(cell).second;
   }
 
   std::uint32_t weigh(const Key& key, const Value& value) const {
@@ -399,6 +409,7 @@ class cache {
     removals out;
     {
       std::lock_guard lock{st.shard->mutex()};
+      if (ttl != no_ttl) st.shard->make_timed();
       cancel_flight(st, key);
       write_locked(*st.shard, std::move(key), std::move(value), hash, weight, ttl, now, out);
     }
@@ -446,6 +457,8 @@ class cache {
   bool counted_;
   std::uint32_t shard_count_ = 1;
   unsigned shard_bits_ = 0;
+  // Before the shards, which hold a reference to it.
+  detail::epoch_domain epochs_{detail::default_epoch_slots(std::thread::hardware_concurrency())};
   std::unique_ptr<stripe[]> stripes_;
   std::atomic<bool> per_entry_ttl_{false};
   metric_counter loads_;

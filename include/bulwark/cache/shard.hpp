@@ -1,171 +1,202 @@
 #pragma once
-// One lock stripe of bulwark::cache: an open-addressing index over a slab of entries, their
-// deadlines (only once one has any), an eviction policy and a lossy read buffer. Internal; users
-// include bulwark/cache/cache.hpp.
+// One lock stripe of bulwark::cache: a slab of cells and an index read without a lock, an
+// eviction policy, a striped read buffer, and the bookkeeping that maps the policy's slots to
+// cells. Internal; users include bulwark/cache/cache.hpp.
+//
+// Reads take no lock. A reader pins its thread (epoch.hpp), loads the index, follows a word to a
+// cell of the current slab, compares the key and copies the value, then unpins. Writers hold the
+// shard's mutex and never change what a reader can reach: a new value goes into a fresh cell
+// whose word replaces the old one, and a cell that leaves the index waits in `limbo_` until two
+// epoch advances show that no reader pinned before it left is still pinned.
+//
+// Two numberings. The policy orders *slots* (one per entry, stable for the entry's life, which
+// is what its interface needs: on_update keeps an entry's place). The index names *cells* (a
+// value's storage, replaced on every write). `slot_cell_` and `cell_state_` map between them, 8
+// bytes an entry, and free slots and free cells are chained through the same arrays.
 
 #include <algorithm>
-#include <array>
 #include <atomic>
 #include <bit>
 #include <cstddef>
 #include <cstdint>
-#include <limits>
+#include <deque>
 #include <memory>
 #include <mutex>
-#include <new>
-#include <shared_mutex>
 #include <stdexcept>
 #include <utility>
 #include <vector>
 
 #include "bulwark/cache/cache_options.hpp"
+#include "bulwark/cache/epoch.hpp"
 #include "bulwark/cache/eviction.hpp"
+#include "bulwark/cache/read_buffer.hpp"
+#include "bulwark/cache/slab.hpp"
 
 namespace bulwark::detail {
-
-/// An entry's deadlines are nanoseconds since the clock's epoch; `never` is no deadline.
-inline constexpr std::int64_t never = std::numeric_limits<std::int64_t>::max();
 
 template <class Key, class Value, class Policy, class Hasher, class KeyEqual>
 class cache_shard {
  public:
+  using slab = cache_slab<Key, Value>;
   struct removal {
     Key key;
     Value value;
     removal_cause cause;
   };
   using removals = std::vector<removal>;
+  /// What a lock-free lookup found: the slab it read and the cell (no_slot: nothing).
+  struct found {
+    const slab* in;
+    std::uint32_t cell;
+  };
 
-  /// Slot numbers fit in 24 bits: an index word is an 8-bit hash tag and a 24-bit slot.
-  static constexpr std::uint32_t max_slots = (1u << 24) - 2;
-
-  cache_shard(std::uint64_t max_weight, bool counted, const Hasher& hasher, const KeyEqual& equal)
-      : policy_{max_weight},
+  cache_shard(std::uint64_t max_weight, bool counted, bool write_timed, bool access_timed,
+              epoch_domain& epochs, std::uint32_t stripes, const Hasher& hasher,
+              const KeyEqual& equal)
+      : reads_{stripes},
+        epochs_{epochs},
+        policy_{max_weight},
         slot_limit_{
-            counted ? static_cast<std::uint32_t>(std::min<std::uint64_t>(max_weight + 1, max_slots))
-                    : max_slots},
+            counted ? static_cast<std::uint32_t>(std::min<std::uint64_t>(max_weight + 1, max_cells))
+                    : max_cells},
+        // Room for cells in limbo beyond the entries: 1/64 more, at least 16.
+        cell_limit_{counted ? std::min(max_cells, slot_limit_ + std::max(16u, slot_limit_ / 64))
+                            : max_cells},
+        write_timed_{write_timed},
+        access_timed_{access_timed},
         hasher_{hasher},
         equal_{equal} {}
 
   cache_shard(const cache_shard&) = delete;
   cache_shard& operator=(const cache_shard&) = delete;
   ~cache_shard() {
-    for (std::uint32_t slot = 0; slot < capacity_; ++slot) {
-      if (live_[slot]) std::destroy_at(&nodes_[slot].kv);
+    // No reader may run now (destroying a cache in use is the caller's bug), so nothing waits.
+    if (slab* s = slab_.load(std::memory_order_relaxed)) {
+      s->constructed = constructed_cells();
+      delete s;
+    }
+    delete table_.load(std::memory_order_relaxed);
+  }
+
+  std::mutex& mutex() const noexcept { return mutex_; }
+
+  // ---- lock-free (the caller holds a pin of the cache's epoch domain, or the lock) ----
+
+  /// `key`'s cell, expired or not. seq_cst loads: see epoch.hpp.
+  found find(const Key& key, std::uint64_t hash) const {
+    const index_table* t = table_.load(std::memory_order_seq_cst);
+    if (t == nullptr) return {nullptr, no_slot};
+    const std::uint32_t tag = tag_of(hash);
+    for (std::size_t pos = static_cast<std::size_t>(hash) & t->mask;; pos = (pos + 1) & t->mask) {
+      const std::uint32_t word = t->words[pos].load(std::memory_order_seq_cst);
+      if (word == empty_word) return {nullptr, no_slot};
+      if (word != tombstone_word && (word & ~cell_mask) == tag) {
+        // Loaded after the word: the slab that was current when the word was stored, or a later
+        // one, which holds a copy of the cell.
+        const slab* s = slab_.load(std::memory_order_seq_cst);
+        if (equal_(s->kv(word & cell_mask).first, key)) return {s, word & cell_mask};
+      }
     }
   }
 
-  std::shared_mutex& mutex() const noexcept { return mutex_; }
-
-  // ---- under a shared (or exclusive) lock ----
-
-  /// The slot of `key`'s entry, expired or not, or no_slot. O(1) expected.
-  std::uint32_t lookup(const Key& key, std::uint64_t hash) const noexcept {
-    const std::size_t pos = find(key, hash);
-    return pos == npos ? no_slot : table_[pos] & slot_mask;
-  }
-  /// Whether the entry has a deadline at all (else no clock read is needed to judge it).
-  bool timed(std::uint32_t slot) const noexcept { return deadline_at(slot) != never; }
-  bool expired(std::uint32_t slot, std::int64_t now) const noexcept {
-    return !deadlines_.empty() && expired(deadlines_[slot], now);
-  }
-
-  const Key& key_at(std::uint32_t slot) const noexcept { return nodes_[slot].kv.first; }
-  const Value& value_at(std::uint32_t slot) const noexcept { return nodes_[slot].kv.second; }
-  std::int64_t deadline_at(std::uint32_t slot) const noexcept {
-    if (deadlines_.empty()) return never;
-    return std::min(deadlines_[slot].write,
-                    deadlines_[slot].access.load(std::memory_order_relaxed));
-  }
-
-  /// A hit under the shared lock: extends the access deadline and queues the access for the
-  /// policy. Returns true when the read buffer is full and the caller should try to drain it.
-  bool record_hit(std::uint32_t slot, std::uint64_t hash, std::int64_t access_deadline) noexcept {
-    // Relaxed: the deadline is a hint other readers may race on (the later store wins, both
-    // are "now + ttl" within a tick); writers read it under the exclusive lock. An access
-    // deadline implies deadlines are kept: the entry's write under expire_after_access set one.
-    if (access_deadline != never && !deadlines_.empty()) {
-      deadlines_[slot].access.store(access_deadline, std::memory_order_relaxed);
+  /// A hit: extends the access deadline and records the access for the policy. Returns true
+  /// when the caller should try to drain the read buffer.
+  bool record_hit(const slab& s, std::uint32_t cell, std::int64_t access_deadline,
+                  std::uint32_t thread) noexcept {
+    if (access_deadline != never && s.access_deadline != nullptr) {
+      // Readers race on the deadline and the later store wins (all are "now + ttl" within a
+      // tick); it is stored only when it changes, so readers of a hot key do not bounce its line.
+      std::atomic<std::int64_t>& a = s.access_deadline[cell];
+      if (a.load(std::memory_order_relaxed) != access_deadline) {
+        // A growth may copy the cell's deadlines into a new slab while this reader holds the old
+        // one. Store then load the slab pointer, both seq_cst, against the grower's publish
+        // then re-read (grow_slab): either this load sees the new slab and the reader stores
+        // there too, or the grower's re-read sees this store. So no extension is lost.
+        a.store(access_deadline, std::memory_order_seq_cst);
+        const slab* now = slab_.load(std::memory_order_seq_cst);
+        if (now != &s && now->access_deadline != nullptr) {
+          now->access_deadline[cell].store(access_deadline, std::memory_order_relaxed);
+        }
+      }
     }
-    // Relaxed: every reader that claims a buffer cell stores into it before releasing its
-    // shared lock, and the drainer reads the cells under the exclusive lock, whose
-    // acquisition happens after those releases; the lock gives the ordering.
-    const std::uint64_t i = reads_.fetch_add(1, std::memory_order_relaxed);
-    if (i < read_buffer_size) {
-      read_slots_[i].store(slot, std::memory_order_relaxed);
-      read_hashes_[i].store(hash, std::memory_order_relaxed);
-    }
-    // Past the buffer, reads are dropped from the policy's view (not from the hit count) until
-    // a drain; every 32nd such reader tries the lock, so a full buffer does not make every
-    // reader contend for it.
-    return i + 1 == read_buffer_size || (i >= read_buffer_size && (i & 31) == 0);
+    return reads_.record(thread, cell);
+  }
+  void miss(std::uint32_t thread) noexcept { reads_.miss(thread); }
+
+  // ---- under the lock ----
+
+  [[nodiscard]] const slab* current() const noexcept {
+    return slab_.load(std::memory_order_relaxed);
   }
 
-  void miss() noexcept { misses_.add(); }
+  /// Replays buffered reads into the policy. A cell that no longer holds an entry is skipped.
+  void drain_reads() { reads_.drain(replay_access()); }
+  /// Replays thread `thread`'s stripe only (a reader that filled it).
+  void drain_reads(std::uint32_t thread) { reads_.drain(thread, replay_access()); }
 
-  // ---- under the exclusive lock ----
-
-  /// Replays buffered reads into the policy, in the order they were recorded.
-  void drain_reads() {
-    const std::uint64_t n = reads_.load(std::memory_order_relaxed);
-    if (n == 0) return;
-    const auto replay = static_cast<std::size_t>(std::min<std::uint64_t>(n, read_buffer_size));
-    for (std::size_t i = 0; i < replay; ++i) {
-      policy_.on_access(read_slots_[i].load(std::memory_order_relaxed),
-                        read_hashes_[i].load(std::memory_order_relaxed));
+  /// From now on cells carry write deadlines (a per-entry TTL was used). O(capacity) once.
+  void make_timed() {
+    if (write_timed_) return;
+    write_timed_ = true;
+    try {
+      if (const slab* s = current()) grow_slab(s->capacity);  // the same size, with deadlines
+    } catch (...) {
+      write_timed_ = false;  // the slab has no write deadlines: keep saying so
+      throw;
     }
-    hits_ += n;
-    reads_.store(0, std::memory_order_relaxed);
   }
 
   /// Inserts or replaces `key`'s value with the given deadlines, then evicts to fit.
   template <class K, class V>
   void put(K&& key, V&& value, std::uint64_t hash, std::uint32_t weight, std::int64_t now,
            std::int64_t write_deadline, std::int64_t access_deadline, removals* out) {
-    const bool has_deadline = write_deadline != never || access_deadline != never;
-    const std::size_t pos = find(key, hash);
+    const std::size_t pos = find_pos(key, hash);
     if (pos != npos) {
-      const std::uint32_t slot = table_[pos] & slot_mask;
-      if (has_deadline) keep_deadlines();  // allocates (may throw) before anything changes
-      node& n = nodes_[slot];
+      const std::uint32_t old = word_at(pos) & cell_mask;
+      const std::uint32_t slot = cell_state_[old];
       // Over an expired entry, the old value left by expiry, not by replacement (as Caffeine).
-      const bool was_expired = expired(slot, now);
-      if (out != nullptr) {
-        out->push_back({n.kv.first, std::move(n.kv.second),
-                        was_expired ? removal_cause::expired : removal_cause::replaced});
-      }
-      if (was_expired) {
-        ++evictions_expired_;
-      } else {
-        ++replacements_;
-      }
-      n.kv.second = std::forward<V>(value);
-      set_deadlines(slot, write_deadline, access_deadline);
+      const bool was_expired = current()->expired(old, now);
+      const std::uint32_t cell = fill_cell(std::forward<K>(key), std::forward<V>(value),
+                                           write_deadline, access_deadline, slot);
+      slot_cell_[slot] = cell;
+      table_.load(std::memory_order_relaxed)
+          ->words[pos]
+          .store(tag_of(hash) | cell, std::memory_order_seq_cst);
+      retire_cell(old);
+      ++(was_expired ? evictions_expired_ : replacements_);
       policy_.on_update(slot, hash, weight);
+      if (out != nullptr) {
+        const auto& kv = current()->kv(old);  // copied: readers may still be reading it
+        out->push_back(
+            {kv.first, kv.second, was_expired ? removal_cause::expired : removal_cause::replaced});
+      }
     } else {
-      reserve_one();
-      if (has_deadline) keep_deadlines();
-      const std::uint32_t slot = free_.back();
-      std::construct_at(&nodes_[slot].kv, std::forward<K>(key), std::forward<V>(value));
-      free_.pop_back();
-      live_[slot] = true;
-      set_deadlines(slot, write_deadline, access_deadline);
-      insert_index(hash, slot);
+      reserve_slot();
+      index_table* t = reserve_index();
+      const std::uint32_t slot = free_slot_;
+      const std::uint32_t cell = fill_cell(std::forward<K>(key), std::forward<V>(value),
+                                           write_deadline, access_deadline, slot);
+      free_slot_ = slot_cell_[slot] & cell_mask;
+      slot_cell_[slot] = cell;
+      insert_index(*t, hash, cell);
       ++entries_;
       policy_.on_insert(slot, hash, weight);
     }
-    policy_.evict([this](std::uint32_t s) { return hasher_(nodes_[s].kv.first); },
+    policy_.evict([this](std::uint32_t s) { return hasher_(kv_of_slot(s).first); },
                   [this, out](std::uint32_t s) { remove_slot(s, removal_cause::size, out); });
+    reclaim();
   }
 
   /// Removes `key`'s entry if present (expired or not). Returns whether it was live.
   bool erase(const Key& key, std::uint64_t hash, std::int64_t now, removals* out) {
-    const std::size_t pos = find(key, hash);
+    const std::size_t pos = find_pos(key, hash);
     if (pos == npos) return false;
-    const std::uint32_t slot = table_[pos] & slot_mask;
-    const bool live = !expired(slot, now);
+    const std::uint32_t cell = word_at(pos) & cell_mask;
+    const bool live = !current()->expired(cell, now);
+    const std::uint32_t slot = cell_state_[cell];
     policy_.on_remove(slot);
     remove_slot(slot, live ? removal_cause::explicit_removal : removal_cause::expired, out);
+    reclaim();
     return live;
   }
 
@@ -173,43 +204,47 @@ class cache_shard {
   template <class Pred>
   std::size_t erase_if(Pred& pred, std::int64_t now, removals* out) {
     std::size_t count = 0;
-    for (std::uint32_t slot = 0; slot < capacity_; ++slot) {
-      if (!live_[slot]) continue;
-      node& n = nodes_[slot];
-      if (expired(slot, now)) {
+    for (std::uint32_t slot = 0; slot < slot_cell_.size(); ++slot) {
+      if (!slot_live(slot)) continue;
+      const std::uint32_t cell = slot_cell_[slot];
+      const auto& kv = current()->kv(cell);
+      if (current()->expired(cell, now)) {
         policy_.on_remove(slot);
         remove_slot(slot, removal_cause::expired, out);
-      } else if (pred(std::as_const(n.kv.first), std::as_const(n.kv.second))) {
+      } else if (pred(kv.first, kv.second)) {
         policy_.on_remove(slot);
         remove_slot(slot, removal_cause::explicit_removal, out);
         ++count;
       }
     }
+    reclaim();
     return count;
   }
 
   /// Removes up to `budget` slots' worth of expired entries, resuming where the last sweep
-  /// stopped (a clock hand over the slab), or the whole slab when budget is 0.
+  /// stopped (a clock hand over the slots), or all of them when budget is 0.
   std::size_t sweep(std::int64_t now, std::uint32_t budget, removals* out) {
-    if (capacity_ == 0 || deadlines_.empty()) return 0;  // no entry has ever had a deadline
-    const std::uint32_t steps = budget == 0 ? capacity_ : std::min(budget, capacity_);
+    const auto slots = static_cast<std::uint32_t>(slot_cell_.size());
+    if (slots == 0 || !(write_timed_ || access_timed_)) return 0;
+    const std::uint32_t steps = budget == 0 ? slots : std::min(budget, slots);
     std::size_t removed = 0;
     for (std::uint32_t i = 0; i < steps; ++i) {
-      if (hand_ >= capacity_) hand_ = 0;
+      if (hand_ >= slots) hand_ = 0;
       const std::uint32_t slot = hand_++;
-      if (live_[slot] && expired(slot, now)) {
+      if (slot_live(slot) && current()->expired(slot_cell_[slot], now)) {
         policy_.on_remove(slot);
         remove_slot(slot, removal_cause::expired, out);
         ++removed;
       }
     }
+    reclaim();
     return removed;
   }
 
-  /// Adds this shard's counters to `m`. Under the shared lock, so hits are never seen twice.
+  /// Adds this shard's counters to `m`.
   void add_metrics(cache_metrics& m) const noexcept {
-    m.hits += hits_ + reads_.load(std::memory_order_relaxed);
-    m.misses += misses_.load();
+    m.hits += reads_.hits();
+    m.misses += reads_.misses();
     m.evictions_size += evictions_size_;
     m.evictions_expired += evictions_expired_;
     m.evictions_explicit += evictions_explicit_;
@@ -218,186 +253,288 @@ class cache_shard {
     m.weight += policy_.weight();
   }
 
-  [[nodiscard]] std::uint64_t entries() const noexcept { return entries_; }
-
-  /// Bytes this shard allocated for bookkeeping beyond the keys' and values' own bytes.
+  /// Bytes this shard allocated beyond the live keys' and values' own bytes.
   [[nodiscard]] std::size_t overhead_bytes() const noexcept {
-    return capacity_ * (sizeof(node) - sizeof(std::pair<Key, Value>)) + live_.capacity() / 8 +
-           deadlines_.capacity() * sizeof(deadlines) + table_.capacity() * sizeof(std::uint32_t) +
-           free_.capacity() * sizeof(std::uint32_t) + policy_.memory_bytes();
+    std::size_t bytes = sizeof(*this) + reads_.memory_bytes() + policy_.memory_bytes() +
+                        (cell_state_.capacity() + slot_cell_.capacity()) * sizeof(std::uint32_t) +
+                        limbo_.size() * sizeof(retired_cell);
+    if (const slab* s = current()) {
+      bytes += s->capacity * sizeof(typename slab::cell) - entries_ * sizeof(std::pair<Key, Value>);
+      bytes += s->deadline_bytes();
+    }
+    if (const index_table* t = table_.load(std::memory_order_relaxed)) {
+      bytes += t->size() * sizeof(std::uint32_t);
+    }
+    return bytes;
   }
 
  private:
-  struct node {
-    union {
-      std::pair<Key, Value> kv;  // alive iff live_[slot]
+  static constexpr std::size_t npos = static_cast<std::size_t>(-1);
+  // cell_state_: a slot number (< limbo) while the cell holds that slot's entry; `limbo` once
+  // retired and until reclaimed; `free_bit | next free cell` while free. slot_cell_: the cell
+  // of a live slot, or `free_bit | next free slot`.
+  static constexpr std::uint32_t limbo = 0x40000000;
+  static constexpr std::uint32_t free_bit = 0x80000000;
+  static constexpr std::uint32_t none = cell_mask;  // end of a free chain
+
+  struct retired_cell {
+    std::uint32_t cell;
+    std::uint64_t epoch;
+  };
+  template <class T>
+  struct retired {
+    std::uint64_t epoch;
+    std::unique_ptr<T> object;
+  };
+
+  auto replay_access() {
+    return [this](std::uint32_t cell) {
+      if (cell < cell_state_.size() && cell_state_[cell] < limbo) {
+        policy_.on_access(cell_state_[cell], hasher_(current()->kv(cell).first));
+      }
     };
-    node() noexcept {}
-    ~node() {}
-  };
-  // An entry's deadlines, kept apart from the slab so that a shard none of whose entries ever
-  // had one (no expiry configured, no per-entry TTL) spends no memory on them: 16 bytes an
-  // entry saved. `access` is atomic because readers extend it under the shared lock.
-  struct deadlines {
-    std::int64_t write = never;
-    std::atomic<std::int64_t> access{never};
-  };
-
-  static constexpr std::size_t npos = std::numeric_limits<std::size_t>::max();
-  static constexpr std::uint32_t empty_word = 0xFFFFFFFF;
-  static constexpr std::uint32_t tombstone = 0xFFFFFFFE;
-  static constexpr std::uint32_t slot_mask = 0x00FFFFFF;
-  static constexpr std::size_t read_buffer_size = 64;
-
-  static bool expired(const deadlines& d, std::int64_t now) noexcept {
-    return now >= d.write || now >= d.access.load(std::memory_order_relaxed);
   }
 
-  // From the first entry with a deadline on, every slot has a deadlines cell (never, never by
-  // default); until then deadlines_ is empty and every entry is untimed. Exclusive lock.
-  void keep_deadlines() {
-    if (deadlines_.empty()) deadlines_ = std::vector<deadlines>(capacity_);
+  [[nodiscard]] bool slot_live(std::uint32_t slot) const noexcept {
+    return (slot_cell_[slot] & free_bit) == 0;
   }
-  void set_deadlines(std::uint32_t slot, std::int64_t write, std::int64_t access) noexcept {
-    if (deadlines_.empty()) return;  // both are never (put called keep_deadlines otherwise)
-    deadlines_[slot].write = write;
-    deadlines_[slot].access.store(access, std::memory_order_relaxed);
+  const std::pair<Key, Value>& kv_of_slot(std::uint32_t slot) const noexcept {
+    return current()->kv(slot_cell_[slot]);
   }
-  static std::uint32_t tag_of(std::uint64_t hash) noexcept {
-    // Bits 32-39: the shard was chosen by the top bits and the position by the low ones.
-    return static_cast<std::uint32_t>(hash >> 8) & 0xFF000000u;
+  std::uint32_t word_at(std::size_t pos) const noexcept {
+    return table_.load(std::memory_order_relaxed)->words[pos].load(std::memory_order_relaxed);
   }
 
-  // Linear probing over the index; a word holds the hash's top tag byte and the slot, so a probe
-  // only touches an entry whose tag matches (a false match 1 time in 256).
+  // The index position of `key`'s word, or npos. Under the lock (the writer's own stores).
   template <class K>
-  std::size_t find(const K& key, std::uint64_t hash) const noexcept {
-    if (table_.empty()) return npos;
+  std::size_t find_pos(const K& key, std::uint64_t hash) const {
+    const index_table* t = table_.load(std::memory_order_relaxed);
+    if (t == nullptr) return npos;
     const std::uint32_t tag = tag_of(hash);
-    for (std::size_t pos = static_cast<std::size_t>(hash) & mask_;; pos = (pos + 1) & mask_) {
-      const std::uint32_t word = table_[pos];
+    for (std::size_t pos = static_cast<std::size_t>(hash) & t->mask;; pos = (pos + 1) & t->mask) {
+      const std::uint32_t word = t->words[pos].load(std::memory_order_relaxed);
       if (word == empty_word) return npos;
-      if (word != tombstone && (word & ~slot_mask) == tag &&
-          equal_(nodes_[word & slot_mask].kv.first, key)) {
+      if (word != tombstone_word && (word & ~cell_mask) == tag &&
+          equal_(current()->kv(word & cell_mask).first, key)) {
         return pos;
       }
     }
   }
 
-  void insert_index(std::uint64_t hash, std::uint32_t slot) {
-    if ((used_ + 1) * 4 > table_.size() * 3) rehash(entries_ + 1);
-    std::size_t pos = static_cast<std::size_t>(hash) & mask_;
-    while (table_[pos] != empty_word && table_[pos] != tombstone)
-      pos = (pos + 1) & mask_;
-    if (table_[pos] == empty_word) ++used_;
-    table_[pos] = tag_of(hash) | slot;
+  // Capacity steps for the slot and cell arrays: doubling, but straight to the limit once the
+  // next doubling would leave less than a doubling to go. std::vector::resize and the policies'
+  // arrays then allocate exactly (a resize to less than twice the size would double).
+  static std::uint32_t next_capacity(std::uint32_t now, std::uint32_t limit) noexcept {
+    if (now >= limit) return std::min(max_cells, now + std::max(16u, now / 16));
+    if (now == 0) return std::min(16u, limit);
+    return std::uint64_t{now} * 4 > limit ? limit : now * 2;
   }
 
-  // Rebuilds the index for `live` entries at the power of two >= 2 x live (load <= 1/2 after,
-  // so the next rebuild is at least live/2 inserts away: amortised O(1)), dropping tombstones.
-  // 8 to 16 bytes of index per entry.
-  void rehash(std::size_t live) {
-    const std::size_t size = std::bit_ceil(std::max<std::size_t>(16, 2 * live));
-    std::vector<std::uint32_t> fresh(size, empty_word);
-    const std::size_t mask = size - 1;
-    for (const std::uint32_t word : table_) {
-      if (word == empty_word || word == tombstone) continue;
-      const std::uint64_t hash = hasher_(nodes_[word & slot_mask].kv.first);
-      std::size_t pos = static_cast<std::size_t>(hash) & mask;
-      while (fresh[pos] != empty_word)
-        pos = (pos + 1) & mask;
-      fresh[pos] = word;
-    }
-    table_ = std::move(fresh);
-    mask_ = mask;
-    used_ = entries_;
-  }
-
-  // Makes sure a free slot exists, growing the slab (by doubling, up to the limit). A doubling
-  // that reaches the bound takes the limit's extra slot too (an insert into a full shard holds
-  // bound + 1 entries until it evicts): growing by that one slot later would reallocate
-  // everything, and the policy's vectors, grown by resize(), would double their capacity for it.
-  void reserve_one() {
-    if (!free_.empty()) return;
-    if (capacity_ >= slot_limit_) {
+  void reserve_slot() {
+    if (free_slot_ != none) return;
+    const auto now = static_cast<std::uint32_t>(slot_cell_.size());
+    if (now >= slot_limit_) {
       throw std::length_error("bulwark::cache: a shard is limited to 16777214 entries");
     }
-    std::uint64_t doubled = std::max<std::uint64_t>(16, std::uint64_t{capacity_} * 2);
-    if (doubled + 1 >= slot_limit_) doubled = slot_limit_;
-    const auto grown = static_cast<std::uint32_t>(doubled);
-    // Allocate everything before moving any entry (new live_ bits are false, harmless).
-    std::vector<node> fresh(grown);
-    std::vector<deadlines> fresh_deadlines(deadlines_.empty() ? 0 : grown);
-    free_.reserve(grown);
+    const std::uint32_t grown = next_capacity(now, slot_limit_);
     policy_.reserve(grown);
-    live_.resize(grown);
-    for (std::uint32_t slot = 0; slot < capacity_; ++slot) {
-      if (live_[slot]) std::construct_at(&fresh[slot].kv, std::move(nodes_[slot].kv));
-    }
-    for (std::uint32_t slot = 0; slot < capacity_; ++slot) {
-      if (live_[slot]) std::destroy_at(&nodes_[slot].kv);
-    }
-    if (!deadlines_.empty()) {
-      for (std::uint32_t slot = 0; slot < capacity_; ++slot) {
-        fresh_deadlines[slot].write = deadlines_[slot].write;
-        fresh_deadlines[slot].access.store(deadlines_[slot].access.load(std::memory_order_relaxed),
-                                           std::memory_order_relaxed);
+    slot_cell_.reserve(grown);
+    for (std::uint32_t slot = now; slot < grown; ++slot)
+      slot_cell_.push_back(free_bit | (slot + 1 < grown ? slot + 1 : none));
+    free_slot_ = now;
+  }
+
+  // A cell holding a new pair for `slot`, published by nothing yet. Strong guarantee.
+  template <class K, class V>
+  std::uint32_t fill_cell(K&& key, V&& value, std::int64_t write_deadline,
+                          std::int64_t access_deadline, std::uint32_t slot) {
+    if (free_cell_ == none) {
+      reclaim(true);
+      if (free_cell_ == none) reclaim(true);  // a second advance frees the last write's cells
+      if (free_cell_ == none) {
+        const std::uint32_t now = current() == nullptr ? 0 : current()->capacity;
+        if (now >= max_cells) {
+          throw std::length_error("bulwark::cache: a shard is limited to 16777214 entries");
+        }
+        grow_slab(next_capacity(now, cell_limit_));
       }
     }
-    for (std::uint32_t slot = grown; slot > capacity_; --slot)
-      free_.push_back(slot - 1);
-    nodes_ = std::move(fresh);
-    deadlines_ = std::move(fresh_deadlines);
-    capacity_ = grown;
+    const std::uint32_t cell = free_cell_;
+    slab& s = *slab_.load(std::memory_order_relaxed);
+    std::construct_at(&s.cells[cell].kv, std::forward<K>(key), std::forward<V>(value));
+    s.set_deadlines(cell, write_deadline, access_deadline);
+    free_cell_ = cell_state_[cell] & cell_mask;
+    cell_state_[cell] = slot;
+    return cell;
   }
 
-  // Drops a slot the policy no longer orders: index, value, slot. The index word is found by
-  // the key's hash (recomputed: the slab stores no hashes, 8 bytes an entry saved).
-  void remove_slot(std::uint32_t slot, removal_cause cause, removals* out) {
-    node& n = nodes_[slot];
-    const std::size_t pos = find(n.kv.first, hasher_(n.kv.first));
-    table_[pos] = tombstone;
-    if (out != nullptr) out->push_back({std::move(n.kv.first), std::move(n.kv.second), cause});
-    std::destroy_at(&n.kv);
-    live_[slot] = false;
-    free_.push_back(slot);
-    --entries_;
-    switch (cause) {
-      case removal_cause::size:
-        ++evictions_size_;
-        break;
-      case removal_cause::expired:
-        ++evictions_expired_;
-        break;
-      default:
-        ++evictions_explicit_;
-        break;
+  std::vector<std::uint32_t> constructed_cells() const {
+    std::vector<std::uint32_t> cells;
+    for (std::uint32_t c = 0; c < cell_state_.size(); ++c) {
+      if ((cell_state_[c] & free_bit) == 0) cells.push_back(c);
+    }
+    return cells;
+  }
+
+  // Copies every constructed cell (live and in limbo: a reader may reach either through the new
+  // slab) into a slab of `capacity` cells, publishes it and retires the old one.
+  void grow_slab(std::uint32_t capacity) {
+    // Everything that can throw comes before the publication: then nothing has changed.
+    cell_state_.reserve(capacity);
+    old_slabs_.reserve(old_slabs_.size() + 1);
+    auto fresh = std::make_unique<slab>(capacity, write_timed_, access_timed_);
+    slab* old = slab_.load(std::memory_order_relaxed);
+    std::vector<std::uint32_t> copied;
+    if (old != nullptr) {
+      copied = constructed_cells();
+      for (std::size_t i = 0; i < copied.size(); ++i) {
+        try {
+          std::construct_at(&fresh->cells[copied[i]].kv, old->kv(copied[i]));
+        } catch (...) {
+          copied.resize(i);
+          fresh->constructed = std::move(copied);  // destroys what was copied
+          throw;
+        }
+        fresh->set_deadlines(copied[i], old->write_deadline_of(copied[i]),
+                             old->access_deadline_of(copied[i]));
+      }
+    }
+    const auto before = static_cast<std::uint32_t>(cell_state_.size());
+    for (std::uint32_t c = before; c < capacity; ++c)
+      cell_state_.push_back(free_bit | (c + 1 < capacity ? c + 1 : free_cell_));
+    if (capacity > before) free_cell_ = before;
+    slab* published = fresh.release();
+    slab_.store(published, std::memory_order_seq_cst);
+    if (old != nullptr) {
+      // Access deadlines extended in the old slab by readers that loaded it before the publish
+      // (see record_hit): carried over, keeping whichever of the two is later.
+      if (old->access_deadline != nullptr && published->access_deadline != nullptr) {
+        for (const std::uint32_t c : copied) {
+          const std::int64_t late = old->access_deadline[c].load(std::memory_order_seq_cst);
+          std::atomic<std::int64_t>& a = published->access_deadline[c];
+          std::int64_t seen = a.load(std::memory_order_relaxed);
+          while (seen < late && !a.compare_exchange_weak(seen, late, std::memory_order_relaxed)) {
+          }
+        }
+      }
+      old->constructed = std::move(copied);
+      old_slabs_.push_back({epochs_.epoch(), std::unique_ptr<slab>(old)});
     }
   }
 
-  // The lock and the read counter each get a cache line: readers of this shard write both.
-  alignas(64) mutable std::shared_mutex mutex_;
-  alignas(64) std::atomic<std::uint64_t> reads_{0};
-  metric_counter misses_;
-  std::array<std::atomic<std::uint32_t>, read_buffer_size> read_slots_{};
-  std::array<std::atomic<std::uint64_t>, read_buffer_size> read_hashes_{};
+  // The index, rebuilt first if one more word would take it past 3/4 full.
+  index_table* reserve_index() {
+    index_table* t = table_.load(std::memory_order_relaxed);
+    return t == nullptr || (used_ + 1) * 4 > t->size() * 3 ? rehash(entries_ + 1) : t;
+  }
+
+  void insert_index(index_table& t, std::uint64_t hash, std::uint32_t cell) noexcept {
+    std::size_t pos = static_cast<std::size_t>(hash) & t.mask;
+    std::uint32_t word = t.words[pos].load(std::memory_order_relaxed);
+    while (word != empty_word && word != tombstone_word) {
+      pos = (pos + 1) & t.mask;
+      word = t.words[pos].load(std::memory_order_relaxed);
+    }
+    if (word == empty_word) ++used_;
+    t.words[pos].store(tag_of(hash) | cell, std::memory_order_seq_cst);
+  }
+
+  // A new index for `live` entries at the power of two >= 1.5 x live, without tombstones: load
+  // <= 2/3 after, so the next rebuild (at 3/4, tombstones included) is at least live/8 inserts
+  // away: amortised O(1). A full index doubles; one churned by removals stays its size. 5.3 to
+  // 12 bytes of index per entry.
+  index_table* rehash(std::size_t live) {
+    old_tables_.reserve(old_tables_.size() + 1);
+    auto fresh = std::make_unique<index_table>(
+        std::bit_ceil(std::max<std::size_t>(16, live + live / 2 + 1)));
+    index_table* old = table_.load(std::memory_order_relaxed);
+    if (old != nullptr) {
+      for (std::size_t i = 0; i < old->size(); ++i) {
+        const std::uint32_t word = old->words[i].load(std::memory_order_relaxed);
+        if (word == empty_word || word == tombstone_word) continue;
+        std::size_t pos =
+            static_cast<std::size_t>(hasher_(current()->kv(word & cell_mask).first)) & fresh->mask;
+        while (fresh->words[pos].load(std::memory_order_relaxed) != empty_word)
+          pos = (pos + 1) & fresh->mask;
+        fresh->words[pos].store(word, std::memory_order_relaxed);
+      }
+    }
+    used_ = entries_;
+    index_table* t = fresh.release();
+    table_.store(t, std::memory_order_seq_cst);  // publishes the words stored above
+    if (old != nullptr) {
+      old_tables_.push_back({epochs_.epoch(), std::unique_ptr<index_table>(old)});
+    }
+    return t;
+  }
+
+  // Unlinks a slot the policy no longer orders: index word, cell (to limbo), slot.
+  void remove_slot(std::uint32_t slot, removal_cause cause, removals* out) {
+    const std::uint32_t cell = slot_cell_[slot];
+    const auto& kv = current()->kv(cell);
+    const std::size_t pos = find_pos(kv.first, hasher_(kv.first));
+    table_.load(std::memory_order_relaxed)
+        ->words[pos]
+        .store(tombstone_word, std::memory_order_seq_cst);
+    if (out != nullptr) out->push_back({kv.first, kv.second, cause});
+    retire_cell(cell);
+    slot_cell_[slot] = free_bit | free_slot_;
+    free_slot_ = slot;
+    --entries_;
+    ++(cause == removal_cause::size      ? evictions_size_
+       : cause == removal_cause::expired ? evictions_expired_
+                                         : evictions_explicit_);
+  }
+
+  // After its word was overwritten (seq_cst): tag it with the epoch read after the unlink.
+  void retire_cell(std::uint32_t cell) {
+    cell_state_[cell] = limbo;
+    limbo_.push_back({cell, epochs_.epoch()});
+  }
+
+  // Frees what no pinned reader can see: everything retired two epochs ago. Tries to advance
+  // the epoch first (a scan of the thread records and a CAS on the global epoch, never a wait)
+  // when asked to, when a slab or index waits, or once 16 cells wait: the global epoch is a
+  // line every shard's writers would otherwise write on every write.
+  void reclaim(bool advance = false) {
+    if (limbo_.empty() && old_slabs_.empty() && old_tables_.empty()) return;
+    const bool pending = !old_slabs_.empty() || !old_tables_.empty();
+    const std::uint64_t epoch =
+        advance || pending || limbo_.size() >= 16 ? epochs_.try_advance() : epochs_.epoch();
+    slab* s = slab_.load(std::memory_order_relaxed);
+    while (!limbo_.empty() && limbo_.front().epoch + 2 <= epoch) {
+      const std::uint32_t cell = limbo_.front().cell;
+      limbo_.pop_front();
+      std::destroy_at(&s->cells[cell].kv);
+      cell_state_[cell] = free_bit | free_cell_;
+      free_cell_ = cell;
+    }
+    std::erase_if(old_slabs_, [epoch](const auto& r) { return r.epoch + 2 <= epoch; });
+    std::erase_if(old_tables_, [epoch](const auto& r) { return r.epoch + 2 <= epoch; });
+  }
+
+  // The lock, and the reader-written buffer after it, each start a cache line of their own.
+  alignas(64) mutable std::mutex mutex_;
+  alignas(64) read_buffer reads_;
+  alignas(64) std::atomic<slab*> slab_{nullptr};
+  std::atomic<index_table*> table_{nullptr};
+  epoch_domain& epochs_;  // the cache's, shared by its shards
 
   Policy policy_;
-  // Vectors, not unique_ptr<T[]>: a node (its union) and a deadlines cell (its atomic) are
-  // neither copyable nor movable, which a vector built at its final size never needs, and
-  // freeing an array-new with its length cookie trips a false -Wfree-nonheap-object in g++ 12.
-  std::vector<node> nodes_;
-  std::vector<bool> live_;            // a bit per slot: whether nodes_[slot].kv is constructed
-  std::vector<deadlines> deadlines_;  // empty, or one cell per slot (see keep_deadlines)
-  std::uint32_t capacity_ = 0;
+  std::vector<std::uint32_t> cell_state_;
+  std::vector<std::uint32_t> slot_cell_;
+  std::uint32_t free_cell_ = none;
+  std::uint32_t free_slot_ = none;
   std::uint32_t slot_limit_;
+  std::uint32_t cell_limit_;
   std::uint32_t hand_ = 0;
-  std::vector<std::uint32_t> free_;
-  std::vector<std::uint32_t> table_;
-  std::size_t mask_ = 0;
+  bool write_timed_;   // cells keep write deadlines (expire_after_write or a per-entry TTL)
+  bool access_timed_;  // cells keep access deadlines (expire_after_access)
+  std::deque<retired_cell> limbo_;
+  std::vector<retired<slab>> old_slabs_;
+  std::vector<retired<index_table>> old_tables_;
   std::size_t used_ = 0;  // index words not empty (entries and tombstones)
   std::uint64_t entries_ = 0;
-  std::uint64_t hits_ = 0;
   std::uint64_t evictions_size_ = 0;
   std::uint64_t evictions_expired_ = 0;
   std::uint64_t evictions_explicit_ = 0;
