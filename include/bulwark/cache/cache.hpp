@@ -56,8 +56,10 @@ struct cache_entry {
 /// sweeps a few slots), by `cleanup()`, or when its key is written. No background thread.
 ///
 /// Policy: `tiny_lfu_eviction` (adaptive W-TinyLFU) by default; `lru_eviction` or any
-/// `eviction_policy`. Hasher: a stable 64-bit hash of the key (bulwark::stable_hash covers
-/// strings and integers). Thread-safety: every member may be called from any thread.
+/// `eviction_policy`. Hasher: a well-mixed 64-bit hash of the key, every bit of which is used
+/// (bulwark::stable_hash covers strings and integers; an identity hash is not enough). Key and
+/// Value: copyable (a growing slab copies cells that readers may still be reading).
+/// Thread-safety: every member may be called from any thread.
 /// Complexity: get/put/invalidate O(1) expected; invalidate_if, invalidate_all, cleanup O(n).
 template <class Key, class Value, eviction_policy Policy = tiny_lfu_eviction,
           clock Clock = steady_clock, class Hasher = stable_hash,

@@ -87,7 +87,7 @@ class cache_shard {
     const index_table* t = table_.load(std::memory_order_seq_cst);
     if (t == nullptr) return {nullptr, no_slot};
     const std::uint32_t tag = tag_of(hash);
-    for (std::size_t pos = static_cast<std::size_t>(hash) & t->mask;; pos = (pos + 1) & t->mask) {
+    for (std::size_t pos = t->home(hash);; pos = t->next(pos)) {
       const std::uint32_t word = t->words[pos].load(std::memory_order_seq_cst);
       if (word == empty_word) return {nullptr, no_slot};
       if (word != tombstone_word && (word & ~cell_mask) == tag) {
@@ -263,7 +263,7 @@ class cache_shard {
       bytes += s->deadline_bytes();
     }
     if (const index_table* t = table_.load(std::memory_order_relaxed)) {
-      bytes += t->size() * sizeof(std::uint32_t);
+      bytes += t->size * sizeof(std::uint32_t);
     }
     return bytes;
   }
@@ -311,7 +311,7 @@ class cache_shard {
     const index_table* t = table_.load(std::memory_order_relaxed);
     if (t == nullptr) return npos;
     const std::uint32_t tag = tag_of(hash);
-    for (std::size_t pos = static_cast<std::size_t>(hash) & t->mask;; pos = (pos + 1) & t->mask) {
+    for (std::size_t pos = t->home(hash);; pos = t->next(pos)) {
       const std::uint32_t word = t->words[pos].load(std::memory_order_relaxed);
       if (word == empty_word) return npos;
       if (word != tombstone_word && (word & ~cell_mask) == tag &&
@@ -425,37 +425,38 @@ class cache_shard {
   // The index, rebuilt first if one more word would take it past 3/4 full.
   index_table* reserve_index() {
     index_table* t = table_.load(std::memory_order_relaxed);
-    return t == nullptr || (used_ + 1) * 4 > t->size() * 3 ? rehash(entries_ + 1) : t;
+    return t == nullptr || (used_ + 1) * 4 > t->size * 3 ? rehash(entries_ + 1) : t;
   }
 
   void insert_index(index_table& t, std::uint64_t hash, std::uint32_t cell) noexcept {
-    std::size_t pos = static_cast<std::size_t>(hash) & t.mask;
+    std::size_t pos = t.home(hash);
     std::uint32_t word = t.words[pos].load(std::memory_order_relaxed);
     while (word != empty_word && word != tombstone_word) {
-      pos = (pos + 1) & t.mask;
+      pos = t.next(pos);
       word = t.words[pos].load(std::memory_order_relaxed);
     }
     if (word == empty_word) ++used_;
     t.words[pos].store(tag_of(hash) | cell, std::memory_order_seq_cst);
   }
 
-  // A new index for `live` entries at the power of two >= 1.5 x live, without tombstones: load
-  // <= 2/3 after, so the next rebuild (at 3/4, tombstones included) is at least live/8 inserts
-  // away: amortised O(1). A full index doubles; one churned by removals stays its size. 5.3 to
-  // 12 bytes of index per entry.
+  // A new index for `live` entries, without tombstones. While the shard grows it doubles (2 x
+  // live: geometric growth, amortised O(1) rebuilds), but never past 1.5 x the shard's bound;
+  // at least 1.5 x live, so the load after is <= 2/3 and the next rebuild (at 3/4, tombstones
+  // included) is at least live/8 inserts away. A full shard's index: 6 bytes an entry.
   index_table* rehash(std::size_t live) {
     old_tables_.reserve(old_tables_.size() + 1);
-    auto fresh = std::make_unique<index_table>(
-        std::bit_ceil(std::max<std::size_t>(16, live + live / 2 + 1)));
+    const std::size_t least = live + live / 2 + 1;
+    const std::size_t grown = std::min<std::size_t>(2 * live, std::size_t{slot_limit_} * 3 / 2 + 1);
+    const std::size_t size = (std::max<std::size_t>({16, least, grown}) + 15) & ~std::size_t{15};
+    auto fresh = std::make_unique<index_table>(size);
     index_table* old = table_.load(std::memory_order_relaxed);
     if (old != nullptr) {
-      for (std::size_t i = 0; i < old->size(); ++i) {
+      for (std::size_t i = 0; i < old->size; ++i) {
         const std::uint32_t word = old->words[i].load(std::memory_order_relaxed);
         if (word == empty_word || word == tombstone_word) continue;
-        std::size_t pos =
-            static_cast<std::size_t>(hasher_(current()->kv(word & cell_mask).first)) & fresh->mask;
+        std::size_t pos = fresh->home(hasher_(current()->kv(word & cell_mask).first));
         while (fresh->words[pos].load(std::memory_order_relaxed) != empty_word)
-          pos = (pos + 1) & fresh->mask;
+          pos = fresh->next(pos);
         fresh->words[pos].store(word, std::memory_order_relaxed);
       }
     }

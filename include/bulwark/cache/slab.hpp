@@ -37,17 +37,25 @@ inline std::uint32_t tag_of(std::uint64_t hash) noexcept {
 }
 
 /// A linear-probing table of index words. Load (entries and tombstones) stays <= 3/4, so a
-/// probe always ends at an empty word.
+/// probe always ends at an empty word. Any size, not only powers of two: a key's first position
+/// is the low 32 bits of its hash scaled to the size (Lemire's multiply-shift), which lets a
+/// full shard's index sit at 1.5 words an entry instead of the 2 a power of two needs when the
+/// bound is one (6 bytes an entry instead of 8).
 struct index_table {
-  std::size_t mask;
+  std::size_t size;  // < 2^26: 1.5 x max_cells, rounded up
   std::unique_ptr<std::atomic<std::uint32_t>[]> words;
 
-  explicit index_table(std::size_t size)
-      : mask{size - 1}, words{std::make_unique<std::atomic<std::uint32_t>[]>(size)} {
-    for (std::size_t i = 0; i < size; ++i)
+  explicit index_table(std::size_t n)
+      : size{n}, words{std::make_unique<std::atomic<std::uint32_t>[]>(n)} {
+    for (std::size_t i = 0; i < n; ++i)
       words[i].store(empty_word, std::memory_order_relaxed);
   }
-  [[nodiscard]] std::size_t size() const noexcept { return mask + 1; }
+  [[nodiscard]] std::size_t home(std::uint64_t hash) const noexcept {
+    return static_cast<std::size_t>(((hash & 0xFFFFFFFFu) * size) >> 32);
+  }
+  [[nodiscard]] std::size_t next(std::size_t pos) const noexcept {
+    return pos + 1 == size ? 0 : pos + 1;
+  }
 };
 
 /// A fixed array of cells, each a key-value pair or raw storage, with the deadlines the cache
