@@ -69,3 +69,20 @@ TEST_CASE("epoch: a pin held by another thread holds the advance back", "[cache]
   CHECK(twice == e + 1);
   CHECK(d.try_advance() == e + 2);
 }
+
+TEST_CASE("epoch: a pin that finds its slot pinned moves the thread's probe", "[cache]") {
+  // Threads that share a slot bounce its cache line; the first overlapping pin moves the later
+  // pinner's probe, so its next pins (and read-buffer appends) use another slot. Here the
+  // overlap is this thread's own nested pin, which takes the same path.
+  epoch_domain d{8};
+  const std::uint32_t before = bulwark::detail::thread_probe();
+  {
+    const epoch_domain::guard outer{d};
+    CHECK(bulwark::detail::thread_probe() == before);  // an unshared slot: the probe stays
+    const epoch_domain::guard inner{d};
+    CHECK(inner.slot() == outer.slot());  // the pin in progress keeps its slot
+  }
+  const std::uint32_t after = bulwark::detail::thread_probe();
+  CHECK(after != before);
+  CHECK(after != 0);
+}

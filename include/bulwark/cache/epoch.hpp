@@ -35,19 +35,32 @@
 #include <cstdint>
 #include <memory>
 
+#include "bulwark/core/random.hpp"
+
 namespace bulwark::detail {
 
-/// The calling thread's probe: a nonzero number, seeded from the address of a thread_local
-/// (distinct among live threads) and re-drawn (xorshift) when a pin meets contention. A trivial
-/// thread_local, so reading it costs no TLS initialisation call.
+/// The calling thread's probe: a nonzero number, seeded by SplitMix64 from the address of a
+/// thread_local (distinct among live threads) and re-drawn (xorshift) when a pin finds its slot
+/// shared. A trivial thread_local, so reading it costs no TLS initialisation call.
 inline std::uint32_t& thread_probe() noexcept {
   thread_local std::uint32_t probe = 0;
   if (probe == 0) {
-    auto x = static_cast<std::uint64_t>(reinterpret_cast<std::uintptr_t>(&probe));
-    x = (x ^ (x >> 31)) * 0x9E3779B97F4A7C15ULL;  // mix the address's high, varying bits down
-    probe = static_cast<std::uint32_t>(x >> 32) | 1u;
+    // Shifted before SplitMix64 adds its constant: g++ 12 folds "address + constant" into the
+    // variable's TLS offset, which then overflows ("relocation truncated to fit:
+    // R_X86_64_TPOFF32"). The two low bits are zero anyway (alignment).
+    auto state = static_cast<std::uint64_t>(reinterpret_cast<std::uintptr_t>(&probe)) >> 2;
+    probe = static_cast<std::uint32_t>(splitmix64(state) >> 32);
+    if (probe == 0) probe = 1;  // xorshift needs a nonzero state
   }
   return probe;
+}
+
+/// Moves the calling thread's probe to another number (Marsaglia's xorshift32).
+inline void move_thread_probe() noexcept {
+  std::uint32_t& probe = thread_probe();
+  probe ^= probe << 13;
+  probe ^= probe >> 17;
+  probe ^= probe << 5;
 }
 
 class epoch_domain {
@@ -115,21 +128,24 @@ class epoch_domain {
   std::atomic<std::uint64_t>& pin(std::uint32_t index) noexcept {
     std::atomic<std::uint64_t>& state = slots_[index].state;
     std::uint64_t seen = state.load(std::memory_order_relaxed);
+    bool retried = false;
     for (;;) {
       const std::uint64_t next =
           (seen & pin_mask) == 0
               ? ((epoch_.load(std::memory_order_seq_cst) & epoch_mask) << pin_bits) | 1
               : seen + 1;
-      if (state.compare_exchange_weak(seen, next, std::memory_order_seq_cst,
-                                      std::memory_order_relaxed)) {
-        return state;
+      if (state.compare_exchange_strong(seen, next, std::memory_order_seq_cst,
+                                        std::memory_order_relaxed)) {
+        break;
       }
-      // Another thread shares this slot: this pin retries here, later ones use another slot.
-      std::uint32_t& probe = thread_probe();
-      probe ^= probe << 13;
-      probe ^= probe >> 17;
-      probe ^= probe << 5;
+      retried = true;
     }
+    // Pinned already (another thread of this slot, or this thread's own outer pin, which is
+    // rare), or the CAS had to retry: the slot is shared, and this thread's later pins try
+    // another. Threads that share a slot bounce its line and its read-buffer stripe; two
+    // threads that hash to one slot part after their first overlapping reads.
+    if (retried || (seen & pin_mask) != 0) move_thread_probe();
+    return state;
   }
 
   alignas(64) std::atomic<std::uint64_t> epoch_{2};
@@ -137,9 +153,10 @@ class epoch_domain {
   std::uint32_t mask_;
 };
 
-/// Slots for a domain (and stripes for read buffers): twice the hardware threads, 4 to 64.
+/// Slots for a domain (and stripes for read buffers): four times the hardware threads, 8 to 64,
+/// so that threads seldom start out sharing one.
 inline std::uint32_t default_epoch_slots(unsigned hardware_threads) noexcept {
-  return std::clamp<std::uint32_t>(std::bit_ceil(2 * std::max(1u, hardware_threads)), 4, 64);
+  return std::clamp<std::uint32_t>(std::bit_ceil(4 * std::max(1u, hardware_threads)), 8, 64);
 }
 
 }  // namespace bulwark::detail
