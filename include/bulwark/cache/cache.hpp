@@ -157,7 +157,7 @@ class cache {
     const std::uint64_t hash = hasher_(key);
     stripe& st = stripe_of(hash);
     std::unique_lock lock{st.shard->mutex()};
-    st.shard->drain_reads();
+    st.shard->drain_own_reads();
     if (auto hit = find_locked(*st.shard, key, hash)) return std::move(*hit);
     if (auto it = st.flights.find(key); it != st.flights.end()) {
       if (it->second->owner == std::this_thread::get_id()) {
@@ -200,7 +200,7 @@ class cache {
     bool live = false;
     {
       std::lock_guard lock{st.shard->mutex()};
-      st.shard->drain_reads();
+      st.shard->drain_own_reads();
       cancel_flight(st, key);
       live = st.shard->erase(key, hash, now_ns(clock_.now()), sink(out));
     }
@@ -394,7 +394,7 @@ class cache {
     const std::int64_t write_deadline =
         deadline(now, ttl == no_ttl ? options_.expire_after_write : ttl);
     const std::int64_t access_deadline = deadline(now, options_.expire_after_access);
-    s.drain_reads();
+    s.drain_own_reads();
     s.put(std::forward<K>(key), std::forward<V>(value), hash, weight, now, write_deadline,
           access_deadline, sink(out));
     // Amortised expiry: each timed write sweeps a few slots for expired entries.

@@ -8,8 +8,8 @@
 // The epoch advances from e to e + 1 only when every pinned slot shows e, so two advances after
 // an unlink no reader that could have seen the object is still pinned.
 //
-// Slots, not per-thread records. A domain owns a fixed array of slots, each on a cache line of
-// its own, and a thread picks one by its probe (a per-thread number, moved to another slot when
+// Slots, not per-thread records. A domain owns a fixed array of slots, each on a cache line (pair)
+// of its own, and a thread picks one by its probe (a per-thread number, moved to another slot when
 // a pin finds its slot contended, as java.util.concurrent's Striped64 does). So the domain needs
 // no registry of threads and no global state, and threads that exit leave nothing behind. A
 // slot packs the epoch and a pin count: the first pinner publishes the epoch it read, later
@@ -36,6 +36,7 @@
 #include <memory>
 
 #include "bulwark/core/random.hpp"
+#include "bulwark/detail/false_sharing.hpp"
 
 namespace bulwark::detail {
 
@@ -121,7 +122,7 @@ class epoch_domain {
   static constexpr std::uint64_t pin_mask = (std::uint64_t{1} << pin_bits) - 1;
   static constexpr std::uint64_t epoch_mask = (std::uint64_t{1} << (64 - pin_bits)) - 1;
 
-  struct alignas(64) slot {
+  struct alignas(false_sharing_range) slot {
     std::atomic<std::uint64_t> state{0};
   };
 
@@ -148,7 +149,7 @@ class epoch_domain {
     return state;
   }
 
-  alignas(64) std::atomic<std::uint64_t> epoch_{2};
+  alignas(false_sharing_range) std::atomic<std::uint64_t> epoch_{2};
   std::unique_ptr<slot[]> slots_;
   std::uint32_t mask_;
 };

@@ -16,6 +16,8 @@
 #include <cstdint>
 #include <memory>
 
+#include "bulwark/detail/false_sharing.hpp"
+
 namespace bulwark::detail {
 
 class read_buffer {
@@ -79,7 +81,7 @@ class read_buffer {
   [[nodiscard]] std::size_t memory_bytes() const noexcept { return (mask_ + 1) * sizeof(stripe); }
 
  private:
-  struct alignas(64) stripe {
+  struct alignas(false_sharing_range) stripe {
     std::atomic<std::uint64_t> writes{0};   // tickets taken = hits recorded by this stripe
     std::atomic<std::uint64_t> drained{0};  // tickets replayed or dropped (written under lock)
     std::atomic<std::uint64_t> misses{0};

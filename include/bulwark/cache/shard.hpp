@@ -31,6 +31,7 @@
 #include "bulwark/cache/eviction.hpp"
 #include "bulwark/cache/read_buffer.hpp"
 #include "bulwark/cache/slab.hpp"
+#include "bulwark/detail/false_sharing.hpp"
 
 namespace bulwark::detail {
 
@@ -53,8 +54,8 @@ class cache_shard {
   cache_shard(std::uint64_t max_weight, bool counted, bool write_timed, bool access_timed,
               epoch_domain& epochs, std::uint32_t stripes, const Hasher& hasher,
               const KeyEqual& equal)
-      : reads_{stripes},
-        epochs_{epochs},
+      : epochs_{epochs},
+        reads_{stripes},
         policy_{max_weight},
         slot_limit_{
             counted ? static_cast<std::uint32_t>(std::min<std::uint64_t>(max_weight + 1, max_cells))
@@ -133,6 +134,12 @@ class cache_shard {
   void drain_reads() { reads_.drain(replay_access()); }
   /// Replays thread `thread`'s stripe only (a reader that filled it).
   void drain_reads(std::uint32_t thread) { reads_.drain(thread, replay_access()); }
+  /// Replays the calling thread's stripe only: what a write does before it changes the policy.
+  /// The other stripes are their readers' to drain when full (or the next sweep's): a writer
+  /// that drained them all would pull every reader's line to its core inside the lock, which
+  /// lengthened the critical section enough to put contending writers to sleep. With one
+  /// thread, its stripe is the only one, so the policy still sees every read before a write.
+  void drain_own_reads() { reads_.drain(thread_probe(), replay_access()); }
 
   /// From now on cells carry write deadlines (a per-entry TTL was used). O(capacity) once.
   void make_timed() {
@@ -514,14 +521,17 @@ class cache_shard {
     std::erase_if(old_tables_, [epoch](const auto& r) { return r.epoch + 2 <= epoch; });
   }
 
-  // The lock, and the reader-written buffer after it, each start a cache line of their own.
-  alignas(64) mutable std::mutex mutex_;
-  alignas(64) read_buffer reads_;
-  alignas(64) std::atomic<slab*> slab_{nullptr};
+  // Three blocks, each false_sharing_range apart. First what every reader loads and only
+  // writers store, and seldom (growth): the slab, the index, the domain, and the read buffer's
+  // stripe array (the stripes themselves are allocated apart). Then the lock, which writers and
+  // drainers write. Then the writers' state, which every replayed read writes (the policy).
+  alignas(false_sharing_range) std::atomic<slab*> slab_{nullptr};
   std::atomic<index_table*> table_{nullptr};
   epoch_domain& epochs_;  // the cache's, shared by its shards
+  read_buffer reads_;
+  alignas(false_sharing_range) mutable std::mutex mutex_;
 
-  Policy policy_;
+  alignas(false_sharing_range) Policy policy_;
   std::vector<std::uint32_t> cell_state_;
   std::vector<std::uint32_t> slot_cell_;
   std::uint32_t free_cell_ = none;
