@@ -164,3 +164,85 @@ TEST_CASE("write_behind under concurrent writers flushes every write once, per-t
     ++next[static_cast<std::size_t>(thread)];
   }
 }
+
+TEST_CASE("write_behind with coalesce writes each queued key once, with its latest value",
+          "[cache]") {
+  manual_clock clock;
+  int_cache c({.maximum_size = 100});
+  std::vector<std::vector<std::pair<int, int>>> batches;
+  bool failing = false;
+  bulwark::write_behind behind(
+      c,
+      [&](const std::vector<std::pair<int, int>>& batch) {
+        if (failing) throw std::runtime_error("store down");
+        batches.push_back(batch);
+      },
+      {.batch_size = 3, .max_delay = 5s, .queue_capacity = 10, .coalesce = true}, clock);
+  behind.put(1, 10);
+  clock.advance(4s);
+  behind.put(2, 20);
+  behind.put(1, 11);  // replaces the queued write of key 1 in place: still 2 pending
+  behind.put(1, 12);
+  CHECK(behind.pending() == 2);
+  CHECK(c.get(1) == 12);  // the cache always has the latest value
+  CHECK(batches.empty());
+  clock.advance(1s);  // key 1's first write is max_delay old: coalescing did not reset its age
+  CHECK(behind.poll());
+  REQUIRE(batches.size() == 1);
+  CHECK(batches[0] == std::vector<std::pair<int, int>>{{1, 12}, {2, 20}});
+
+  // A write handed to a failed flush is put back unchanged; a later put of its key queues a new
+  // write behind it, and the store gets both, in order.
+  behind.put(3, 30);
+  behind.put(4, 40);
+  failing = true;
+  CHECK_THROWS_WITH(behind.put(5, 50), "store down");
+  CHECK(behind.pending() == 3);
+  // Each put below queues, then its flush (a batch is due) fails again and is put back.
+  CHECK_THROWS_WITH(behind.put(3, 31), "store down");  // 3's write was in a flush: a new item
+  CHECK(behind.pending() == 4);
+  CHECK_THROWS_WITH(behind.put(3, 32), "store down");  // coalesces with that new item
+  CHECK(behind.pending() == 4);
+  CHECK(c.get(3) == 32);
+  failing = false;
+  behind.close();
+  REQUIRE(batches.size() == 3);
+  CHECK(batches[1] == std::vector<std::pair<int, int>>{{3, 30}, {4, 40}, {5, 50}});
+  CHECK(batches[2] == std::vector<std::pair<int, int>>{{3, 32}});
+}
+
+TEST_CASE("write_behind with coalesce under concurrent writers: per key increasing, last kept",
+          "[cache]") {
+  int_cache c({.maximum_size = 10000});
+  std::mutex m;
+  std::vector<std::pair<int, int>> stored;
+  {
+    bulwark::write_behind behind(
+        c,
+        [&](const std::vector<std::pair<int, int>>& batch) {
+          std::lock_guard lock{m};
+          stored.insert(stored.end(), batch.begin(), batch.end());
+        },
+        {.batch_size = 4, .max_delay = 1h, .queue_capacity = 8, .coalesce = true});
+    std::vector<std::thread> threads;
+    for (int t = 0; t < 3; ++t) {
+      threads.emplace_back([&behind, t] {
+        for (int i = 0; i < 2000; ++i)
+          behind.put(t, i);
+      });
+    }
+    for (auto& t : threads)
+      t.join();
+  }
+  // Each thread writes its own key: the store sees that key's values increasing (coalescing
+  // drops some, never reorders them) and always its last one.
+  std::vector<int> last(3, -1);
+  bool increasing = true;
+  for (const auto& [key, value] : stored) {
+    increasing = increasing && value > last[static_cast<std::size_t>(key)];
+    last[static_cast<std::size_t>(key)] = value;
+  }
+  CHECK(increasing);
+  CHECK(last == std::vector<int>{1999, 1999, 1999});
+  CHECK(stored.size() <= 6000);
+}

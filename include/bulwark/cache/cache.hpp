@@ -71,16 +71,18 @@ class cache {
  public:
   using key_type = Key;
   using value_type = Value;
+  using hasher = Hasher;
+  using key_equal = KeyEqual;
   using callbacks_type = cache_callbacks<Key, Value>;
 
   /// Validates `options` (std::invalid_argument naming the field) and builds the shards.
   explicit cache(cache_options options, Clock clock = {}) : cache(options, {}, clock) {}
-  cache(cache_options options, callbacks_type callbacks, Clock clock = {}, Hasher hasher = {},
+  cache(cache_options options, callbacks_type callbacks, Clock clock = {}, Hasher hash = {},
         KeyEqual equal = {})
       : options_{options},
         callbacks_{std::move(callbacks)},
         clock_{std::move(clock)},
-        hasher_{hasher},
+        hasher_{hash},
         counted_{!callbacks_.weigher} {
     detail::check_cache_options(options_, !counted_);
     const std::uint64_t bound = counted_ ? options_.maximum_size : options_.maximum_weight;
@@ -293,8 +295,8 @@ class cache {
     bool cancelled = false;  // under the shard's lock
   };
   struct key_hash {
-    Hasher hasher;
-    std::size_t operator()(const Key& k) const { return static_cast<std::size_t>(hasher(k)); }
+    Hasher hash;
+    std::size_t operator()(const Key& k) const { return static_cast<std::size_t>(hash(k)); }
   };
   using flight_map = std::unordered_map<Key, std::shared_ptr<flight>, key_hash, KeyEqual>;
   struct stripe {

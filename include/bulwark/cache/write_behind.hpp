@@ -4,10 +4,12 @@
 #include <algorithm>
 #include <chrono>
 #include <cstddef>
+#include <cstdint>
 #include <deque>
 #include <functional>
 #include <mutex>
 #include <stdexcept>
+#include <unordered_map>
 #include <utility>
 #include <vector>
 
@@ -22,6 +24,9 @@ struct write_behind_options {
   duration max_delay =
       std::chrono::seconds{1};         ///< or when the oldest queued write is this old (> 0)
   std::size_t queue_capacity = 10000;  ///< at most this many queued writes (>= batch_size)
+  /// A put of a key that already has a queued write replaces that write's value in place
+  /// (keeping its place and its age), so the store gets one write per key per batch.
+  bool coalesce = false;
 };
 
 /// Write-behind: put() updates the cache and queues the write; the queue is handed to
@@ -35,8 +40,16 @@ struct write_behind_options {
 /// exception propagates; close() flushes everything and later puts throw std::logic_error. The
 /// destructor calls close() and swallows a flush error, so call close() yourself to see it.
 ///
+/// Coalescing (`coalesce = true`): a put of a key whose earlier write is still queued (not yet
+/// handed to a flush) replaces that write's value where it stands, so the store receives the
+/// key's latest value once, at the position of its first unflushed write, and max_delay still
+/// bounds how long that first write waits. Per key the store sees writes in order and the last
+/// one always; across keys it sees them in the order of each key's first unflushed write. A
+/// write already handed to a flush (running, or failed and put back) is never changed: the
+/// next put of its key queues a new item behind it. Keys are hashed with the cache's hasher.
+///
 /// Thread-safe. Flushes are serialised (one batch at a time, in order); a put that triggers a
-/// flush waits for it. Writes are not coalesced: two puts of one key are two items.
+/// flush waits for it.
 template <class Cache, class Flush, clock Clock = steady_clock>
 class write_behind {
  public:
@@ -44,6 +57,23 @@ class write_behind {
   using value_type = typename Cache::value_type;
   using item = std::pair<key_type, value_type>;
 
+ private:
+  // The cache's own hashing when it says what that is (bulwark::cache does), else std::hash.
+  template <class C>
+  static auto hasher_of(int) -> typename C::hasher;
+  template <class C>
+  static auto hasher_of(long) -> std::hash<typename C::key_type>;
+  template <class C>
+  static auto equal_of(int) -> typename C::key_equal;
+  template <class C>
+  static auto equal_of(long) -> std::equal_to<typename C::key_type>;
+  struct key_hash {
+    decltype(hasher_of<Cache>(0)) hash;
+    std::size_t operator()(const key_type& k) const { return static_cast<std::size_t>(hash(k)); }
+  };
+  using key_equal = decltype(equal_of<Cache>(0));
+
+ public:
   write_behind(Cache& cache, Flush flush, write_behind_options options = {}, Clock clock = {})
       : cache_{cache}, flush_{std::move(flush)}, options_{options}, clock_{std::move(clock)} {
     const option_check check{"write_behind"};
@@ -69,9 +99,17 @@ class write_behind {
       {
         std::lock_guard lock{mutex_};
         if (closed_) throw std::logic_error("bulwark::write_behind: put after close");
+        if (options_.coalesce) {
+          if (const auto it = queued_.find(key); it != queued_.end()) {
+            cache_.put(key, value);
+            queue_[static_cast<std::size_t>(it->second - head_)].entry.second = value;
+            break;
+          }
+        }
         if (queue_.size() < options_.queue_capacity) {
           cache_.put(key, value);
           queue_.push_back({item{key, value}, clock_.now()});
+          if (options_.coalesce) queued_.insert_or_assign(key, head_ + queue_.size() - 1);
           break;
         }
       }
@@ -127,17 +165,27 @@ class write_behind {
       const std::size_t n = std::min(queue_.size(), options_.batch_size);
       batch.reserve(n);
       for (std::size_t i = 0; i < n; ++i) {
+        if (options_.coalesce) {
+          // Taken for a flush: no longer open to coalescing (unless a newer write of the key
+          // is queued, which the map names instead).
+          const auto it = queued_.find(queue_.front().entry.first);
+          if (it != queued_.end() && it->second == head_) queued_.erase(it);
+        }
         batch.push_back(std::move(queue_.front().entry));
         times.push_back(queue_.front().at);
         queue_.pop_front();
+        ++head_;
       }
     }
     try {
       flush_(batch);
     } catch (...) {
       std::lock_guard lock{mutex_};
+      // Back at the head, as they were; still closed to coalescing (see the class comment),
+      // so the positions in queued_ only shift with head_.
       for (std::size_t i = batch.size(); i-- > 0;)
         queue_.push_front({std::move(batch[i]), times[i]});
+      head_ -= batch.size();
       throw;
     }
     return true;
@@ -154,6 +202,10 @@ class write_behind {
     time_point at;  // when it was queued, for max_delay
   };
   std::deque<queued> queue_;
+  // With coalesce: each key's newest write still open to coalescing, by its sequence number
+  // (the number of writes queued before it, ever); queue_[seq - head_] is that write.
+  std::unordered_map<key_type, std::uint64_t, key_hash, key_equal> queued_;
+  std::uint64_t head_ = 0;  // the sequence number of queue_.front()
   bool closed_ = false;
 };
 
