@@ -3,6 +3,7 @@
 #include <bulwark/cache/write_behind.hpp>
 #include <functional>
 #include <map>
+#include <mutex>
 #include <stdexcept>
 #include <thread>
 #include <utility>
@@ -13,6 +14,35 @@
 using namespace std::chrono_literals;
 using bulwark::manual_clock;
 using int_cache = bulwark::cache<int, int, bulwark::tiny_lfu_eviction, manual_clock>;
+
+namespace {
+// Three threads, each putting key t with values 0..1999 through a write_behind with `options`;
+// returns what reached the store, in store order (the destructor's close flushes the rest).
+std::vector<std::pair<int, int>> concurrent_writes(bulwark::write_behind_options options) {
+  int_cache c({.maximum_size = 10000});
+  std::mutex m;
+  std::vector<std::pair<int, int>> stored;
+  {
+    bulwark::write_behind behind(
+        c,
+        [&](const std::vector<std::pair<int, int>>& batch) {
+          std::lock_guard lock{m};
+          stored.insert(stored.end(), batch.begin(), batch.end());
+        },
+        options);
+    std::vector<std::thread> threads;
+    for (int t = 0; t < 3; ++t) {
+      threads.emplace_back([&behind, t] {
+        for (int i = 0; i < 2000; ++i)
+          behind.put(t, i);
+      });
+    }
+    for (auto& t : threads)
+      t.join();
+  }
+  return stored;
+}
+}  // namespace
 
 TEST_CASE("cache_aside loads on a miss and drops the cached copy after a store update", "[cache]") {
   int_cache c({.maximum_size = 10});
@@ -137,26 +167,7 @@ TEST_CASE("write_behind loses nothing: failed flushes are retried and close flus
 
 TEST_CASE("write_behind under concurrent writers flushes every write once, per-thread in order",
           "[cache]") {
-  int_cache c({.maximum_size = 10000});
-  std::mutex m;
-  std::vector<std::pair<int, int>> stored;
-  {
-    bulwark::write_behind behind(c,
-                                 [&](const std::vector<std::pair<int, int>>& batch) {
-                                   std::lock_guard lock{m};
-                                   stored.insert(stored.end(), batch.begin(), batch.end());
-                                 },
-                                 {.batch_size = 7, .max_delay = 1h, .queue_capacity = 20});
-    std::vector<std::thread> threads;
-    for (int t = 0; t < 3; ++t) {
-      threads.emplace_back([&behind, t] {
-        for (int i = 0; i < 2000; ++i)
-          behind.put(t, i);
-      });
-    }
-    for (auto& t : threads)
-      t.join();
-  }  // the destructor closes: the rest is flushed
+  const auto stored = concurrent_writes({.batch_size = 7, .max_delay = 1h, .queue_capacity = 20});
   REQUIRE(stored.size() == 6000);
   std::vector<int> next(3, 0);
   for (const auto& [thread, i] : stored) {
@@ -213,27 +224,8 @@ TEST_CASE("write_behind with coalesce writes each queued key once, with its late
 
 TEST_CASE("write_behind with coalesce under concurrent writers: per key increasing, last kept",
           "[cache]") {
-  int_cache c({.maximum_size = 10000});
-  std::mutex m;
-  std::vector<std::pair<int, int>> stored;
-  {
-    bulwark::write_behind behind(
-        c,
-        [&](const std::vector<std::pair<int, int>>& batch) {
-          std::lock_guard lock{m};
-          stored.insert(stored.end(), batch.begin(), batch.end());
-        },
-        {.batch_size = 4, .max_delay = 1h, .queue_capacity = 8, .coalesce = true});
-    std::vector<std::thread> threads;
-    for (int t = 0; t < 3; ++t) {
-      threads.emplace_back([&behind, t] {
-        for (int i = 0; i < 2000; ++i)
-          behind.put(t, i);
-      });
-    }
-    for (auto& t : threads)
-      t.join();
-  }
+  const auto stored =
+      concurrent_writes({.batch_size = 4, .max_delay = 1h, .queue_capacity = 8, .coalesce = true});
   // Each thread writes its own key: the store sees that key's values increasing (coalescing
   // drops some, never reorders them) and always its last one.
   std::vector<int> last(3, -1);
