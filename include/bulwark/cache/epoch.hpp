@@ -66,7 +66,7 @@ inline void move_thread_probe() noexcept {
 
 class epoch_domain {
  public:
-  /// `slots`: a power of two, about twice the threads expected to read at once.
+  /// `slots`: a power of two, a few times the threads expected to read at once.
   explicit epoch_domain(std::uint32_t slots)
       : slots_{std::make_unique<slot[]>(slots)}, mask_{slots - 1} {}
   epoch_domain(const epoch_domain&) = delete;
