@@ -41,10 +41,10 @@ struct cache_entry {
 /// `std::mutex`, which writers take. Reads take no lock: a reader pins itself in the cache's
 /// epoch domain (one atomic instruction on a cache line that threads rarely share), looks the
 /// key up in an index that writers never change under it, copies the value out, and appends
-/// the access to a striped, lossy read buffer, which the next writer (or the reader that fills
-/// a stripe, if the lock is free) replays into the eviction policy. So reads never block, nor
-/// write memory other threads read, and the policy still sees nearly every hit in order (as
-/// Caffeine's read buffers do).
+/// the access to its stripe of a lossy read buffer. The reader that fills a stripe replays it
+/// into the eviction policy if the lock is free, and a write first replays its own thread's
+/// stripe. So reads never block and write only lines of their own, and the policy still sees
+/// nearly every hit in order (as Caffeine's striped read buffers do).
 ///
 /// Values leave the cache by copy (`get` returns `std::optional<Value>`); for large values use
 /// `Value = std::shared_ptr<const T>`, whose copy is a pinned handle that stays valid whatever
