@@ -81,9 +81,9 @@ void direct(benchmark::State& state) {
 }
 BENCHMARK(direct)->Name("pipeline/direct_call")->Threads(1)->Threads(2);
 
-void four_guards(benchmark::State& state) {
-  auto& g = shared_guards();
-  bulwark::pipeline protect(g.retry, g.breaker, g.limiter, g.bulkhead);
+// The timed loop of every pipeline row: one protected call per iteration, allocations counted.
+template <class Pipeline>
+void run_pipeline(benchmark::State& state, Pipeline& protect) {
   int x = 0;
   const auto before = allocations.load();
   for (auto _ : state) {
@@ -92,18 +92,18 @@ void four_guards(benchmark::State& state) {
   }
   report_allocations(state, before);
 }
+
+void four_guards(benchmark::State& state) {
+  auto& g = shared_guards();
+  bulwark::pipeline protect(g.retry, g.breaker, g.limiter, g.bulkhead);
+  run_pipeline(state, protect);
+}
 BENCHMARK(four_guards)->Name("pipeline/retry_breaker_gcra_bulkhead")->Threads(1)->Threads(2);
 
 void one_clock_read(benchmark::State& state) {
   static guards_one_clock_read g;
   bulwark::pipeline protect(g.retry, g.breaker, g.limiter, g.bulkhead);
-  int x = 0;
-  const auto before = allocations.load();
-  for (auto _ : state) {
-    x = protect.execute(work, x);
-    benchmark::DoNotOptimize(x);
-  }
-  report_allocations(state, before);
+  run_pipeline(state, protect);
 }
 BENCHMARK(one_clock_read)
     ->Name("pipeline/retry_breaker_gcra_bulkhead_one_clock_read")
@@ -128,13 +128,7 @@ BENCHMARK(by_hand)->Name("pipeline/nested_by_hand")->Threads(1)->Threads(2);
 void one_guard(benchmark::State& state) {
   auto& g = shared_guards();
   bulwark::pipeline protect(g.bulkhead);
-  int x = 0;
-  const auto before = allocations.load();
-  for (auto _ : state) {
-    x = protect.execute(work, x);
-    benchmark::DoNotOptimize(x);
-  }
-  report_allocations(state, before);
+  run_pipeline(state, protect);
 }
 BENCHMARK(one_guard)->Name("pipeline/bulkhead_only")->Threads(1)->Threads(2);
 
