@@ -66,6 +66,22 @@ outcome outcome_of(const call_result& result) {
   return result.ok() ? outcome::success : outcome::failure;
 }
 
+// Runs an admitted request on a pool thread against the backend; `settle(permit, result)` tells
+// the guard that admitted it how the call went, before the thread takes its next job.
+template <class Permit, class Settle>
+void run_admitted(arm_context& context, thread_pool& pool, const request& r, Permit permit,
+                  Settle settle) {
+  thread_pool* p = &pool;
+  p->submit([&context, p, r, permit = std::move(permit), settle]() mutable {
+    context.backend().call(client_timeout, [&context, p, r, permit = std::move(permit),
+                                            settle](const call_result& result) mutable {
+      settle(permit, result);
+      p->done();
+      context.finish(r, outcome_of(result));
+    });
+  });
+}
+
 client unprotected(arm_context& context) {
   auto pool = std::make_unique<thread_pool>();
   return [&context, pool = std::move(pool)](const request& r) {
@@ -92,15 +108,8 @@ client with_bulkhead(arm_context& context) {
       context.finish(r, outcome::rejected);
       return;
     }
-    thread_pool* p = &s->pool;
-    p->submit([&context, p, r, permit = std::move(permit)]() mutable {
-      context.backend().call(client_timeout, [&context, p, r, permit = std::move(permit)](
-                                                 const call_result& result) mutable {
-        permit.release();
-        p->done();
-        context.finish(r, outcome_of(result));
-      });
-    });
+    run_admitted(context, s->pool, r, std::move(permit),
+                 [](auto& held, const call_result&) { held.release(); });
   };
 }
 
@@ -119,22 +128,17 @@ client adaptive(arm_context& context) {
       context.finish(r, outcome::rejected);
       return;
     }
-    thread_pool* p = &s->pool;
-    p->submit([&context, p, r, permit = std::move(permit)]() mutable {
-      context.backend().call(client_timeout, [&context, p, r, permit = std::move(permit)](
-                                                 const call_result& result) mutable {
-        // The latency runs from admission: time queued for a thread counts, as it should.
-        if (result.ok()) {
-          permit.success();
-        } else if (result.status == call_status::timed_out ||
-                   result.status == call_status::overloaded) {
-          permit.dropped();
-        } else {
-          permit.ignore();  // an application error says nothing about capacity
-        }
-        p->done();
-        context.finish(r, outcome_of(result));
-      });
+    run_admitted(context, s->pool, r, std::move(permit), [](auto& held, const call_result& result) {
+      // The latency runs from admission: time queued for a thread counts, as it
+      // should.
+      if (result.ok()) {
+        held.success();
+      } else if (result.status == call_status::timed_out ||
+                 result.status == call_status::overloaded) {
+        held.dropped();
+      } else {
+        held.ignore();  // an application error says nothing about capacity
+      }
     });
   };
 }
