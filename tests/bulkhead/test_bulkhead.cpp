@@ -8,18 +8,12 @@
 #include <thread>
 #include <vector>
 
+#include "await.hpp"
 #include "catch.hpp"
 
 using namespace std::chrono_literals;
 
-namespace {
-// Waits (yielding, bounded by the other thread's progress) until `holds` is true.
-template <class Predicate>
-void await(Predicate holds) {
-  while (!holds())
-    std::this_thread::yield();
-}
-}  // namespace
+using test_support::await;
 
 TEST_CASE("try_enter admits up to max_concurrent and permits release their slot", "[bulkhead]") {
   bulwark::bulkhead bulkhead({.max_concurrent = 2});

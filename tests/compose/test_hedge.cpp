@@ -7,17 +7,12 @@
 #include <stop_token>
 #include <thread>
 
+#include "await.hpp"
 #include "catch.hpp"
 
 using namespace std::chrono_literals;
 
-namespace {
-template <class Predicate>
-void await(Predicate holds) {
-  while (!holds())
-    std::this_thread::yield();
-}
-}  // namespace
+using test_support::await;
 
 TEST_CASE("after the delay a hedge starts, the first success wins and the rest are stopped",
           "[compose]") {
