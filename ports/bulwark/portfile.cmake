@@ -4,13 +4,14 @@
 #
 # An overlay port inside the repository has the sources at hand: the repository root is two
 # levels up from this file. A registry port (vcpkg's curated registry or a private one) cannot
-# see a checkout, so it would replace the next line with a pinned download:
+# see a checkout, so it would replace the next line with a pinned download. The repository has
+# no release tags yet, so REF is a full commit hash (a tag, "v${VERSION}", once releases exist):
 #
 #   vcpkg_from_github(
 #     OUT_SOURCE_PATH SOURCE_PATH
 #     REPO bulwark-cpp/bulwark
-#     REF "v${VERSION}"
-#     SHA512 <sha512 of the tag's archive, as `vcpkg install` reports it on first try>
+#     REF <full commit hash>
+#     SHA512 <sha512 of that commit's archive, as `vcpkg install` reports it on first try>
 #     HEAD_REF main)
 get_filename_component(SOURCE_PATH "${CMAKE_CURRENT_LIST_DIR}/../.." ABSOLUTE)
 
