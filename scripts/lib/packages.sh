@@ -2,6 +2,11 @@
 # script needs are installed. As root, installs the missing ones with apt-get; otherwise
 # prints the exact apt-get line and exits non-zero. Sourced, not run.
 
+# One build job per core: ninja's default (cores + 2) oversubscribes a 2-core machine, and the
+# test files are heavy enough that the extra jobs only add swapping between them.
+CMAKE_BUILD_PARALLEL_LEVEL="${CMAKE_BUILD_PARALLEL_LEVEL:-$(nproc 2>/dev/null || echo 2)}"
+export CMAKE_BUILD_PARALLEL_LEVEL
+
 bulwark_missing_packages() {
   local package
   for package in "$@"; do

@@ -9,6 +9,13 @@
 
 #include "catch.hpp"
 
+// The policies model the concept the cache is written against (checked here rather than in the
+// headers, where every translation unit would pay for it).
+static_assert(bulwark::eviction_policy<bulwark::lru_eviction>);
+static_assert(bulwark::eviction_policy<bulwark::s3fifo_eviction>);
+static_assert(bulwark::eviction_policy<bulwark::sieve_eviction>);
+static_assert(bulwark::eviction_policy<bulwark::tiny_lfu_eviction>);
+
 // These drive the policies through the interface the cache uses, slot by slot, with the
 // expected evictions worked out by hand from the papers' rules.
 

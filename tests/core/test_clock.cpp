@@ -6,6 +6,10 @@
 
 #include "catch.hpp"
 
+static_assert(bulwark::clock<bulwark::steady_clock>);
+static_assert(bulwark::clock<bulwark::coarse_clock>);
+static_assert(bulwark::clock<bulwark::manual_clock>);
+
 using namespace std::chrono_literals;
 
 TEST_CASE("manual_clock starts at its documented start and moves only when told", "[core]") {

@@ -1,4 +1,8 @@
+#include <bulwark/bulkhead/limit_algorithms.hpp>
+#include <bulwark/circuit_breaker/circuit_breaker.hpp>
+#include <bulwark/compose/pipeline.hpp>
 #include <bulwark/core/policy.hpp>
+#include <bulwark/retry/executor.hpp>
 #include <memory>
 #include <stdexcept>
 #include <string>
@@ -53,3 +57,14 @@ TEST_CASE("passthrough returns the result, forwards arguments and propagates exc
   CHECK_THROWS_WITH(p.execute([]() -> int { throw std::runtime_error("backend down"); }),
                     "backend down");
 }
+
+// Every guard models policy (and its parts their concepts). The headers used to assert this
+// themselves, which instantiated each guard's execute in every translation unit that included
+// them; here it is checked once.
+static_assert(bulwark::policy<bulwark::retry<>>);
+static_assert(bulwark::policy<bulwark::circuit_breaker<>>);
+static_assert(bulwark::policy<bulwark::pipeline<>>);
+static_assert(bulwark::policy<bulwark::pipeline<bulwark::passthrough>>);
+static_assert(bulwark::metrics_snapshot<bulwark::circuit_breaker_metrics>);
+static_assert(bulwark::limit_algorithm<bulwark::aimd_limit>);
+static_assert(bulwark::limit_algorithm<bulwark::gradient2_limit>);

@@ -191,7 +191,4 @@ class gradient2_limit {
   std::uint32_t samples_ = 0;
 };
 
-static_assert(limit_algorithm<aimd_limit>);
-static_assert(limit_algorithm<gradient2_limit>);
-
 }  // namespace bulwark

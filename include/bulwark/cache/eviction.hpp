@@ -141,6 +141,4 @@ class lru_eviction {
   detail::slot_list list_;
 };
 
-static_assert(eviction_policy<lru_eviction>);
-
 }  // namespace bulwark

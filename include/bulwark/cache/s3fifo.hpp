@@ -153,6 +153,4 @@ class s3fifo_eviction {
   std::unordered_map<std::uint64_t, std::uint32_t> ghost_counts_;
 };
 
-static_assert(eviction_policy<s3fifo_eviction>);
-
 }  // namespace bulwark

@@ -105,6 +105,4 @@ class sieve_eviction {
   std::uint32_t arriving_ = no_slot;  // inserted, not yet made room for: not a candidate
 };
 
-static_assert(eviction_policy<sieve_eviction>);
-
 }  // namespace bulwark

@@ -294,6 +294,4 @@ class tiny_lfu_eviction {
   fast_rng rng_{0x7e57ab1e};
 };
 
-static_assert(eviction_policy<tiny_lfu_eviction>);
-
 }  // namespace bulwark

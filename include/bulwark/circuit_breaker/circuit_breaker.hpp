@@ -497,6 +497,4 @@ class circuit_breaker {
   metric_counter late_;
 };
 
-static_assert(policy<circuit_breaker<>>);
-
 }  // namespace bulwark

@@ -54,6 +54,4 @@ struct circuit_breaker_metrics {
   }
 };
 
-static_assert(metrics_snapshot<circuit_breaker_metrics>);
-
 }  // namespace bulwark

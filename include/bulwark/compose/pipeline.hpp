@@ -67,7 +67,4 @@ class pipeline {
 template <class... Policies>
 pipeline(Policies&&...) -> pipeline<Policies...>;
 
-static_assert(policy<pipeline<>>);
-static_assert(policy<pipeline<passthrough>>);
-
 }  // namespace bulwark

@@ -126,8 +126,4 @@ class manual_clock {
   std::shared_ptr<std::atomic<duration::rep>> now_ns_;
 };
 
-static_assert(clock<steady_clock>);
-static_assert(clock<coarse_clock>);
-static_assert(clock<manual_clock>);
-
 }  // namespace bulwark

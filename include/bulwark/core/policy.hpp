@@ -34,6 +34,4 @@ struct passthrough {
   }
 };
 
-static_assert(policy<passthrough>);
-
 }  // namespace bulwark

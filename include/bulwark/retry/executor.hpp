@@ -351,6 +351,4 @@ retry(retry_options)->retry<steady_clock>;
 template <clock Clock>
 retry(retry_options, Clock) -> retry<Clock>;
 
-static_assert(policy<retry<>>);
-
 }  // namespace bulwark
