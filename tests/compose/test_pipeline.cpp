@@ -6,7 +6,9 @@
 #include <bulwark/retry.hpp>
 #include <memory>
 #include <stdexcept>
+#include <stop_token>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "catch.hpp"
@@ -128,4 +130,92 @@ TEST_CASE("rejections reach a fallback placed outside the guard", "[compose]") {
   // Not a rejection: passes through the fallback unchanged.
   held.release();
   CHECK_THROWS_AS(p.execute([]() -> int { throw std::logic_error("bug"); }), std::logic_error);
+}
+
+namespace {
+
+// A user-written policy that offers a stop token, as timeout and hedge do: it requests the stop
+// before the call when told to, so the test needs no thread and no deadline.
+struct token_source {
+  static constexpr bool offers_stop_token = true;
+  bool stop_before_call = false;
+  std::vector<std::string>* log;
+  template <class F>
+  decltype(auto) execute(F&& f) {
+    log->push_back("token");
+    if constexpr (std::invocable<F&, std::stop_token>) {
+      std::stop_source source;
+      if (stop_before_call) source.request_stop();
+      return f(source.get_token());
+    } else {
+      return f();
+    }
+  }
+};
+
+template <class Pipeline, class F>
+concept pipeline_accepts = requires(Pipeline& p, F f) {
+  p.execute(f);
+};
+
+}  // namespace
+
+TEST_CASE("a stop-token callable gets the token of the innermost policy that offers one",
+          "[compose]") {
+  std::vector<std::string> log;
+  recorder outer{"outer", &log};
+  recorder inner{"inner", &log};
+  token_source source{.stop_before_call = true, .log = &log};
+  bulwark::pipeline p(outer, source, inner);
+  const int got =
+      p.execute([](std::stop_token stop, int x) { return stop.stop_requested() ? -x : x; }, 5);
+  CHECK(got == -5);  // the token reached f through `inner`, which knows nothing of tokens
+  CHECK(log == std::vector<std::string>{"outer>", "token", "inner>", "<inner", "<outer"});
+
+  source.stop_before_call = false;
+  CHECK(p.execute([](std::stop_token stop) { return stop.stop_requested() ? 0 : 1; }) == 1);
+
+  // Plain callables still go through every layer without a token.
+  CHECK(p.execute([] { return 7; }) == 7);
+}
+
+TEST_CASE("a pipeline without a token source refuses a stop-token callable at compile time",
+          "[compose]") {
+  std::vector<std::string> log;
+  recorder a{"a", &log};
+  auto takes_token = [](std::stop_token) { return 1; };
+  auto plain = [] { return 1; };
+  STATIC_REQUIRE_FALSE(pipeline_accepts<bulwark::pipeline<recorder&>, decltype(takes_token)>);
+  STATIC_REQUIRE(pipeline_accepts<bulwark::pipeline<recorder&>, decltype(plain)>);
+  STATIC_REQUIRE(
+      pipeline_accepts<bulwark::pipeline<recorder&, bulwark::timeout<>>, decltype(takes_token)>);
+  STATIC_REQUIRE(
+      pipeline_accepts<bulwark::pipeline<bulwark::timeout<>, recorder&>, decltype(takes_token)>);
+}
+
+// docs/compose.md's example: a timeout innermost, the stop token passed through retry and
+// breaker to the call, which stops cooperatively at the deadline.
+TEST_CASE("retry, breaker and an innermost timeout pass the timeout's stop token to the call",
+          "[compose]") {
+  bulwark::manual_clock clock;
+  bulwark::retry retry({.max_attempts = 2}, clock);
+  bulwark::circuit_breaker breaker({.minimum_calls = 100}, clock);
+  bulwark::pipeline protect(retry, breaker, bulwark::timeout({.timeout = 100ms}, clock));
+
+  CHECK(protect.execute([](std::stop_token stop, int x) { return stop.stop_requested() ? 0 : x; },
+                        4) == 4);
+
+  // The work advances virtual time itself, 10 ms per step, until told to stop; the timeout's
+  // watchdog thread notices each deadline within a millisecond of real time.
+  int attempts = 0;
+  CHECK_THROWS_AS(protect.execute([&](std::stop_token stop) {
+    ++attempts;
+    while (!stop.stop_requested()) {
+      clock.advance(10ms);
+      std::this_thread::yield();
+    }
+    return 0;
+  }),
+                  bulwark::retries_exhausted);
+  CHECK(attempts == 2);
 }

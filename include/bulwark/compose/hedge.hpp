@@ -133,6 +133,10 @@ struct hedge_metrics {
 template <hedge_executor Executor = thread_executor, clock Clock = steady_clock>
 class hedge {
  public:
+  /// Callables taking a std::stop_token get one: a pipeline passes it through the policies
+  /// inside this one.
+  static constexpr bool offers_stop_token = true;
+
   /// Throws std::invalid_argument ("bulwark::hedge: max_hedged_attempts must be in [1, 10]
   /// (got 0)").
   explicit hedge(hedge_options options = {}, Executor executor = {}, Clock clock = {})

@@ -2,6 +2,7 @@
 
 #include <cstddef>
 #include <functional>
+#include <stop_token>
 #include <tuple>
 #include <type_traits>
 #include <utility>
@@ -9,6 +10,29 @@
 #include "bulwark/core/policy.hpp"
 
 namespace bulwark {
+
+namespace detail {
+
+/// A policy that hands its callable a std::stop_token (timeout, hedge, or a user-written one)
+/// says so with `static constexpr bool offers_stop_token = true;`. A member rather than probing
+/// execute: probing would instantiate the body of an unconstrained user-written execute.
+template <class Policy>
+concept offers_stop_token = requires {
+  requires std::remove_cvref_t<Policy>::offers_stop_token;
+};
+
+/// The index of the innermost policy that offers a stop token, or sizeof...(Policies) if none.
+template <class... Policies>
+constexpr std::size_t innermost_stop_token_source() {
+  constexpr bool offers[] = {offers_stop_token<Policies>..., false};
+  std::size_t found = sizeof...(Policies);
+  for (std::size_t i = 0; i < sizeof...(Policies); ++i) {
+    if (offers[i]) found = i;
+  }
+  return found;
+}
+
+}  // namespace detail
 
 /// Policies nested outermost first: `pipeline(retry, breaker, limiter, bulkhead).execute(f)`
 /// is `retry.execute([&] { return breaker.execute([&] { return limiter.execute([&] {
@@ -27,18 +51,35 @@ namespace bulwark {
 /// reach f as lvalues, because an outer retry or hedge may call the inner chain more than once
 /// (a moved-from argument would be empty on the second attempt).
 ///
+/// A callable taking a std::stop_token first, `f(std::stop_token, args...)`, gets the token of
+/// the innermost policy that offers one (a `timeout`, a `hedge`, or any policy declaring
+/// `static constexpr bool offers_stop_token = true;`): the policies inside it pass
+/// it through, so `pipeline(retry, breaker, timeout({...})).execute([](std::stop_token) {...})`
+/// cancels cooperatively as `timeout` alone does. A pipeline with no such policy does not
+/// accept such a callable (a compile error, not a token that never fires).
+///
 /// Thread-safe when its policies are; execute is const-free only because policies' execute
 /// is not const. O(number of policies) in call depth.
 template <class... Policies>
 class pipeline {
+  static constexpr std::size_t stop_token_source =
+      detail::innermost_stop_token_source<Policies...>();
+
  public:
   /// Holds each policy: an lvalue by reference, an rvalue moved in.
   explicit(sizeof...(Policies) == 1) constexpr pipeline(Policies&&... policies)
       : policies_{std::forward<Policies>(policies)...} {}
 
   template <class F, class... Args>
-  requires std::invocable<F&, Args&...>
-  decltype(auto) execute(F&& f, Args&&... args) { return run<0>(f, args...); }
+  requires std::invocable<F&, Args&...> ||
+      (stop_token_source < sizeof...(Policies) &&
+       std::invocable<F&, std::stop_token, Args&...>)decltype(auto) execute(F&& f, Args&&... args) {
+    if constexpr (std::invocable<F&, Args&...>) {
+      return run<0>(f, args...);
+    } else {
+      return run_to_token_source<0>(f, args...);
+    }
+  }
 
   /// The I-th policy, outermost first.
   template <std::size_t I>
@@ -57,6 +98,33 @@ class pipeline {
       // to callables that take one). decltype(auto) keeps references and void intact.
       return std::get<I>(policies_).execute(
           [this, &f, &args...]() -> decltype(auto) { return run<I + 1>(f, args...); });
+    }
+  }
+
+  // Outside the token's source: nullary layers, as run() builds them.
+  template <std::size_t I, class F, class... Args>
+  decltype(auto) run_to_token_source(F& f, Args&... args) {
+    if constexpr (I == stop_token_source) {
+      return std::get<I>(policies_).execute(
+          [this, &f, &args...](std::stop_token stop) -> decltype(auto) {
+            return run_with_token<I + 1>(stop, f, args...);
+          });
+    } else {
+      return std::get<I>(policies_).execute([this, &f, &args...]() -> decltype(auto) {
+        return run_to_token_source<I + 1>(f, args...);
+      });
+    }
+  }
+
+  // Inside it: the token travels down to f.
+  template <std::size_t I, class F, class... Args>
+  decltype(auto) run_with_token(const std::stop_token& stop, F& f, Args&... args) {
+    if constexpr (I == sizeof...(Policies)) {
+      return std::invoke(f, stop, args...);
+    } else {
+      return std::get<I>(policies_).execute([this, &stop, &f, &args...]() -> decltype(auto) {
+        return run_with_token<I + 1>(stop, f, args...);
+      });
     }
   }
 

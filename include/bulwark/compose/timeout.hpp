@@ -61,6 +61,10 @@ inline constexpr bool is_future<std::future<T>> = true;
 template <clock Clock = steady_clock>
 class timeout {
  public:
+  /// Callables taking a std::stop_token get one: a pipeline passes it through the policies
+  /// inside this one.
+  static constexpr bool offers_stop_token = true;
+
   /// Throws std::invalid_argument ("bulwark::timeout: timeout must be > 0 (got 0s)").
   explicit timeout(timeout_options options = {}, Clock clock = {})
       : options_{validated(options)},
