@@ -16,12 +16,26 @@
 
 namespace bulwark {
 
-/// Options of maglev; the default table size is the paper's and Envoy's (65537).
+/// The order in which maglev's nodes take turns claiming table entries. The turn order
+/// decides which node wins a contested entry, so two processes agree on the table only if
+/// they use the same order.
+enum class maglev_fill_order : std::uint8_t {
+  /// Sorted by name, bytewise, as Envoy's MaglevTable::constructMaglevTableInternal sorts its
+  /// hosts by hash key: the table depends only on the set of nodes, not on how it is listed.
+  by_name,
+  /// The order of the node list, as bulwark filled before it matched Envoy's sort. Kept so a
+  /// fleet can roll an upgrade without two tables, or when the caller's order is canonical.
+  as_listed,
+};
+
+/// Options of maglev; the defaults are the paper's and Envoy's table.
 struct maglev_options {
   /// The lookup table's size M. Must be prime (the permutations below only cover the table
   /// when the skip is coprime with M) and should be much larger than the node count: the
   /// paper keeps M > 100 N, so that nodes' shares differ by at most about 1%.
   std::uint64_t table_size = 65537;
+  /// Who takes the first turn; by_name is Envoy's table for any listing of the same hosts.
+  maglev_fill_order fill_order = maglev_fill_order::by_name;
 };
 
 namespace detail {
@@ -46,10 +60,13 @@ constexpr bool is_prime(std::uint64_t n) noexcept {
 ///
 /// Node i's permutation is offset_i + j * skip_i (mod M), j = 0, 1, ..., with
 /// offset = XXH64(name, seed 0) mod M and skip = XXH64(name, seed 1) mod (M - 1) + 1, as Envoy
-/// computes them (source/common/upstream/maglev_lb.cc). Weights follow Envoy too: normalised
-/// weights w_i, and in round r a node takes a turn only when r * w_i >= its target, which
-/// then grows by max(w); a node of the largest weight takes every turn, one of half that
-/// weight every other turn. With equal weights this is the paper's listing 1 exactly.
+/// computes them (source/extensions/load_balancing_policies/maglev/maglev_lb.cc). The nodes
+/// take turns in name order (options.fill_order), as Envoy sorts its hosts by hash key before
+/// the fill; the table still holds indices into nodes(), which keeps the caller's order.
+/// Weights follow Envoy too: normalised weights w_i, and in round r a node takes a turn only
+/// when r * w_i >= its target, which then grows by max(w); a node of the largest weight takes
+/// every turn, one of half that weight every other turn. With equal weights this is the
+/// paper's listing 1 exactly.
 ///
 /// Disruption: when a node leaves, its entries are refilled and a few others shift (the paper
 /// measures about 1-2% extra at M = 65537); balance: every node's share of the table is
@@ -60,8 +77,8 @@ class maglev {
  public:
   using options_type = maglev_options;
 
-  /// Throws std::invalid_argument for a bad node list, a table size that is not prime, or
-  /// one of 2^32 or more.
+  /// Throws std::invalid_argument for a bad node list, a table size that is not prime or of
+  /// 2^32 or more, or a fill_order that is not one of the enumerators.
   explicit maglev(std::vector<node> nodes, maglev_options options = {})
       : nodes_{std::move(nodes)}, options_{options} {
     detail::check_nodes("maglev", nodes_);
@@ -69,6 +86,9 @@ class maglev {
     check.that(detail::is_prime(options_.table_size), "table_size", "a prime", options_.table_size);
     check.that(options_.table_size < (std::uint64_t{1} << 32), "table_size", "< 2^32",
                options_.table_size);
+    check.that(options_.fill_order == maglev_fill_order::by_name ||
+                   options_.fill_order == maglev_fill_order::as_listed,
+               "fill_order", "by_name or as_listed", static_cast<int>(options_.fill_order));
     build();
   }
 
@@ -125,20 +145,32 @@ class maglev {
         std::accumulate(nodes_.begin(), nodes_.end(), std::uint64_t{0},
                         [](std::uint64_t s, const node& n) { return s + n.weight; }));
     struct entry {
+      std::uint32_t index;  // into nodes_, which is what the table records
       std::uint64_t offset;
       std::uint64_t skip;
       std::uint64_t next = 0;
       double weight;
       double target = 0.0;
     };
+    // Envoy sorts (key, host, weight) tuples; names are unique here, so the key alone decides,
+    // and std::string's < compares bytes as unsigned, as Envoy's absl::string_view does.
+    std::vector<std::uint32_t> turns(nodes_.size());
+    std::iota(turns.begin(), turns.end(), std::uint32_t{0});
+    if (options_.fill_order == maglev_fill_order::by_name) {
+      std::sort(turns.begin(), turns.end(),
+                [&](std::uint32_t a, std::uint32_t b) { return nodes_[a].name < nodes_[b].name; });
+    }
     std::vector<entry> entries;
     entries.reserve(nodes_.size());
     double max_weight = 0.0;
-    for (const node& n : nodes_) {
+    for (const std::uint32_t i : turns) {
+      const node& n = nodes_[i];
       const double w = static_cast<double>(n.weight) / total;
       max_weight = std::max(max_weight, w);
-      entries.push_back(
-          {.offset = hash64(n.name) % m, .skip = hash64(n.name, 1) % (m - 1) + 1, .weight = w});
+      entries.push_back({.index = i,
+                         .offset = hash64(n.name) % m,
+                         .skip = hash64(n.name, 1) % (m - 1) + 1,
+                         .weight = w});
     }
     table_.assign(static_cast<std::size_t>(m), empty);
     std::uint64_t filled = 0;
@@ -157,7 +189,7 @@ class maglev {
           ++e.next;
           c = (e.offset + e.skip * e.next) % m;
         }
-        table_[c] = static_cast<std::uint32_t>(i);
+        table_[c] = e.index;
         ++e.next;
         ++filled;
       }
