@@ -92,6 +92,62 @@ TEST_CASE("Gradient2 backs off on drops", "[bulkhead]") {
   CHECK(netflix.estimate() == 100);
 }
 
+// Netflix concurrency-limits Gradient2Limit._update(startTime, rtt, inflight, didDrop) never
+// reads didDrop: a dropped call is an ordinary latency sample. With drop_ratio = 1 and the
+// drift guard off, the drops below must follow the hand-worked sequence of the test "Gradient2
+// moves the limit by Netflix's formula" (gradient = clamp(1.5 * long / short, 0.5, 1),
+// limit = limit * 0.8 + (limit * gradient + 4) * 0.2), and match a twin fed as successes.
+TEST_CASE("Gradient2Limit._update - a drop is an ordinary sample with drop_ratio 1", "[bulkhead]") {
+  const bulwark::gradient2_options netflix{
+      .initial_limit = 20, .min_limit = 1, .drop_ratio = 1.0, .drift_guard = false};
+  bulwark::gradient2_limit dropped(netflix);
+  bulwark::gradient2_limit succeeded(netflix);
+  dropped.on_sample(10ms, 20, true);  // long 10, gradient 1: 20 * 0.8 + 24 * 0.2
+  CHECK(dropped.estimate() == Approx(20.8));
+  dropped.on_sample(10ms, 20, true);  // 20.8 * 0.8 + 24.8 * 0.2
+  CHECK(dropped.estimate() == Approx(21.6));
+  dropped.on_sample(30ms, 21, true);  // long 50/3; gradient 1.5 * 16.67 / 30 = 0.8333
+  CHECK(dropped.long_rtt_ns() == Approx(50e6 / 3));
+  CHECK(dropped.estimate() == Approx(21.6 * 0.8 + (21.6 * (1.5 * 50.0 / 3 / 30) + 4) * 0.2));
+  succeeded.on_sample(10ms, 20, false);
+  succeeded.on_sample(10ms, 20, false);
+  succeeded.on_sample(30ms, 21, false);
+  CHECK(dropped.estimate() == succeeded.estimate());
+  CHECK(dropped.long_rtt_ns() == succeeded.long_rtt_ns());
+}
+
+// Netflix AbstractLimiter's listener onDropped() calls
+// limitAlgorithm.onSample(startTime, clock - startTime, inflight, true): a drop carries the
+// call's measured latency, as onSuccess() does.
+TEST_CASE("AbstractLimiter.onDropped - a drop reports the call's latency", "[bulkhead]") {
+  struct recording {
+    using options_type = int;
+    explicit recording(int /*unused*/) {}
+    [[nodiscard]] std::uint32_t limit() const noexcept { return 10; }
+    void on_sample(bulwark::duration rtt, std::uint32_t inflight, bool dropped) {
+      last_rtt = rtt;
+      last_inflight = inflight;
+      last_dropped = dropped;
+    }
+    bulwark::duration last_rtt{};
+    std::uint32_t last_inflight = 0;
+    bool last_dropped = false;
+  };
+  bulwark::manual_clock clock;
+  bulwark::adaptive_limiter<recording, bulwark::manual_clock> limiter(recording{0}, clock);
+  auto first = limiter.try_acquire();
+  auto second = limiter.try_acquire();
+  clock.advance(30ms);
+  second.dropped();
+  limiter.inspect([](const recording& r) {
+    CHECK(r.last_rtt == 30ms);
+    CHECK(r.last_inflight == 2);
+    CHECK(r.last_dropped);
+  });
+  first.dropped(7ms);
+  limiter.inspect([](const recording& r) { CHECK(r.last_rtt == 7ms); });
+}
+
 TEST_CASE("limit algorithm options are validated", "[bulkhead]") {
   CHECK_THROWS_WITH(bulwark::aimd_limit({.backoff_ratio = 1.0}),
                     "bulwark::aimd_limit: backoff_ratio must be in [0.5, 1) (got 1)");

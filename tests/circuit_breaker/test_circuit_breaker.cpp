@@ -202,8 +202,10 @@ TEST_CASE("open refuses until the wait is over, then half-open probes decide",
           "[circuit_breaker]") {
   bulwark::manual_clock clock;
   recorded_transitions seen;
+  // minimum_calls 3: the window of 2 caps it at 2 in closed, and the probes decide once
+  // min(3, 3) verdicts are in (resilience4j CircuitBreakerMetrics.forHalfOpen).
   breaker b({.window_size = 2,
-             .minimum_calls = 2,
+             .minimum_calls = 3,
              .wait_in_open = 10s,
              .permitted_calls_in_half_open = 3,
              .on_transition = seen.listener()},
@@ -219,6 +221,7 @@ TEST_CASE("open refuses until the wait is over, then half-open probes decide",
   }
   clock.advance(1ms);
   CHECK(b.state() == circuit_state::open);  // lazy: nobody asked yet
+  clock.advance(1ms);  // resilience4j OpenState: permitted strictly after the wait
   auto p1 = b.try_acquire();
   REQUIRE(p1);
   CHECK(b.state() == circuit_state::half_open);
@@ -255,7 +258,7 @@ TEST_CASE("open refuses until the wait is over, then half-open probes decide",
   CHECK(seen.events[0].time == bulwark::manual_clock::default_start);
   CHECK(seen.events[1].to == circuit_state::half_open);
   CHECK(seen.events[1].reason == transition_reason::wait_elapsed);
-  CHECK(seen.events[1].time == bulwark::manual_clock::default_start + 10s);
+  CHECK(seen.events[1].time == bulwark::manual_clock::default_start + 10001ms);
   CHECK(seen.events[1].generation == seen.events[0].generation + 1);
   CHECK(seen.events[2].generation == seen.events[1].generation + 1);
 }
@@ -277,10 +280,12 @@ TEST_CASE("the wait in open grows on repeated trips up to its cap", "[circuit_br
     clock.advance(wait - 1ms);
     CHECK_FALSE(b.try_acquire());
     clock.advance(1ms);
+    CHECK_FALSE(b.try_acquire());  // at the deadline itself: still refused
+    clock.advance(1ms);
     fail(b);  // the probe fails: reopen
   }
   // A successful probe closes and resets the attempts: the next trip waits 1s again.
-  clock.advance(5s);
+  clock.advance(5s + 1ms);
   succeed(b);
   REQUIRE(b.state() == circuit_state::closed);
   fail(b);
@@ -301,7 +306,7 @@ TEST_CASE("a custom wait function gets the attempt number", "[circuit_breaker]")
             clock);
   fail(b);
   CHECK(b.retry_after() == 10s);
-  clock.advance(10s);
+  clock.advance(10s + 1ms);
   fail(b);
   CHECK(b.retry_after() == 20s);
   CHECK(attempts == std::vector<std::uint32_t>{1, 2});
@@ -320,7 +325,7 @@ TEST_CASE("max_wait_in_half_open reopens a half-open breaker that is left waitin
              .on_transition = seen.listener()},
             clock);
   fail(b);
-  clock.advance(1s);
+  clock.advance(1s + 1ms);
   auto probe = b.try_acquire();
   REQUIRE(probe);
   clock.advance(4999ms);
@@ -341,7 +346,7 @@ TEST_CASE("automatic transitions show without traffic, lazy ones wait for a call
   SECTION("lazy") {
     breaker b({.window_size = 1, .minimum_calls = 1, .wait_in_open = 1s}, clock);
     fail(b);
-    clock.advance(1s);
+    clock.advance(1s + 1ms);
     CHECK(b.state() == circuit_state::open);
     CHECK(b.metrics().state == circuit_state::open);
     CHECK(b.poll());  // an explicit poll applies it
@@ -357,6 +362,10 @@ TEST_CASE("automatic transitions show without traffic, lazy ones wait for a call
     clock.advance(999ms);
     CHECK(b.state() == circuit_state::open);
     clock.advance(1ms);
+    // At the deadline itself: still open, the same edge as try_acquire (resilience4j's
+    // OpenState.tryAcquirePermission: clock.instant().isAfter(retryAfterWaitDuration)).
+    CHECK(b.state() == circuit_state::open);
+    clock.advance(1ns);
     CHECK(b.state() == circuit_state::half_open);
     CHECK_FALSE(b.poll());
   }
@@ -417,13 +426,14 @@ TEST_CASE("consecutive-failures mode trips on a run, gobreaker style", "[circuit
   fail(b);
   CHECK(b.state() == circuit_state::open);
   CHECK(seen.events.back().reason == transition_reason::consecutive_failures);
-  clock.advance(1s);
+  clock.advance(1s + 1ms);
   auto p1 = b.try_acquire();
   auto p2 = b.try_acquire();
+  REQUIRE((p1 && p2));
   p1.failure();  // any failed probe reopens at once
   CHECK(b.state() == circuit_state::open);
   p2.success();  // late
-  clock.advance(1s);
+  clock.advance(1s + 1ms);
   succeed(b, 1);
   CHECK(b.state() == circuit_state::half_open);
   succeed(b, 1);
@@ -443,7 +453,7 @@ TEST_CASE("a result from before a transition is dropped", "[circuit_breaker]") {
   REQUIRE(b.state() == circuit_state::open);
   another.failure();  // after the trip: must not count in the open window
   CHECK(b.metrics().late_results == 1);
-  clock.advance(1s);
+  clock.advance(1s + 1ms);
   succeed(b);  // the probe closes it
   REQUIRE(b.state() == circuit_state::closed);
   slow_call.success();  // finishing now, it must not count in the new window
@@ -463,7 +473,7 @@ TEST_CASE("an abandoned half-open permit frees its slot", "[circuit_breaker]") {
              .probe_lease = 10s},
             clock);
   fail(b);
-  clock.advance(1s);
+  clock.advance(1s + 1ms);
   {
     auto probe = b.try_acquire();
     REQUIRE(probe);
@@ -593,8 +603,10 @@ TEST_CASE("concurrent probes decide exactly once", "[circuit_breaker]") {
   for (int round = 0; round < 50; ++round) {
     bulwark::manual_clock clock;
     std::atomic<int> transitions{0};
+    // minimum_calls = permitted: the decision needs every probe's verdict, so the eight
+    // verdicts race for it (the window of 1 keeps the closed minimum at 1).
     breaker b({.window_size = 1,
-               .minimum_calls = 1,
+               .minimum_calls = permitted,
                .permitted_calls_in_half_open = permitted,
                .on_transition = [&transitions](const auto&) { transitions.fetch_add(1); }},
               clock);

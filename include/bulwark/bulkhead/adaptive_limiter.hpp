@@ -96,8 +96,14 @@ class adaptive_limiter {
     }
     /// The call succeeded in `latency`.
     void success(duration latency) { finish(outcome::success, latency); }
-    /// The call was dropped (refused, overloaded, timed out): the algorithm backs off.
-    void dropped() { finish(outcome::dropped, {}); }
+    /// The call was dropped (refused, overloaded, timed out): the algorithm backs off. Its
+    /// latency is measured too (one clock read), as Netflix's AbstractLimiter.onDropped
+    /// passes `clock - startTime`: Gradient2 with drop_ratio = 1 uses it as a sample.
+    void dropped() {
+      if (owner_ != nullptr) dropped(owner_->clock_.now() - start_);
+    }
+    /// The call was dropped after `latency`.
+    void dropped(duration latency) { finish(outcome::dropped, latency); }
     /// Releases the slot without a sample. Idempotent; what the destructor does.
     void ignore() noexcept {
       if (owner_ != nullptr) std::exchange(owner_, nullptr)->release_ignored();

@@ -80,9 +80,10 @@ struct gradient2_options {
   double rtt_tolerance = 1.5;        ///< latency growth tolerated before shrinking; >= 1
   std::uint32_t long_window = 600;   ///< samples in the long-term latency average; >= 1
   double queue_size = 4;             ///< headroom added to the limit when growing; >= 0
-  /// A dropped call applies this gradient (before smoothing): with 0.5 and smoothing 0.2 a
-  /// drop costs 10% of the limit, as AIMD's default does. In [0.5, 1]; 1: drops only count as
-  /// latency-less events, as in Netflix's Gradient2, which ignores them.
+  /// A dropped call applies this gradient (before smoothing) instead of being a latency
+  /// sample: with 0.5 and smoothing 0.2 a drop costs 10% of the limit, as AIMD's default
+  /// does. In [0.5, 1]; 1: a drop is an ordinary latency sample, as in Netflix's
+  /// Gradient2Limit._update, which never reads its didDrop argument.
   double drop_ratio = 0.5;
   /// Guards against the limit creeping up under steady overload (see the class comment).
   /// false: Netflix's Gradient2 exactly.
@@ -137,8 +138,10 @@ class gradient2_limit {
   [[nodiscard]] double long_rtt_ns() const noexcept { return long_rtt_; }
 
   void on_sample(duration rtt, std::uint32_t inflight, bool dropped) noexcept {
-    if (dropped) {
-      if (options_.drop_ratio < 1.0) set_estimate(smoothed(estimate_ * options_.drop_ratio));
+    // Netflix's _update ignores didDrop, so drop_ratio = 1 must leave a drop to the latency
+    // path below; only bulwark's drop_ratio < 1 treats it differently.
+    if (dropped && options_.drop_ratio < 1.0) {
+      set_estimate(smoothed(estimate_ * options_.drop_ratio));
       return;
     }
     const double short_rtt = std::max(1.0, static_cast<double>(rtt.count()));

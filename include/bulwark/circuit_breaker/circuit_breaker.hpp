@@ -107,6 +107,9 @@ class circuit_breaker {
         minimum_calls_{options_.window_type == sliding_window::count_based
                            ? std::min(options_.minimum_calls, options_.window_size)
                            : options_.minimum_calls},
+        // resilience4j CircuitBreakerMetrics.forHalfOpen: a count window of the permitted
+        // probes, so its minimum is min(minimumNumberOfCalls, permitted).
+        half_open_minimum_{std::min(options_.minimum_calls, options_.permitted_calls_in_half_open)},
         count_{options_.window_type == sliding_window::count_based ? options_.window_size : 1u},
         time_{options_.window_type == sliding_window::time_based ? options_.window_size : 1u},
         probes_{options_.permitted_calls_in_half_open},
@@ -118,8 +121,9 @@ class circuit_breaker {
   circuit_breaker& operator=(const circuit_breaker&) = delete;
 
   /// Asks permission for one call. Closed, metrics_only, disabled: always granted, one atomic
-  /// load. Open: refused until the wait is over, then the breaker moves to half_open and this
-  /// call becomes a probe. Half-open: granted while a probe slot is free. O(1) except for
+  /// load. Open: refused until strictly after the wait is over (resilience4j's
+  /// OpenState.tryAcquirePermission), then the breaker moves to half_open and this call
+  /// becomes a probe. Half-open: granted while a probe slot is free. O(1) except for
   /// half-open, O(permitted_calls_in_half_open).
   [[nodiscard]] permit try_acquire() noexcept {
     // Acquire pairs with the release of the transition that published this word, so the
@@ -181,28 +185,30 @@ class circuit_breaker {
     return detail::state_word{state_.load(std::memory_order_acquire)}.state();
   }
 
-  /// Applies the time-driven transitions that are due at `now` (open -> half_open after the
-  /// wait, half_open -> open after max_wait_in_half_open); returns true if one happened. Call
-  /// it from a timer to get resilience4j's automatic transition without traffic. O(1).
+  /// Applies the time-driven transitions that are due at `now` (open -> half_open strictly
+  /// after the wait, the same edge as try_acquire; half_open -> open once
+  /// max_wait_in_half_open has elapsed); returns true if one happened. Call it from a timer
+  /// to get resilience4j's automatic transition without traffic. O(1).
   bool poll() const noexcept { return poll(clock_.now()); }
   bool poll(time_point now) const noexcept {
     const detail::state_word w{state_.load(std::memory_order_acquire)};
     const auto now_ms = detail::floor_ms(now);
-    if (w.state() == circuit_state::open && w.since_stamp(now_ms) >= 0)
+    if (w.state() == circuit_state::open && wait_over(w, now))
       return transition(w, circuit_state::half_open, transition_reason::wait_elapsed, now);
     if (w.state() == circuit_state::half_open && half_open_expired(w, now_ms))
       return transition(w, circuit_state::open, transition_reason::half_open_timeout, now);
     return false;
   }
 
-  /// How long until a call could be permitted: the time left in open, zero when calls pass
-  /// (or probes may), empty when forced open.
+  /// How long until a call could be permitted: in open, the time left until the wait's
+  /// deadline (calls pass strictly after it; at the deadline itself, one clock tick); zero
+  /// when calls pass (or probes may); empty when forced open.
   [[nodiscard]] std::optional<duration> retry_after() const noexcept {
     const auto now = clock_.now();
     if (options_.automatic_transition_from_open) poll(now);
     const detail::state_word w{state_.load(std::memory_order_acquire)};
     if (w.state() == circuit_state::forced_open) return std::nullopt;
-    if (w.state() != circuit_state::open) return duration::zero();
+    if (w.state() != circuit_state::open || wait_over(w, now)) return duration::zero();
     return remaining(w, now);
   }
 
@@ -218,7 +224,7 @@ class circuit_breaker {
     if (w.state() == circuit_state::half_open) {
       const auto t = probes_.tally(w.generation());
       calls = t.done, failed = t.failed, slow = t.slow;
-      minimum = options_.permitted_calls_in_half_open;
+      minimum = half_open_minimum_;
     } else {
       const auto t =
           options_.window_type == sliding_window::count_based ? count_.totals() : time_.totals(now);
@@ -276,7 +282,7 @@ class circuit_breaker {
           not_permitted_.add();
           return permit{w.raw(), std::nullopt};
         case circuit_state::open:
-          if (w.since_stamp(now_ms) < 0) {
+          if (!wait_over(w, now)) {
             not_permitted_.add();
             return permit{w.raw(), remaining(w, now)};
           }
@@ -375,7 +381,7 @@ class circuit_breaker {
       }
       return;
     }
-    if (t.done < permitted) return;
+    if (t.done < half_open_minimum_) return;
     const bool reopen = exceeds(t.failed, t.done, options_.failure_rate_threshold) ||
                         exceeds(t.slow, t.done, options_.slow_call_rate_threshold);
     transition(w, reopen ? circuit_state::open : circuit_state::closed,
@@ -393,9 +399,22 @@ class circuit_breaker {
     return options_.max_wait_in_half_open > duration::zero() && w.since_stamp(now_ms) >= 0;
   }
 
+  // resilience4j's OpenState admits when `clock.instant().isAfter(retryAfterWaitDuration)`:
+  // strictly after the deadline, so a call at the deadline itself is still refused. The
+  // stamp is whole milliseconds; the sub-millisecond part of `now` decides a tie.
+  static bool wait_over(detail::state_word w, time_point now) noexcept {
+    const auto now_ms = detail::floor_ms(now);
+    const auto since = w.since_stamp(now_ms);
+    return since > 0 || (since == 0 && now.time_since_epoch() > std::chrono::milliseconds{now_ms});
+  }
+
+  // The wait left until the deadline; one tick at the deadline itself, where calls are still
+  // refused, so a refusal never says "retry after 0s".
   static duration remaining(detail::state_word w, time_point now) noexcept {
-    const auto left = -w.since_stamp(detail::floor_ms(now));
-    return left > 0 ? duration{std::chrono::milliseconds{left}} : duration::zero();
+    const auto now_ms = detail::floor_ms(now);
+    const auto into_ms = now.time_since_epoch() - std::chrono::milliseconds{now_ms};
+    const duration left = std::chrono::milliseconds{-w.since_stamp(now_ms)} - into_ms;
+    return std::max(left, duration{1});
   }
 
   time_point window_now() const noexcept {
@@ -407,22 +426,30 @@ class circuit_breaker {
     }
   }
 
-  /// The wait in open for the given attempt (1 = first trip since closed).
+  /// The wait in open for the given attempt (1 = first trip since closed), in whole
+  /// milliseconds as resilience4j's IntervalFunction computes it (see the docs).
   duration wait_in_open(std::uint32_t attempt) const noexcept {
-    const auto cap = std::min(options_.max_wait_in_open, detail::max_breaker_wait);
+    using std::chrono::milliseconds;
+    // Duration.toMillis() truncates; so does every conversion below.
+    const auto to_ms = [](duration d) { return std::chrono::duration_cast<milliseconds>(d); };
+    const auto cap = to_ms(std::min(options_.max_wait_in_open, detail::max_breaker_wait));
     if (options_.wait_in_open_function) {
       duration d = cap;
       try {
         d = options_.wait_in_open_function(attempt);
       } catch (...) {
       }
-      return std::clamp<duration>(d, std::chrono::milliseconds{1}, detail::max_breaker_wait);
+      return std::clamp<duration>(to_ms(d), milliseconds{1}, detail::max_breaker_wait);
     }
-    // Repeated multiplication rather than std::pow: the same result under every libm.
-    double ns = static_cast<double>(options_.wait_in_open.count());
-    for (std::uint32_t i = 1; i < attempt && ns < static_cast<double>(cap.count()); ++i)
-      ns *= options_.wait_in_open_multiplier;
-    return ns >= static_cast<double>(cap.count()) ? cap : duration{static_cast<duration::rep>(ns)};
+    // IntervalFunction.ofExponentialBackoff: LongStream.iterate(initial, x -> (long) (x * m))
+    // truncates after every multiplication (not initial * m^(k-1) once), then min(max). The
+    // sequence never decreases (m >= 1), so stopping at the cap gives the same minimum.
+    auto ms = to_ms(options_.wait_in_open).count();
+    for (std::uint32_t i = 1; i < attempt && ms < cap.count(); ++i) {
+      const double next = static_cast<double>(ms) * options_.wait_in_open_multiplier;
+      ms = next >= static_cast<double>(cap.count()) ? cap.count() : static_cast<std::int64_t>(next);
+    }
+    return std::min(milliseconds{ms}, cap);
   }
 
   call_outcome classify_exception(const std::exception_ptr& e) const noexcept {
@@ -485,6 +512,7 @@ class circuit_breaker {
   [[no_unique_address]] Clock clock_;
   bool slow_detection_;
   std::uint32_t minimum_calls_;
+  std::uint32_t half_open_minimum_;
   // Mutable: const observers (state(), metrics()) expire time buckets and, with automatic
   // transitions, move the state; neither changes what the breaker promises its callers.
   mutable detail::count_window count_;

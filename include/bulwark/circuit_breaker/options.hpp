@@ -54,21 +54,28 @@ struct circuit_breaker_options {
   /// For trip_condition::consecutive_failures: trip at this many failures in a row
   /// (gobreaker's default ReadyToTrip, `ConsecutiveFailures > 5`, is 6 here).
   std::uint32_t consecutive_failures = 5;
-  /// How long the breaker stays open after its first trip (waitDurationInOpenState).
+  /// How long the breaker stays open after its first trip (waitDurationInOpenState);
+  /// >= 1 ms, truncated to whole milliseconds as Duration.toMillis() does.
   duration wait_in_open = std::chrono::seconds{60};
   /// Each further consecutive trip (half_open -> open) multiplies the wait by this, up to
-  /// max_wait_in_open: wait(attempt) = min(max, wait_in_open * multiplier^(attempt - 1)).
+  /// max_wait_in_open, in whole milliseconds truncated after every step as resilience4j's
+  /// IntervalFunction.ofExponentialBackoff does: w(1) = wait_in_open,
+  /// w(k) = (long) (w(k-1) * multiplier), wait(k) = min(max_wait_in_open, w(k)).
   double wait_in_open_multiplier = 1.0;
   /// The cap on the growing wait; duration::max() means only the internal cap of 365 days.
   duration max_wait_in_open = duration::max();
   /// If set, replaces the formula above: the wait for the given attempt (1 for a trip from
-  /// closed, 2 for the next reopen, ...; saturates at 63). Clamped to [1ms, 365 days].
+  /// closed, 2 for the next reopen, ...; saturates at 63). Truncated to whole milliseconds,
+  /// then clamped to [1ms, 365 days].
   std::function<duration(std::uint32_t attempt)> wait_in_open_function{};
   /// false (resilience4j's default): open -> half_open happens when a call asks for
   /// permission after the wait. true: also when state(), metrics(), retry_after() or poll()
   /// look, so dashboards and listeners see the move without traffic (see the docs).
   bool automatic_transition_from_open = false;
-  /// Probes admitted in half-open (permittedNumberOfCallsInHalfOpenState).
+  /// Probes admitted in half-open (permittedNumberOfCallsInHalfOpenState). With
+  /// trip_condition::rate the probes decide once min(minimum_calls, this) verdicts are in
+  /// (resilience4j's CircuitBreakerMetrics.forHalfOpen); verdicts of probes still in flight
+  /// then are dropped as late.
   std::uint32_t permitted_calls_in_half_open = 10;
   /// Longest stay in half-open before reopening; zero (the default) means no limit.
   duration max_wait_in_half_open = duration::zero();
@@ -102,6 +109,8 @@ inline void validate(const circuit_breaker_options& o) {
   check.at_least("minimum_calls", o.minimum_calls, 1u);
   check.at_least("consecutive_failures", o.consecutive_failures, 1u);
   check.positive("wait_in_open", o.wait_in_open);
+  // resilience4j's waitDurationInOpenState: "must be at least 1[ms]"; waits are whole ms.
+  check.at_least("wait_in_open", o.wait_in_open, duration{std::chrono::milliseconds{1}});
   check.at_most("wait_in_open", o.wait_in_open, max_breaker_wait);
   check.that(o.wait_in_open_multiplier >= 1.0 && std::isfinite(o.wait_in_open_multiplier),
              "wait_in_open_multiplier", ">= 1 and finite", o.wait_in_open_multiplier);
