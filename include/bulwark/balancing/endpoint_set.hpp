@@ -46,7 +46,7 @@ inline std::optional<std::vector<std::uint16_t>> stride_scheduler_weights(
   if (static_cast<double>(unscaled_max) / unscaled_mean > max_ratio)
     unscaled_max = static_cast<float>(max_ratio * unscaled_mean);  // rounded to float, as gRPC
   // A float division in gRPC (uint16 / float), widened to double only afterwards.
-  const double scaling = static_cast<float>(max_weight) / unscaled_max;
+  const auto scaling = static_cast<double>(static_cast<float>(max_weight) / unscaled_max);
   // lround then an implicit narrowing to uint16_t in gRPC; the values here always fit.
   const auto mean = static_cast<std::uint16_t>(std::lround(scaling * unscaled_mean));
   const auto floor = std::max<std::uint16_t>(
