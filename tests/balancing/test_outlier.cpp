@@ -1,11 +1,13 @@
-// Outlier ejection with Envoy's semantics, timings derived by hand from the definitions:
-// ejection time = base x multiplier (capped), unejection checked at each interval, the
-// multiplier decays one step per interval in rotation, and max_ejection_percent is honoured.
+// Outlier ejection with Envoy's semantics, timings derived by hand from Envoy's
+// source/common/upstream/outlier_detection_impl.cc (ejectHost, checkHostForUneject,
+// onIntervalTimer, onConsecutiveErrorWorker) and from the scenarios of its
+// test/common/upstream/outlier_detection_impl_test.cc where named.
 
 #include <bulwark/balancing/load_balancer.hpp>
 #include <bulwark/balancing/round_robin.hpp>
 #include <chrono>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "catch.hpp"
@@ -86,7 +88,12 @@ TEST_CASE("consecutive failures eject, and the ejection time grows and decays", 
   }
 }
 
-TEST_CASE("the ejection multiplier stops growing at max_ejection_time", "[balancing]") {
+// Envoy ejectHost: after each ejection the backoff grows while backoff x base < max + base, and
+// checkHostForUneject waits min(base x backoff, max). Base 10s, max 25s: backoff 0 -> 1
+// (0 < 35), 1 -> 2 (10 < 35), 2 -> 3 (20 < 35), 3 -> 4 (30 < 35), then stays 4 (40 >= 35);
+// the waits are min(10, 25) = 10, 20, 25, 25, 25.
+TEST_CASE("the ejection multiplier grows one step past max_ejection_time, as Envoy's ejectHost",
+          "[balancing]") {
   bulwark::manual_clock clock;
   balancer lb(endpoints(2),
               {.panic_threshold = 0.0,
@@ -96,21 +103,23 @@ TEST_CASE("the ejection multiplier stops growing at max_ejection_time", "[balanc
                                                    .max_ejection_percent = 50}},
               {}, clock);
   lb.tick();
-  // Multipliers: 1 (10s), 2 (20s); 3 would mean 30s > 25s, so it stays 2 and every later
-  // ejection lasts 20s.
-  for (std::uint32_t expected : {1u, 2u, 2u, 2u}) {
+  const std::pair<std::uint32_t, std::chrono::seconds> expected[] = {
+      {1u, 10s}, {2u, 20s}, {3u, 25s}, {4u, 25s}, {4u, 25s}};
+  for (const auto& [multiplier, wait] : expected) {
     report(lb, "e0", 5, false);
-    CHECK(lb.ejection_multiplier("e0") == expected);
+    CHECK(lb.ejection_multiplier("e0") == multiplier);
     const auto ejected_at = clock.now();
     while (ejected(lb, "e0")) {
       clock.advance(1s);
       lb.tick();
     }
-    CHECK(clock.now() - ejected_at == 10s * expected);
+    CHECK(clock.now() - ejected_at == wait);
   }
 }
 
-TEST_CASE("max_ejection_percent is honoured exactly", "[balancing]") {
+// Envoy ejectHost: eject only if 100.0 x (active + 1) / hosts <= max_ejection_percent, or, with
+// always_eject_one_host, when none is ejected yet.
+TEST_CASE("max_ejection_percent follows Envoy's ejectHost", "[balancing]") {
   bulwark::manual_clock clock;
   const auto count_ejected = [](const balancer& lb) {
     int n = 0;
@@ -118,7 +127,7 @@ TEST_CASE("max_ejection_percent is honoured exactly", "[balancing]") {
       n += s->ejected.load() ? 1 : 0;
     return n;
   };
-  SECTION("25% of 10: two, where Envoy's before-the-ejection check allows three") {
+  SECTION("25% of 10: two (a third would make 30%)") {
     balancer lb(endpoints(10), {.outlier = bulwark::outlier_options{.max_ejection_percent = 25}},
                 {}, clock);
     for (int i = 0; i < 4; ++i)
@@ -127,12 +136,53 @@ TEST_CASE("max_ejection_percent is honoured exactly", "[balancing]") {
     CHECK(lb.metrics().ejections == 2);
     CHECK(lb.metrics().ejections_refused == 2);
   }
-  SECTION("one ejection is always allowed, even at 0%") {
+  // This section asserted "one ejection is always allowed, even at 0%", the rule of Envoy
+  // before always_eject_one_host; ejectHost now refuses it unless that option is set.
+  SECTION("0% ejects nothing; with always_eject_one_host, exactly one") {
     balancer lb(endpoints(10), {.outlier = bulwark::outlier_options{.max_ejection_percent = 0}}, {},
                 clock);
     report(lb, "e0", 5, false);
     report(lb, "e1", 5, false);
-    CHECK(count_ejected(lb) == 1);
+    CHECK(count_ejected(lb) == 0);
+    CHECK(lb.metrics().ejections_refused == 2);
+    balancer one(endpoints(10),
+                 {.outlier = bulwark::outlier_options{.max_ejection_percent = 0,
+                                                      .always_eject_one_host = true}},
+                 {}, clock);
+    report(one, "e0", 5, false);
+    report(one, "e1", 5, false);
+    CHECK(count_ejected(one) == 1);
+    CHECK(ejected(one, "e0"));
+  }
+  // outlier_detection_impl_test.cc MaxEjectionPercentage: 50% of 3 hosts, all failing 5 in a
+  // row: 1/3 = 33% <= 50 ejects the first, 2/3 = 67% > 50 refuses the others.
+  SECTION("Envoy's MaxEjectionPercentage: 50% of 3 ejects one") {
+    balancer lb(endpoints(3), {.outlier = bulwark::outlier_options{.max_ejection_percent = 50}}, {},
+                clock);
+    for (int i = 0; i < 3; ++i)
+      report(lb, "e" + std::to_string(i), 5, false);
+    CHECK(ejected(lb, "e0"));
+    CHECK_FALSE(ejected(lb, "e1"));
+    CHECK_FALSE(ejected(lb, "e2"));
+  }
+  // outlier_detection_impl_test.cc MaxEjectionPercentageSingleHost: 1/1 = 100% > 90.
+  SECTION("Envoy's MaxEjectionPercentageSingleHost: 90% of one host ejects nothing") {
+    balancer lb(endpoints(1), {.outlier = bulwark::outlier_options{.max_ejection_percent = 90}}, {},
+                clock);
+    report(lb, "e0", 5, false);
+    CHECK_FALSE(ejected(lb, "e0"));
+  }
+  // The default 10% of 5 endpoints: 1/5 = 20% > 10, so nothing unless always_eject_one_host.
+  SECTION("the default 10% ejects nothing from a set of five") {
+    balancer lb(endpoints(5), {.outlier = bulwark::outlier_options{}}, {}, clock);
+    report(lb, "e0", 5, false);
+    CHECK_FALSE(ejected(lb, "e0"));
+    balancer one(endpoints(5), {.outlier = bulwark::outlier_options{.always_eject_one_host = true}},
+                 {}, clock);
+    report(one, "e0", 5, false);
+    report(one, "e1", 5, false);
+    CHECK(ejected(one, "e0"));
+    CHECK_FALSE(ejected(one, "e1"));  // 2/5 = 40% > 10 and one is already out
   }
   SECTION("100% may eject every member, and then panic mode routes to all") {
     balancer lb(endpoints(2), {.outlier = bulwark::outlier_options{.max_ejection_percent = 100}},
@@ -174,8 +224,10 @@ TEST_CASE("success-rate ejection uses mean minus factor x stdev", "[balancing]")
 TEST_CASE("failure-percentage ejection is off by default and exact when enforced", "[balancing]") {
   bulwark::manual_clock clock;
   const auto run = [&](std::uint32_t enforcing, int failures_of_50) {
+    // max_ejection_percent 50: Envoy's default 10% would refuse any ejection from 5 hosts.
     balancer lb(endpoints(5),
                 {.outlier = bulwark::outlier_options{.consecutive_failures = 0,
+                                                     .max_ejection_percent = 50,
                                                      .enforcing_success_rate = 0,
                                                      .enforcing_failure_percentage = enforcing}},
                 {}, clock);
@@ -191,4 +243,77 @@ TEST_CASE("failure-percentage ejection is off by default and exact when enforced
   CHECK_FALSE(run(0, 50));
   CHECK(run(100, 43));        // 86% >= 85%
   CHECK_FALSE(run(100, 42));  // 84%
+}
+
+// Envoy onConsecutiveErrorWorker: ejectHost, then resetConsecutive5xx whatever ejectHost did.
+// 10 endpoints at 10%: e0 goes (1/10), e1's fifth failure is refused (2/10 > 10%) and its run
+// restarts; when e0 is back (30 s, the first ejection's time), e1's next five failures eject it.
+TEST_CASE("a refused consecutive-failure ejection restarts the run (onConsecutiveErrorWorker)",
+          "[balancing]") {
+  bulwark::manual_clock clock;
+  balancer lb(endpoints(10), {.outlier = bulwark::outlier_options{}}, {}, clock);
+  lb.tick();
+  report(lb, "e0", 5, false);
+  CHECK(ejected(lb, "e0"));
+  report(lb, "e1", 5, false);
+  CHECK_FALSE(ejected(lb, "e1"));
+  CHECK(lb.metrics().ejections_refused == 1);
+  report(lb, "e1", 4, false);  // a new run of four: below the threshold, no second refusal
+  CHECK(lb.metrics().ejections_refused == 1);
+  for (int i = 0; i < 3; ++i) {
+    clock.advance(10s);
+    lb.tick();
+  }
+  CHECK_FALSE(ejected(lb, "e0"));
+  report(lb, "e1", 1, false);  // the fifth of the run started after the refusal
+  CHECK(ejected(lb, "e1"));
+}
+
+// outlier_detection_impl_test.cc EjectTimeBackoff: one host, base 10 s, max_ejection_percent
+// 100, interval 10 s. Ejections at 0, 10 and 30 s last 10, 20 and 30 s; two healthy intervals
+// (70, 80 s) take the backoff from 3 to 1, so the ejection at 80 s lasts 20 s (backoff 2);
+// fifty healthy intervals take it to 0, so the ejection at 610 s lasts 10 s.
+TEST_CASE("ejection time backs off and decays as Envoy's EjectTimeBackoff test", "[balancing]") {
+  bulwark::manual_clock clock;
+  balancer lb(
+      endpoints(1),
+      {.outlier = bulwark::outlier_options{.base_ejection_time = 10s, .max_ejection_percent = 100}},
+      {}, clock);
+  const auto start = clock.now();
+  const auto at = [&](std::chrono::seconds t) {  // Envoy's setMonotonicTime + the timer firing
+    clock.advance(start + t - clock.now());
+    lb.tick();
+  };
+  at(0s);
+  report(lb, "e0", 5, false);
+  CHECK(ejected(lb, "e0"));
+  at(10s);
+  CHECK_FALSE(ejected(lb, "e0"));
+  report(lb, "e0", 5, false);
+  at(20s);
+  CHECK(ejected(lb, "e0"));
+  at(30s);
+  CHECK_FALSE(ejected(lb, "e0"));
+  report(lb, "e0", 5, false);
+  at(40s);
+  at(50s);
+  CHECK(ejected(lb, "e0"));
+  at(60s);
+  CHECK_FALSE(ejected(lb, "e0"));
+  at(70s);
+  at(80s);
+  report(lb, "e0", 5, false);
+  CHECK(lb.ejection_multiplier("e0") == 2);
+  at(90s);
+  CHECK(ejected(lb, "e0"));
+  at(100s);
+  CHECK_FALSE(ejected(lb, "e0"));
+  for (int i = 1; i <= 50; ++i)
+    at(std::chrono::seconds{100 + i * 10});
+  CHECK(lb.ejection_multiplier("e0") == 0);
+  at(610s);
+  report(lb, "e0", 5, false);
+  CHECK(ejected(lb, "e0"));
+  at(620s);
+  CHECK_FALSE(ejected(lb, "e0"));
 }

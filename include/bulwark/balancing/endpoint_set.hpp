@@ -6,7 +6,9 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
+#include <limits>
 #include <memory>
+#include <optional>
 #include <span>
 #include <vector>
 
@@ -14,6 +16,55 @@
 #include "bulwark/core/clock.hpp"
 
 namespace bulwark {
+
+namespace detail {
+
+/// gRPC's StaticStrideScheduler::Make (src/core/load_balancing/weighted_round_robin/
+/// static_stride_scheduler.cc), reproduced operation by operation so the table is bit-exact:
+/// zero weights are unknown and get the mean of the non-zero ones; the largest weight is capped
+/// at 10 x that mean; everything is scaled so the largest becomes 65535; non-zero weights are
+/// raised to at least 1% of the scaled mean (and at least 1). Where gRPC stores a value in a
+/// float (the capped maximum, the scaling factor, each capped weight) this does too, because
+/// that rounding decides some of the uint16 results. nullopt where gRPC's Make returns nullopt
+/// (fewer than two weights, or all zero): gRPC then falls back to plain round robin.
+inline std::optional<std::vector<std::uint16_t>> stride_scheduler_weights(
+    std::span<const float> weights) {
+  constexpr std::uint16_t max_weight = std::numeric_limits<std::uint16_t>::max();
+  constexpr double max_ratio = 10;
+  constexpr double min_ratio = 0.01;
+  if (weights.size() < 2) return std::nullopt;
+  std::size_t zeros = 0;
+  double sum = 0;
+  float unscaled_max = 0;
+  for (const float w : weights) {
+    sum += static_cast<double>(w);
+    unscaled_max = std::max(unscaled_max, w);
+    if (w == 0) ++zeros;
+  }
+  if (zeros == weights.size()) return std::nullopt;
+  const double unscaled_mean = sum / static_cast<double>(weights.size() - zeros);
+  if (static_cast<double>(unscaled_max) / unscaled_mean > max_ratio)
+    unscaled_max = static_cast<float>(max_ratio * unscaled_mean);  // rounded to float, as gRPC
+  // A float division in gRPC (uint16 / float), widened to double only afterwards.
+  const auto scaling = static_cast<double>(static_cast<float>(max_weight) / unscaled_max);
+  // lround then an implicit narrowing to uint16_t in gRPC; the values here always fit.
+  const auto mean = static_cast<std::uint16_t>(std::lround(scaling * unscaled_mean));
+  const auto floor = std::max<std::uint16_t>(
+      1, static_cast<std::uint16_t>(std::lround(static_cast<double>(mean) * min_ratio)));
+  std::vector<std::uint16_t> out;
+  out.reserve(weights.size());
+  for (const float w : weights) {
+    if (w == 0) {
+      out.push_back(mean);
+      continue;
+    }
+    const auto capped = static_cast<double>(std::min(w, unscaled_max));
+    out.push_back(std::max(static_cast<std::uint16_t>(std::lround(capped * scaling)), floor));
+  }
+  return out;
+}
+
+}  // namespace detail
 
 /// Slow start (Envoy's slow_start_config): an endpoint that joined less than `window` ago gets
 /// weight x max(min_weight_percent / 100, (elapsed / window)^(1 / aggression)), ramping its
@@ -98,9 +149,10 @@ class endpoint_set {
   [[nodiscard]] std::uint64_t total_weight() const noexcept { return total_weight_; }
   [[nodiscard]] std::uint32_t max_weight() const noexcept { return max_weight_; }
 
-  /// The weights of routable() for a stride scheduler, as gRPC's weighted_round_robin
-  /// prepares them: clamped to [mean / 100, mean x 10] (so one pick needs at most about ten
-  /// draws) and scaled so the largest is 65535.
+  /// The weights of routable() for a stride scheduler, exactly as gRPC's
+  /// StaticStrideScheduler::Make computes them from the configured weights (as floats): see
+  /// detail::stride_scheduler_weights. Where gRPC would build no scheduler (one endpoint)
+  /// every entry is 65535, which makes the stride pick plain round robin, gRPC's fallback.
   [[nodiscard]] std::span<const std::uint16_t> scaled_weights() const noexcept { return scaled_; }
 
   /// False when slow start is off: the policies then never read the clock for it.
@@ -127,19 +179,14 @@ class endpoint_set {
 
  private:
   void scale_weights() {
-    if (weights_.empty()) return;
-    const double mean = static_cast<double>(total_weight_) / static_cast<double>(weights_.size());
-    const double hi = mean * 10.0, lo = mean / 100.0;
-    double top = 0.0;
-    std::vector<double> clamped;
-    clamped.reserve(weights_.size());
-    for (const auto w : weights_) {
-      clamped.push_back(std::clamp(static_cast<double>(w), lo, hi));
-      top = std::max(top, clamped.back());
-    }
-    scaled_.reserve(weights_.size());
-    for (const double w : clamped)
-      scaled_.push_back(static_cast<std::uint16_t>(std::max(1.0, std::round(w / top * 65535.0))));
+    std::vector<float> as_float;
+    as_float.reserve(weights_.size());
+    for (const auto w : weights_)
+      as_float.push_back(static_cast<float>(w));
+    if (auto scaled = detail::stride_scheduler_weights(as_float))
+      scaled_ = std::move(*scaled);
+    else
+      scaled_.assign(weights_.size(), std::numeric_limits<std::uint16_t>::max());
   }
 
   std::vector<detail::endpoint_state*> members_;

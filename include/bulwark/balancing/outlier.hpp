@@ -1,13 +1,14 @@
 #pragma once
-// Passive outlier ejection with Envoy's semantics (envoy.config.cluster.v3.OutlierDetection):
-// consecutive failures (inline), success rate and failure percentage (at each interval), an
-// ejection time that grows with repeated ejections and is capped, and a max ejection percent
-// that is honoured exactly.
+// Passive outlier ejection with Envoy's semantics (envoy.config.cluster.v3.OutlierDetection,
+// source/common/upstream/outlier_detection_impl.cc as of Envoy 1.31): consecutive failures
+// (inline), success rate and failure percentage (at each interval), an ejection time that grows
+// with repeated ejections and is capped, and Envoy's max ejection percent rule.
 
 #include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <cstdint>
+#include <optional>
 #include <span>
 #include <unordered_map>
 #include <vector>
@@ -28,12 +29,17 @@ struct outlier_options {
   /// How often the statistical detectors run and ejections expire: each tick() at least
   /// `interval` after the last one evaluates (Envoy interval).
   duration interval = std::chrono::seconds{10};
-  /// Ejection time = base x (times ejected in a row), at most max(base, max_ejection_time).
+  /// Ejection time = min(base x multiplier, cap), cap = max(base, max_ejection_time) (Envoy's
+  /// default max is max(300 s, base)). Each ejection grows the multiplier while
+  /// multiplier x base < cap + base, so it may end one step past the cap, as Envoy's does.
   duration base_ejection_time = std::chrono::seconds{30};
   duration max_ejection_time = std::chrono::seconds{300};
-  /// The most endpoints that may be ejected at once, in percent of the members; one endpoint
-  /// may always be ejected, whatever the percentage (Envoy's documented guarantee).
+  /// An ejection happens only if 100 x (ejected + 1) / members <= max_ejection_percent (Envoy's
+  /// ejectHost), so with the default 10% a set of fewer than 10 members ejects nothing...
   std::uint32_t max_ejection_percent = 10;
+  /// ...unless this is set: then the first ejection is always allowed (Envoy's
+  /// always_eject_one_host).
+  bool always_eject_one_host = false;
   /// Success rate: an endpoint with at least `success_rate_request_volume` requests in the
   /// interval is an outlier when its success rate is below mean - (stdev_factor / 1000) x
   /// stdev over such endpoints, if at least `success_rate_minimum_hosts` of them exist.
@@ -74,30 +80,33 @@ class outlier_detector {
   [[nodiscard]] const outlier_options& options() const noexcept { return options_; }
 
   /// Called when `s` reached the consecutive-failure threshold. True if it was ejected.
+  /// Envoy's onConsecutiveErrorWorker: an endpoint already ejected is left alone; otherwise,
+  /// ejected or not (refused by max_ejection_percent, or not enforced), its run restarts, so
+  /// the next `consecutive_failures` failures in a row try again.
   template <class G>
   bool on_consecutive_failures(endpoint_state& s, std::span<endpoint_state* const> members,
                                time_point now, G& rng) {
     if (s.ejected.load(std::memory_order_relaxed)) return false;
-    if (!bernoulli(rng, options_.enforcing_consecutive_failures / 100.0)) return false;
-    return try_eject(s, members, now);
+    const bool ejected = try_eject(s, members, now, options_.enforcing_consecutive_failures, rng);
+    s.consecutive_failures.store(0, std::memory_order_relaxed);
+    return ejected;
   }
 
-  /// Envoy's interval timer: unejects endpoints whose time is up, decays the multiplier of
-  /// endpoints that stayed in, then runs success-rate and failure-percentage detection over
-  /// the interval's counters (and resets them). True if any ejection state changed.
+  /// Envoy's onIntervalTimer: unejects endpoints whose time is up, runs success-rate and
+  /// failure-percentage detection over the interval's counters (and resets them), then decays
+  /// the multiplier of endpoints in rotation that were not unejected within the last interval.
+  /// True if any ejection state changed.
   template <class G>
   bool on_interval(std::span<endpoint_state* const> members, time_point now, G& rng) {
     bool changed = false;
     for (auto* s : members) {
       auto& r = records_[s];
-      if (s->ejected.load(std::memory_order_relaxed)) {
-        if (now - r.ejected_at >= ejection_time(r.multiplier)) {
-          s->ejected.store(false, std::memory_order_relaxed);
-          s->consecutive_failures.store(0, std::memory_order_relaxed);
-          changed = true;
-        }
-      } else if (r.multiplier > 0) {
-        --r.multiplier;  // Envoy: each interval spent in rotation forgets one ejection
+      if (s->ejected.load(std::memory_order_relaxed) &&
+          now - r.ejected_at >= ejection_time(r.multiplier)) {
+        s->ejected.store(false, std::memory_order_relaxed);
+        s->consecutive_failures.store(0, std::memory_order_relaxed);
+        r.unejected_at = now;
+        changed = true;
       }
     }
     struct volume {
@@ -126,14 +135,20 @@ class outlier_detector {
       const double threshold =
           mean - (options_.success_rate_stdev_factor / 1000.0) * std::sqrt(variance);
       for (const auto& v : sr)
-        if (v.success_rate < threshold && bernoulli(rng, options_.enforcing_success_rate / 100.0))
-          changed |= try_eject(*v.s, members, now);
+        if (v.success_rate < threshold)
+          changed |= try_eject(*v.s, members, now, options_.enforcing_success_rate, rng);
     }
     if (fp.size() >= options_.failure_percentage_minimum_hosts && !fp.empty()) {
       for (const auto& v : fp)
-        if (100.0 - v.success_rate >= options_.failure_percentage_threshold &&
-            bernoulli(rng, options_.enforcing_failure_percentage / 100.0))
-          changed |= try_eject(*v.s, members, now);
+        if (100.0 - v.success_rate >= options_.failure_percentage_threshold)
+          changed |= try_eject(*v.s, members, now, options_.enforcing_failure_percentage, rng);
+    }
+    // After detection, as Envoy does: an endpoint ejected just now does not decay.
+    for (auto* s : members) {
+      auto& r = records_[s];
+      if (!s->ejected.load(std::memory_order_relaxed) && r.multiplier > 0 && r.unejected_at &&
+          now - *r.unejected_at >= options_.interval)
+        --r.multiplier;
     }
     return changed;
   }
@@ -153,6 +168,7 @@ class outlier_detector {
  private:
   struct record {
     time_point ejected_at{};
+    std::optional<time_point> unejected_at{};
     std::uint32_t multiplier = 0;
   };
 
@@ -162,25 +178,29 @@ class outlier_detector {
     return std::min(t, cap);
   }
 
-  // The max-ejection-percent rule, honoured exactly: with e endpoints ejected out of n, one
-  // more may go only if e == 0 (one ejection is always allowed) or (e + 1) / n <= max%.
-  // Envoy compares the percentage *before* this ejection (e / n < max%), which lets the
-  // ejected share overshoot the limit by one endpoint (25% of 10 endpoints allows 3).
-  bool try_eject(endpoint_state& s, std::span<endpoint_state* const> members, time_point now) {
+  // Envoy's ejectHost: first the max-ejection-percent rule (a refusal counts as an overflow
+  // whether or not the ejection would have been enforced), then the enforcement draw, then
+  // the multiplier grows while multiplier x base < cap + base.
+  template <class G>
+  bool try_eject(endpoint_state& s, std::span<endpoint_state* const> members, time_point now,
+                 std::uint32_t enforcing_percent, G& rng) {
     std::size_t ejected = 0;
     for (const auto* m : members)
       ejected += m->ejected.load(std::memory_order_relaxed) ? 1u : 0u;
-    if (ejected > 0 &&
-        (ejected + 1) * 100 >
-            static_cast<std::size_t>(options_.max_ejection_percent) * members.size()) {
+    // Envoy compares 100.0 x (ejected + 1) / n <= max in double; the integer form is the same
+    // test exactly (when the quotient equals an integer, the double division is exact).
+    bool allowed = (ejected + 1) * 100 <=
+                   static_cast<std::size_t>(options_.max_ejection_percent) * members.size();
+    if (options_.always_eject_one_host) allowed = allowed || ejected == 0;
+    if (!allowed) {
       ++refused_;
       return false;
     }
+    if (!bernoulli(rng, enforcing_percent / 100.0)) return false;
     auto& r = records_[&s];
-    // Envoy grows the multiplier only while the grown time stays within the cap, so a long
-    // run of ejections does not leave a multiplier that takes many intervals to decay.
     const auto cap = std::max(options_.base_ejection_time, options_.max_ejection_time);
-    if (options_.base_ejection_time * static_cast<duration::rep>(r.multiplier + 1) <= cap)
+    if (options_.base_ejection_time * static_cast<duration::rep>(r.multiplier) <
+        cap + options_.base_ejection_time)
       ++r.multiplier;
     r.ejected_at = now;
     s.ejected.store(true, std::memory_order_relaxed);

@@ -6,6 +6,10 @@
 #include <atomic>
 #include <cstdint>
 #include <mutex>
+#include <optional>
+#include <span>
+#include <string>
+#include <unordered_map>
 #include <vector>
 
 #include "bulwark/balancing/endpoint_set.hpp"
@@ -25,16 +29,25 @@ std::int64_t effective_weight(const endpoint_set& set, std::size_t i, Context& c
 }
 }  // namespace detail
 
-/// Smooth weighted round robin, nginx's algorithm (ngx_http_upstream_get_peer): each pick adds
-/// every endpoint's weight to its current value, takes the endpoint with the largest current
-/// value (first on ties), and subtracts the total weight from it. Weights {5, 1, 1} give
-/// a a b a c a a: the heavy endpoint's turns are spread out instead of bunched.
+/// Smooth weighted round robin, nginx's algorithm (ngx_http_upstream_get_peer in
+/// src/http/ngx_http_upstream_round_robin.c): each pick adds every routable endpoint's weight
+/// to its current value, takes the endpoint with the largest current value (first on ties),
+/// and subtracts the total weight from it. Weights {5, 1, 1} give a a b a c a a: the heavy
+/// endpoint's turns are spread out instead of bunched.
 ///
-/// The per-endpoint current values are shared mutable state, so a pick holds a mutex (nginx
-/// runs it per worker without one); for many endpoints or many threads use stride_round_robin.
-/// The state restarts when the endpoint set changes. Slow start scales the weights.
-/// Unlike nginx, failures do not lower an endpoint's effective weight (use outlier ejection).
-/// Thread-safety: safe from any thread. Complexity: O(n) under a mutex.
+/// As in nginx, an endpoint out of rotation (unhealthy, ejected) is skipped: its current value
+/// is neither increased nor counted in the total, and the others keep theirs, so a health
+/// change does not restart the rotation; an endpoint that comes back resumes from the value it
+/// had when it left. Current values start at 0 (nginx's init); an endpoint that stays across
+/// update() keeps its value, one that joins (or changes) starts at 0. In panic mode every
+/// member is routable, so every member takes part.
+///
+/// The current values are shared mutable state, so a pick holds a mutex (nginx runs it per
+/// worker under the upstream zone's lock); for many endpoints or many threads use
+/// stride_round_robin. Slow start scales the weights. Unlike nginx, failures do not lower an
+/// endpoint's effective weight (use outlier ejection).
+/// Thread-safety: safe from any thread. Complexity: O(n) under a mutex; O(n) extra, with an
+/// allocation, on the first pick after a snapshot change.
 class weighted_round_robin {
  public:
   weighted_round_robin() = default;
@@ -43,41 +56,96 @@ class weighted_round_robin {
   template <class Context>
   detail::endpoint_state* pick(const endpoint_set& set, Context& context) {
     const std::lock_guard<std::mutex> lock{mutex_};
+    if (version_ != set.version() || owner_ != set.owner() || slot_.size() != set.routable().size())
+      remap(set);
     const auto n = set.routable().size();
-    if (version_ != set.version() || current_.size() != n) {
-      current_.assign(n, 0);
-      version_ = set.version();
-    }
     std::int64_t total = 0;
     std::size_t best = 0;
     for (std::size_t i = 0; i < n; ++i) {
       const auto w = detail::effective_weight(set, i, context);
-      current_[i] += w;
+      auto& current = members_[slot_[i]].current;
+      current += w;
       total += w;
-      if (current_[i] > current_[best]) best = i;
+      if (current > members_[slot_[best]].current) best = i;
     }
-    current_[best] -= total;
+    members_[slot_[best]].current -= total;
     return set.routable()[best];
   }
 
  private:
+  struct member {
+    const detail::endpoint_state* state;
+    std::string id;  // with the address, guards against a freed state's address being reused
+    std::int64_t current;
+  };
+
+  // Carries each member's current value over to the new snapshot's member list and maps
+  // routable positions to it. Members that left the set are forgotten.
+  void remap(const endpoint_set& set) {
+    std::unordered_map<const detail::endpoint_state*, const member*> previous;
+    previous.reserve(members_.size());
+    for (const auto& m : members_)
+      previous.emplace(m.state, &m);
+    std::vector<member> next;
+    next.reserve(set.members().size());
+    for (const auto* s : set.members()) {
+      const auto found = previous.find(s);
+      const bool kept = found != previous.end() && found->second->id == s->description().id;
+      next.push_back({s, s->description().id, kept ? found->second->current : 0});
+    }
+    members_ = std::move(next);
+    slot_.clear();
+    std::size_t j = 0;
+    for (const auto* s : set.routable()) {  // routable() is members() in order, filtered
+      while (members_[j].state != s)
+        ++j;
+      slot_.push_back(j);
+    }
+    version_ = set.version();
+    owner_ = set.owner();
+  }
+
   std::mutex mutex_;
-  std::vector<std::int64_t> current_;  // guarded by mutex_
-  std::uint64_t version_ = 0;          // guarded by mutex_
+  std::vector<member> members_;    // guarded by mutex_
+  std::vector<std::size_t> slot_;  // routable index -> members_ index; guarded by mutex_
+  std::uint64_t version_ = 0;      // guarded by mutex_
+  const void* owner_ = nullptr;    // guarded by mutex_
 };
 
+namespace detail {
+/// One draw of gRPC's StaticStrideScheduler::Pick (static_stride_scheduler.cc): sequence s
+/// offers endpoint i = s mod n in generation g = s / n, which takes it when
+/// (w_i x g + i x 32767) mod 65535 >= 65535 - w_i. The sequence is a uint32_t, as gRPC's,
+/// so the order wraps after 2^32 draws exactly where gRPC's does.
+inline std::optional<std::size_t> stride_accepts(std::span<const std::uint16_t> weights,
+                                                 std::uint32_t sequence) noexcept {
+  constexpr std::uint64_t max_weight = 65535;
+  constexpr std::uint64_t offset = max_weight / 2;
+  const std::uint64_t index = sequence % weights.size();
+  const std::uint64_t generation = sequence / weights.size();
+  const std::uint64_t w = weights[index];
+  // At most 65535 x (2^32 - 1) + n x 32767: no overflow in 64 bits.
+  const std::uint64_t mod = (w * generation + index * offset) % max_weight;
+  if (mod < max_weight - w) return std::nullopt;
+  return static_cast<std::size_t>(index);
+}
+}  // namespace detail
+
 /// Lock-free weighted round robin: gRPC's static stride scheduler (weighted_round_robin
-/// policy, A58). A shared sequence number s picks endpoint i = s mod n in generation
-/// g = s / n, and i accepts the turn when (w_i x g + i x 32767) mod 65535 >= 65535 - w_i, with
-/// w_i the endpoint's weight scaled to at most 65535; otherwise the next sequence number is
-/// tried. Over 65535 generations endpoint i accepts exactly w_i turns, and the offset
-/// i x 32767 staggers endpoints so equal weights interleave.
+/// policy, A58), bit-exact. The weight table is StaticStrideScheduler::Make's (see
+/// endpoint_set::scaled_weights: unknown weights get the mean, the largest is capped at ten
+/// times the mean, all are scaled to at most 65535 in gRPC's float arithmetic, and each is
+/// raised to at least 1% of the mean); a pick draws sequence numbers until one is accepted
+/// (detail::stride_accepts). Over 65535 generations endpoint i accepts exactly w_i turns, and
+/// the offset i x 32767 staggers endpoints so equal weights interleave. Given the same
+/// sequence numbers, the picks are gRPC's; the sequence starts at 0 here (gRPC's unit tests
+/// start it there too).
 ///
-/// As in gRPC, weights are clamped to [mean / 100, mean x 10] before scaling (see
-/// endpoint_set::scaled_weights), which bounds a pick to about ten draws; shares beyond that
-/// ratio are not honoured. Slow start does not apply (the table is per snapshot).
+/// Shares beyond the 10x ratio are not honoured, as in gRPC. Slow start does not apply (the
+/// table is per snapshot). Weights above 2^24 lose precision in the float conversion, as
+/// they would as gRPC's float weights.
 /// Thread-safety: safe from any thread; one relaxed fetch_add per draw.
-/// Complexity: O(max weight / mean weight) draws, at most about 10.
+/// Complexity: about max weight / mean weight draws on average, at most about 10.
 class stride_round_robin {
  public:
   stride_round_robin() = default;
@@ -86,23 +154,16 @@ class stride_round_robin {
 
   template <class Context>
   detail::endpoint_state* pick(const endpoint_set& set, Context&) noexcept {
-    constexpr std::uint64_t max_weight = 65535;
-    constexpr std::uint64_t offset = max_weight / 2;
     const auto weights = set.scaled_weights();
-    const std::uint64_t n = weights.size();
     for (;;) {
-      const auto s = sequence_.fetch_add(1, std::memory_order_relaxed);
-      const std::uint64_t i = s % n;
-      const std::uint64_t generation = s / n;
-      const std::uint64_t w = weights[i];
-      // (w * generation) is reduced first so the product cannot overflow for any sequence.
-      const std::uint64_t mod = ((w * (generation % max_weight)) + i * offset) % max_weight;
-      if (mod >= max_weight - w) return set.routable()[i];
+      if (const auto i =
+              detail::stride_accepts(weights, sequence_.fetch_add(1, std::memory_order_relaxed)))
+        return set.routable()[*i];
     }
   }
 
  private:
-  std::atomic<std::uint64_t> sequence_{0};
+  std::atomic<std::uint32_t> sequence_{0};
 };
 
 /// Weighted random: endpoint i with probability w_i / sum(w), by binary search over the
