@@ -24,58 +24,6 @@
 
 namespace bulwark {
 
-/// execute_write() found no primary: it is marked down and no replica has been promoted.
-class no_primary : public rejected {
- public:
-  no_primary() : rejected{"replica_selector", "no primary (writes refused until one is set)"} {}
-};
-
-/// execute_read() found no member matching the read preference (and token).
-class no_replica_available : public rejected {
- public:
-  no_replica_available() : rejected{"replica_selector", "no member matches the read preference"} {}
-};
-
-/// The member a read or write goes to. Counts one operation in progress on that member (the
-/// load that power of two choices compares) until destroyed or done(). Move-only; must not
-/// outlive its selector.
-class replica_handle {
- public:
-  replica_handle() noexcept = default;
-  replica_handle(std::string id, bool is_primary, std::atomic<std::uint32_t>* ops) noexcept
-      : id_{std::move(id)}, primary_{is_primary}, ops_{ops} {
-    ops_->fetch_add(1, std::memory_order_relaxed);  // a load signal only: relaxed
-  }
-  replica_handle(replica_handle&& other) noexcept
-      : id_{std::move(other.id_)},
-        primary_{other.primary_},
-        ops_{std::exchange(other.ops_, nullptr)} {}
-  replica_handle& operator=(replica_handle&& other) noexcept {
-    if (this != &other) {
-      done();
-      id_ = std::move(other.id_);
-      primary_ = other.primary_;
-      ops_ = std::exchange(other.ops_, nullptr);
-    }
-    return *this;
-  }
-  ~replica_handle() { done(); }
-
-  explicit operator bool() const noexcept { return ops_ != nullptr; }
-  [[nodiscard]] const std::string& id() const noexcept { return id_; }
-  /// True if the member was the primary when selected.
-  [[nodiscard]] bool is_primary() const noexcept { return primary_; }
-  /// Ends the operation (idempotent).
-  void done() noexcept {
-    if (ops_ != nullptr) std::exchange(ops_, nullptr)->fetch_sub(1, std::memory_order_relaxed);
-  }
-
- private:
-  std::string id_{};
-  bool primary_ = false;
-  std::atomic<std::uint32_t>* ops_ = nullptr;
-};
-
 /// Routes reads and writes over one primary and N replicas.
 ///
 /// The caller reports what it observes: report_rtt() for round trips (a moving average, as
@@ -203,7 +151,8 @@ class replica_selector {
   /// Selects a member for a read (see the class comment); an empty handle if none matches.
   /// `after`: the read must see this position; `wait`: how long to wait for a secondary to
   /// apply it before the fallback. Throws std::invalid_argument for a preference MongoDB
-  /// rejects (tags or max staleness with mode primary; max_staleness below its minimum).
+  /// rejects (a non-empty tag set or max staleness with mode primary; max_staleness below its
+  /// minimum).
   template <random_generator64 G>
   [[nodiscard]] replica_handle select_read(const read_preference& pref, G& rng,
                                            std::optional<Position> after = std::nullopt,
