@@ -142,6 +142,19 @@ TEST_CASE("preferences MongoDB rejects are refused", "[balancing]") {
                     "bulwark::replica_selector: rtt_alpha must be in (0, 1] (got 0)");
 }
 
+// server-selection.md, "tag_sets": "Clients MUST raise an error if a non-empty tag set is
+// given in tag_sets and the mode field is 'primary'"; the default list [{}] is not an error.
+TEST_CASE("mode primary accepts the default tag set list of one empty set", "[balancing]") {
+  fixture f;
+  const bulwark::read_preference pref{.mode = read_mode::primary, .tag_sets = {bulwark::tag_set{}}};
+  CHECK(f.reach(pref) == ids{"p"});
+  CHECK(f.s.suitable(pref) == std::vector<std::string>{"p"});
+  CHECK_THROWS_WITH(
+      f.s.select_read({.mode = read_mode::primary,
+                       .tag_sets = {bulwark::tag_set{}, bulwark::tag_set{{"dc", "x"}}}}),
+      "bulwark::read_preference: tag_sets must be empty with mode primary (got 1)");
+}
+
 TEST_CASE("read-your-writes routes only to members that applied the token", "[balancing]") {
   fixture f;
   const auto t = f.clock.now();

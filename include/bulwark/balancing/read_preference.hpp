@@ -1,20 +1,25 @@
 #pragma once
-// Read preferences for replica_selector, with MongoDB's definitions ("Server Selection" and
-// "Max Staleness" specifications): modes, tag sets and max staleness.
+// The value types of replica_selector: read preferences with MongoDB's definitions ("Server
+// Selection" and "Max Staleness" specifications), options, members, the handle a selection
+// returns and the errors it throws.
 
+#include <atomic>
 #include <chrono>
+#include <cstdint>
 #include <map>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "bulwark/core/clock.hpp"
+#include "bulwark/core/errors.hpp"
 
 namespace bulwark {
 
 /// Which members a read may go to (MongoDB's read preference modes).
 enum class read_mode {
-  primary,              ///< only the primary; no tag sets or max staleness allowed
+  primary,              ///< only the primary; no non-empty tag set, no max staleness
   primary_preferred,    ///< the primary if up, else as `secondary`
   secondary,            ///< only secondaries
   secondary_preferred,  ///< secondaries if any is eligible, else the primary
@@ -59,6 +64,58 @@ struct replica_selector_options {
 struct replica {
   std::string id{};
   tag_set tags{};
+};
+
+/// execute_write() found no primary: it is marked down and no replica has been promoted.
+class no_primary : public rejected {
+ public:
+  no_primary() : rejected{"replica_selector", "no primary (writes refused until one is set)"} {}
+};
+
+/// execute_read() found no member matching the read preference (and token).
+class no_replica_available : public rejected {
+ public:
+  no_replica_available() : rejected{"replica_selector", "no member matches the read preference"} {}
+};
+
+/// The member a read or write goes to. Counts one operation in progress on that member (the
+/// load that power of two choices compares) until destroyed or done(). Move-only; must not
+/// outlive its selector.
+class replica_handle {
+ public:
+  replica_handle() noexcept = default;
+  replica_handle(std::string id, bool is_primary, std::atomic<std::uint32_t>* ops) noexcept
+      : id_{std::move(id)}, primary_{is_primary}, ops_{ops} {
+    ops_->fetch_add(1, std::memory_order_relaxed);  // a load signal only: relaxed
+  }
+  replica_handle(replica_handle&& other) noexcept
+      : id_{std::move(other.id_)},
+        primary_{other.primary_},
+        ops_{std::exchange(other.ops_, nullptr)} {}
+  replica_handle& operator=(replica_handle&& other) noexcept {
+    if (this != &other) {
+      done();
+      id_ = std::move(other.id_);
+      primary_ = other.primary_;
+      ops_ = std::exchange(other.ops_, nullptr);
+    }
+    return *this;
+  }
+  ~replica_handle() { done(); }
+
+  explicit operator bool() const noexcept { return ops_ != nullptr; }
+  [[nodiscard]] const std::string& id() const noexcept { return id_; }
+  /// True if the member was the primary when selected.
+  [[nodiscard]] bool is_primary() const noexcept { return primary_; }
+  /// Ends the operation (idempotent).
+  void done() noexcept {
+    if (ops_ != nullptr) std::exchange(ops_, nullptr)->fetch_sub(1, std::memory_order_relaxed);
+  }
+
+ private:
+  std::string id_{};
+  bool primary_ = false;
+  std::atomic<std::uint32_t>* ops_ = nullptr;
 };
 
 }  // namespace bulwark

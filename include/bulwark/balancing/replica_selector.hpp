@@ -24,58 +24,6 @@
 
 namespace bulwark {
 
-/// execute_write() found no primary: it is marked down and no replica has been promoted.
-class no_primary : public rejected {
- public:
-  no_primary() : rejected{"replica_selector", "no primary (writes refused until one is set)"} {}
-};
-
-/// execute_read() found no member matching the read preference (and token).
-class no_replica_available : public rejected {
- public:
-  no_replica_available() : rejected{"replica_selector", "no member matches the read preference"} {}
-};
-
-/// The member a read or write goes to. Counts one operation in progress on that member (the
-/// load that power of two choices compares) until destroyed or done(). Move-only; must not
-/// outlive its selector.
-class replica_handle {
- public:
-  replica_handle() noexcept = default;
-  replica_handle(std::string id, bool is_primary, std::atomic<std::uint32_t>* ops) noexcept
-      : id_{std::move(id)}, primary_{is_primary}, ops_{ops} {
-    ops_->fetch_add(1, std::memory_order_relaxed);  // a load signal only: relaxed
-  }
-  replica_handle(replica_handle&& other) noexcept
-      : id_{std::move(other.id_)},
-        primary_{other.primary_},
-        ops_{std::exchange(other.ops_, nullptr)} {}
-  replica_handle& operator=(replica_handle&& other) noexcept {
-    if (this != &other) {
-      done();
-      id_ = std::move(other.id_);
-      primary_ = other.primary_;
-      ops_ = std::exchange(other.ops_, nullptr);
-    }
-    return *this;
-  }
-  ~replica_handle() { done(); }
-
-  explicit operator bool() const noexcept { return ops_ != nullptr; }
-  [[nodiscard]] const std::string& id() const noexcept { return id_; }
-  /// True if the member was the primary when selected.
-  [[nodiscard]] bool is_primary() const noexcept { return primary_; }
-  /// Ends the operation (idempotent).
-  void done() noexcept {
-    if (ops_ != nullptr) std::exchange(ops_, nullptr)->fetch_sub(1, std::memory_order_relaxed);
-  }
-
- private:
-  std::string id_{};
-  bool primary_ = false;
-  std::atomic<std::uint32_t>* ops_ = nullptr;
-};
-
 /// Routes reads and writes over one primary and N replicas.
 ///
 /// The caller reports what it observes: report_rtt() for round trips (a moving average, as
@@ -129,13 +77,21 @@ class replica_selector {
     current_.store(std::move(t), std::memory_order_release);
   }
 
-  /// Records a round-trip time for `id`: rtt = alpha x sample + (1 - alpha) x rtt.
+  /// Records a round-trip time for `id`: rtt = alpha x sample + (1 - alpha) x rtt, the first
+  /// sample taken as is (MongoDB's "Calculation of Average Round Trip Times").
   void report_rtt(std::string_view id, duration sample) {
     modify(id, [&](member& m) {
-      m.rtt = m.rtt ? std::chrono::duration_cast<duration>(options_.rtt_alpha * sample +
-                                                           (1 - options_.rtt_alpha) * *m.rtt)
+      // Rounded, not truncated, so a floating-point error just below a nanosecond is not lost.
+      m.rtt = m.rtt ? std::chrono::round<duration>(options_.rtt_alpha * sample +
+                                                   (1 - options_.rtt_alpha) * *m.rtt)
                     : sample;
     });
+  }
+
+  /// The RTT average of `id` (the one the latency window compares), nothing before a report.
+  [[nodiscard]] std::optional<duration> average_rtt(std::string_view id) const {
+    const auto t = current_.load(std::memory_order_acquire);
+    return t->members[index_of(*t, id)].rtt;
   }
 
   /// Records that `id` has applied everything up to `applied`, whose write happened at
@@ -195,7 +151,8 @@ class replica_selector {
   /// Selects a member for a read (see the class comment); an empty handle if none matches.
   /// `after`: the read must see this position; `wait`: how long to wait for a secondary to
   /// apply it before the fallback. Throws std::invalid_argument for a preference MongoDB
-  /// rejects (tags or max staleness with mode primary; max_staleness below its minimum).
+  /// rejects (a non-empty tag set or max staleness with mode primary; max_staleness below its
+  /// minimum).
   template <random_generator64 G>
   [[nodiscard]] replica_handle select_read(const read_preference& pref, G& rng,
                                            std::optional<Position> after = std::nullopt,
@@ -233,6 +190,24 @@ class replica_selector {
     return std::invoke(std::forward<F>(f), h.id());
   }
 
+  /// The members a read may go to before the latency window (MongoDB's "suitable servers"),
+  /// in member order; the tokened fallback to the primary is not included. Throws as select_read.
+  [[nodiscard]] std::vector<std::string> suitable(const read_preference& pref,
+                                                  std::optional<Position> after = {}) const {
+    validate(pref);
+    const auto t = current_.load(std::memory_order_acquire);
+    return ids(*t, suitable_of(*t, pref, after));
+  }
+
+  /// The suitable members inside the latency window (MongoDB's "in_latency_window"): those
+  /// select_read chooses from.
+  [[nodiscard]] std::vector<std::string> latency_window(const read_preference& pref,
+                                                        std::optional<Position> after = {}) const {
+    validate(pref);
+    const auto t = current_.load(std::memory_order_acquire);
+    return ids(*t, window_of(*t, suitable_of(*t, pref, after)));
+  }
+
   /// MongoDB's staleness estimate of `id` now (nothing for the primary is 0; nothing if
   /// unknown).
   [[nodiscard]] std::optional<duration> staleness(std::string_view id) const {
@@ -258,8 +233,10 @@ class replica_selector {
   void validate(const read_preference& pref) const {
     const option_check check{"read_preference"};
     if (pref.mode == read_mode::primary) {
-      check.that(pref.tag_sets.empty(), "tag_sets", "empty with mode primary",
-                 pref.tag_sets.size());
+      // Only a non-empty tag set is an error: the default list [{}] matches every member.
+      const auto tagged = std::count_if(pref.tag_sets.begin(), pref.tag_sets.end(),
+                                        [](const tag_set& tags) { return !tags.empty(); });
+      check.that(tagged == 0, "tag_sets", "empty with mode primary", tagged);
       check.that(!pref.max_staleness, "max_staleness", "unset with mode primary",
                  pref.max_staleness.value_or(duration::zero()));
     }
@@ -341,44 +318,57 @@ class replica_selector {
     return out;
   }
 
-  template <class G>
-  std::optional<std::size_t> select(const topology& t, const read_preference& pref, G& rng,
-                                    std::optional<Position> after) const {
+  // The mode's candidates (MongoDB's "Read operations" for replica sets). A tokened read does
+  // not fall back to the primary here: select_read first waits (if asked) for a secondary to
+  // apply the token, then falls back.
+  std::vector<std::size_t> suitable_of(const topology& t, const read_preference& pref,
+                                       std::optional<Position> after) const {
     const bool primary_up = t.members[t.primary].up;
+    const std::vector<std::size_t> primary_only =
+        primary_up ? std::vector<std::size_t>{t.primary} : std::vector<std::size_t>{};
     switch (pref.mode) {
       case read_mode::primary:
-        if (primary_up) return t.primary;
-        return std::nullopt;
+        return primary_only;
       case read_mode::primary_preferred:
-        if (primary_up) return t.primary;
-        return in_window(t, eligible(t, pref, false, after), rng);
+        return primary_up ? primary_only : eligible(t, pref, false, after);
       case read_mode::secondary:
-        return in_window(t, eligible(t, pref, false, after), rng);
+        return eligible(t, pref, false, after);
       case read_mode::secondary_preferred: {
-        if (auto s = in_window(t, eligible(t, pref, false, after), rng)) return s;
-        // A tokened read does not fall back yet: select_read first waits (if asked) for a
-        // secondary to apply the token, then falls back to the primary.
-        if (primary_up && !after) return t.primary;
-        return std::nullopt;
+        auto secondaries = eligible(t, pref, false, after);
+        if (secondaries.empty() && !after) return primary_only;
+        return secondaries;
       }
       case read_mode::nearest:
-        return in_window(t, eligible(t, pref, true, after), rng);
+        return eligible(t, pref, true, after);
     }
-    return std::nullopt;
+    return {};
   }
 
-  // The latency window, then power of two choices on operations in progress (MongoDB's
-  // server selection: "select two servers at random, choose the one with fewer operations").
-  template <class G>
-  std::optional<std::size_t> in_window(const topology& t, std::vector<std::size_t> candidates,
-                                       G& rng) const {
-    if (candidates.empty()) return std::nullopt;
+  // The latency window: RTT within local_threshold of the fastest candidate, bounds included.
+  std::vector<std::size_t> window_of(const topology& t, std::vector<std::size_t> candidates) const {
     const auto rtt = [&](std::size_t i) { return t.members[i].rtt.value_or(duration::zero()); };
     duration fastest = duration::max();
     for (const auto i : candidates)
       fastest = std::min(fastest, rtt(i));
     std::erase_if(candidates,
                   [&](std::size_t i) { return rtt(i) > fastest + options_.local_threshold; });
+    return candidates;
+  }
+
+  static std::vector<std::string> ids(const topology& t, const std::vector<std::size_t>& indices) {
+    std::vector<std::string> out;
+    for (const auto i : indices)
+      out.push_back(t.members[i].id);
+    return out;
+  }
+
+  // Power of two choices on operations in progress inside the window (MongoDB's server
+  // selection: "select two servers at random, choose the one with fewer operations").
+  template <class G>
+  std::optional<std::size_t> select(const topology& t, const read_preference& pref, G& rng,
+                                    std::optional<Position> after) const {
+    const auto candidates = window_of(t, suitable_of(t, pref, after));
+    if (candidates.empty()) return std::nullopt;
     if (candidates.size() == 1) return candidates[0];
     const auto a = uniform_below(rng, candidates.size());
     auto b = uniform_below(rng, candidates.size() - 1);
