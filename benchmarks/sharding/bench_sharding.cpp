@@ -3,6 +3,7 @@
 //
 //   lookup/<router>                   key -> shard index, 16-byte string keys (hash included)
 //   lookup/range_u64_1000             range_router<std::uint64_t>, a precomputed 64-bit key
+//   lookup/keyspace_16_*_u64          a 64-bit id through a vindex (Vitess's hash, hash64)
 //   lookup/baseline_*                 std::hash % 16, a std::map<std::string, int> range table,
 //                                     a std::mutex-guarded std::unordered_map directory
 //   live/...                          live_router<slot_router> while threads share it, against
@@ -137,9 +138,8 @@ void bm_range_u64(benchmark::State& state) {
   run(state, u64_keys(), [&](std::uint64_t key) { return router.shard_for(key); });
 }
 
-// Vitess: 16 key ranges "-10", "10-20", ..., "f0-"; the keyspace id is hash64 of the key, as a
-// caller-supplied vindex would compute it, so the row includes the hash.
-void bm_keyspace(benchmark::State& state) {
+// Vitess: 16 key ranges "-10", "10-20", ..., "f0-".
+bulwark::range_router<std::uint64_t> sixteen_key_ranges() {
   static constexpr char hex[] = "0123456789abcdef";
   std::vector<std::string> ranges;
   for (std::size_t i = 0; i < shard_count; ++i) {
@@ -147,9 +147,29 @@ void bm_keyspace(benchmark::State& state) {
     const std::string end = i + 1 == shard_count ? "" : std::string{hex[i + 1], '0'};
     ranges.push_back(start + "-" + end);
   }
-  const auto router = bulwark::keyspace_router(ranges);
+  return bulwark::keyspace_router(ranges);
+}
+
+// The keyspace id is hash64 of the key, as a caller-supplied vindex would compute it, so the
+// row includes the hash.
+void bm_keyspace(benchmark::State& state) {
+  const auto router = sixteen_key_ranges();
   run(state, keys(),
       [&](const std::string& key) { return router.shard_for(bulwark::hash64(key)); });
+}
+
+// Numeric ids through Vitess's hash vindex (DES under the zero key), against the same ids
+// through hash64 as the baseline: the rows differ only in the vindex.
+void bm_keyspace_vitess_hash(benchmark::State& state) {
+  const auto router = sixteen_key_ranges();
+  run(state, u64_keys(), [&](std::uint64_t id) {
+    return router.shard_for(bulwark::vitess_hash_vindex::keyspace_id(id));
+  });
+}
+
+void bm_keyspace_u64_hash64(benchmark::State& state) {
+  const auto router = sixteen_key_ranges();
+  run(state, u64_keys(), [&](std::uint64_t id) { return router.shard_for(bulwark::hash64(id)); });
 }
 
 // 1000 overrides (about a quarter of the looked-up keys) in front of hash_mod over 16 shards.
@@ -260,6 +280,8 @@ BENCHMARK(bm_hash_mod)->Name("lookup/hash_mod_16");
 BENCHMARK(bm_range_string)->Name("lookup/range_string_1000");
 BENCHMARK(bm_range_u64)->Name("lookup/range_u64_1000");
 BENCHMARK(bm_keyspace)->Name("lookup/keyspace_16_hash64");
+BENCHMARK(bm_keyspace_vitess_hash)->Name("lookup/keyspace_16_vitess_hash_u64");
+BENCHMARK(bm_keyspace_u64_hash64)->Name("lookup/keyspace_16_hash64_u64");
 BENCHMARK(bm_directory)->Name("lookup/directory_1000_over_hash_mod");
 BENCHMARK(bm_tag)->Name("lookup/tag_12_regions");
 BENCHMARK(bm_consistent<bulwark::maglev>)->Name("lookup/consistent_maglev_16");

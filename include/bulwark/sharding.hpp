@@ -1,8 +1,8 @@
 #pragma once
 // bulwark/sharding: routers that send each key to one shard (hash-mod, range with Vitess key
-// ranges, directory overrides, tags and regions, consistent hashing, Redis Cluster slots),
-// live routers swapped atomically, resharding plans, migration state and hot-shard reports.
-// See docs/sharding.md.
+// ranges and Vitess's hash vindex, directory overrides, tags and regions, consistent hashing,
+// Redis Cluster slots), live routers swapped atomically, resharding plans, migration state and
+// hot-shard reports. See docs/sharding.md.
 
 #include "bulwark/sharding/consistent_router.hpp"
 #include "bulwark/sharding/directory_router.hpp"
@@ -16,3 +16,4 @@
 #include "bulwark/sharding/shard_router.hpp"
 #include "bulwark/sharding/slot_router.hpp"
 #include "bulwark/sharding/tag_router.hpp"
+#include "bulwark/sharding/vitess_hash.hpp"

@@ -71,6 +71,55 @@ TEST_CASE("token budget keeps gRPC's three decimals of token_ratio", "[retry]") 
   CHECK(budget.tokens() == Approx(2));
 }
 
+// grpc src/core/client_channel/retry_service_config.cc (RetryGlobalConfig::JsonPostLoad)
+// keeps tokenRatio's first three decimals and drops the rest: "0.1239" is 123 milli-tokens,
+// "0.57" is 570. retry_throttle.cc (RecordSuccess) then adds milli_token_ratio per success,
+// clamped to max_milli_tokens. Rounding would make 0.1239 worth 124.
+TEST_CASE("token budget truncates token_ratio to milli-tokens as retry_service_config.cc does",
+          "[retry]") {
+  retry_budget truncated({.max_tokens = 2, .token_ratio = 0.1239});
+  truncated.record_failure();  // 2000 - 1000 = 1000 milli-tokens
+  truncated.record_success();  // + 123
+  CHECK(truncated.tokens() == 1.123);
+  truncated.record_success();  // + 123
+  CHECK(truncated.tokens() == 1.246);
+
+  retry_budget exact({.max_tokens = 2, .token_ratio = 0.57});
+  exact.record_failure();
+  exact.record_success();
+  CHECK(exact.tokens() == 1.57);
+}
+
+// gRFC A6 "Throttling Retry Attempts and Hedged RPCs" with grpc retry_throttle.cc
+// (RecordFailure): max_tokens 1000 is 1,000,000 milli-tokens and the threshold is
+// 1,000,000 / 2 = 500,000. 1000 failures empty the count; 4050 successes of 123 milli-tokens
+// (0.1239 truncated) bring it to 4050 * 123 = 498,150. A retryable failure takes 1000 first,
+// leaving 497,150, not above 500,000: refused. (Rounded to 124, the count would be 502,200 and
+// the failure would leave 501,200 > 500,000: granted.)
+TEST_CASE("token budget decides on truncated milli-tokens as retry_throttle.cc does", "[retry]") {
+  retry_budget budget({.max_tokens = 1000, .token_ratio = 0.1239});
+  for (int i = 0; i < 1000; ++i)
+    budget.record_failure();
+  CHECK(budget.tokens() == 0);
+  for (int i = 0; i < 4050; ++i)
+    budget.record_success();
+  CHECK(budget.tokens() == 498.15);
+  CHECK_FALSE(budget.try_spend(t0));
+  CHECK(budget.tokens() == 497.15);
+}
+
+// grpc retry_service_config.cc: a tokenRatio whose three kept decimals are zero ("0.0005") is
+// "must be greater than 0"; bulwark refuses it rather than rounding it up to 0.001.
+TEST_CASE("token budget refuses a token_ratio that truncates to zero as gRPC does", "[retry]") {
+  CHECK_THROWS_WITH(retry_budget(bulwark::token_budget_options{.token_ratio = 0.0005}),
+                    "bulwark::retry_budget: token_ratio must be at least 0.001 (kept to 3 "
+                    "decimals, truncated) (got 5e-04)");
+  CHECK_THROWS_WITH(retry_budget(bulwark::token_budget_options{.max_tokens = 0.0009}),
+                    "bulwark::retry_budget: max_tokens must be at least 0.001 (kept to 3 "
+                    "decimals, truncated) (got 9e-04)");
+  CHECK_NOTHROW(retry_budget(bulwark::token_budget_options{.token_ratio = 0.001}));
+}
+
 TEST_CASE("ratio budget allows retry_ratio of recent requests plus a reserve", "[retry]") {
   SECTION("20% of 10 requests is 2 retries") {
     retry_budget budget({.retry_ratio = 0.2, .min_retries_per_second = 0, .window = 10s});

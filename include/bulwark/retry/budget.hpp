@@ -16,9 +16,11 @@ namespace bulwark {
 /// gRPC's retry throttling (gRFC A6): a token count that starts full, loses 1 per retryable
 /// failure and gains token_ratio per success; retries are allowed only while the count is
 /// above max_tokens / 2. The defaults are the example of A6's service config.
+/// Both numbers are kept to 3 decimals by truncation, as gRPC keeps token_ratio (1.2345 counts
+/// as 1.234), so a ratio below 0.001 is refused as gRPC refuses it.
 struct token_budget_options {
-  double max_tokens = 10;    ///< in (0, 1000], kept to 3 decimals as gRPC does
-  double token_ratio = 0.1;  ///< in (0, 1], kept to 3 decimals
+  double max_tokens = 10;    ///< in (0, 1000], at least 0.001
+  double token_ratio = 0.1;  ///< in (0, 1], at least 0.001
 };
 
 /// A ratio budget (Finagle's RetryBudget, tower's TpsBudget; Envoy's retry budget expresses
@@ -77,8 +79,12 @@ class retry_budget {
     check.that(options.max_tokens > 0 && options.max_tokens <= 1000, "max_tokens", "in (0, 1000]",
                options.max_tokens);
     check.fraction("token_ratio", options.token_ratio);
-    max_ = std::llround(options.max_tokens * unit);
-    deposit_ = std::llround(options.token_ratio * unit);
+    max_ = truncate_to_units(options.max_tokens);
+    deposit_ = truncate_to_units(options.token_ratio);
+    check.that(max_ > 0, "max_tokens", "at least 0.001 (kept to 3 decimals, truncated)",
+               options.max_tokens);
+    check.that(deposit_ > 0, "token_ratio", "at least 0.001 (kept to 3 decimals, truncated)",
+               options.token_ratio);
     threshold_ = max_ / 2;  // integer tokens: count > max/2 <=> count > floor(max/2)
     tokens_.store(max_, std::memory_order_relaxed);
   }
@@ -164,6 +170,20 @@ class retry_budget {
   static constexpr std::uint64_t value_mask = (std::uint64_t{1} << value_bits) - 1;
   static constexpr std::uint64_t tag_mask = (std::uint64_t{1} << 24) - 1;
   static constexpr std::int64_t value_max = (std::int64_t{1} << (value_bits - 1)) - 1;
+
+  /// `value` in thousandths, its further decimals dropped. gRPC reads tokenRatio's JSON text
+  /// as whole * 1000 + its first three decimal digits (retry_service_config.cc), truncating.
+  /// A double has no decimal text, so this takes the largest m whose m / 1000 (the double that
+  /// the text of m thousandths parses to) is <= value: 0.1239 gives 123, and 1.001 gives 1001
+  /// where a bare static_cast of 1.001 * 1000 gives 1000. `value` is in (0, 1000].
+  static std::int64_t truncate_to_units(double value) noexcept {
+    auto m = static_cast<std::int64_t>(value * unit);
+    while (m > 0 && static_cast<double>(m) / unit > value)
+      --m;
+    while (static_cast<double>(m + 1) / unit <= value)
+      ++m;
+    return m;
+  }
 
   /// Subtracts one token (down to 0) and returns the count its CAS left.
   std::int64_t take_token() noexcept {

@@ -101,8 +101,9 @@ inline std::string format_keyspace_side(std::uint64_t value) {
 
 /// A range router over 64-bit keyspace ids whose shards are Vitess key ranges, named by the
 /// strings given: keyspace_router({"-40", "40-80", "80-c0", "c0-"}). Route a key with
-/// `router.shard_for(keyspace_id)`, where the id is the key's vindex value (for example
-/// bulwark::hash64(key); Vitess's own hash vindex is a different function).
+/// `router.shard_for(keyspace_id)`, where the id is the key's vindex value: for a numeric id,
+/// vitess_hash_vindex::keyspace_id(id) (vitess_hash.hpp) to agree with a Vitess cluster's
+/// `hash` vindex, or any 64-bit hash such as bulwark::hash64(key).
 /// Throws std::invalid_argument when a range is malformed (see parse_keyspace_range), or the
 /// ranges overlap, leave a gap, or do not cover the whole keyspace.
 [[nodiscard]] inline range_router<std::uint64_t> keyspace_router(
