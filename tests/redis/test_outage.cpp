@@ -2,8 +2,10 @@
 // Redis that restarts without persistence. Counts of waits and attempts, never wall-clock
 // asserts: the timeouts are real but only their number is checked.
 
+#include <bulwark/idempotency.hpp>
 #include <bulwark/redis/health.hpp>
 #include <bulwark/redis/redis_gcra.hpp>
+#include <bulwark/redis/redis_store.hpp>
 #include <chrono>
 #include <string>
 #include <vector>
@@ -20,6 +22,9 @@ TEST_CASE("redis_client and redis_store reject bad breaker and restart options",
                     "bulwark::redis_client: breaker_failures must be >= 1 (got 0)");
   CHECK_THROWS_WITH(bulwark::redis_client<>({.breaker_cooldown = 0ms}),
                     "bulwark::redis_client: breaker_cooldown must be > 0 (got 0s)");
+  bulwark::redis_client<> client;  // never connects: the store checks its options first
+  CHECK_THROWS_WITH(bulwark::redis_store<>(client, {.restart_quarantine = -1s}),
+                    "bulwark::redis_store: restart_quarantine must be >= 0 (got -1s)");
 }
 
 TEST_CASE("the connection breaker opens after consecutive failures and probes one at a time",
@@ -158,4 +163,50 @@ TEST_CASE("a restart without persistence is detected and reported", "[redis]") {
   CHECK(seen[0].run_id == client.run_id());
   CHECK(seen[0].run_id != first);
   CHECK(client.last_restart().has_value());
+}
+
+namespace {
+bulwark::stored_result<std::string> value(std::string v) {
+  return bulwark::stored_result<std::string>{std::in_place_index<0>, std::move(v)};
+}
+}  // namespace
+
+TEST_CASE("redis_store refuses to re-acquire a key during restart_quarantine", "[redis]") {
+  auto server = bulwark_test::server_or_skip();
+  if (!server) return;
+  manual_clock clock;
+  bulwark::redis_client<manual_clock> client({.port = server->port()}, clock);
+  bulwark::redis_store<manual_clock> guarded(client, {.restart_quarantine = 1h});
+  bulwark::redis_store<manual_clock> plain(client, {.prefix = "plain:"});
+  const bulwark::idempotency_key id{"payments", "order-1"};
+  for (auto* store : {&guarded, &plain}) {
+    auto begun = store->try_begin(id, 7, 10s);
+    REQUIRE(begun.status == bulwark::begin_status::acquired);
+    REQUIRE(store->complete(*begun.lease, value("receipt"), 24h));
+    REQUIRE(store->try_begin(id, 7, 10s).status == bulwark::begin_status::completed);
+  }
+
+  server->stop();
+  server->start();
+  // The first call after the restart finds the old connection broken (redis_error); the
+  // next reconnects, sees the new run_id and then the missing record.
+  bool refused = false;
+  for (int attempt = 0; attempt < 10 && !refused; ++attempt) {
+    clock.advance(1s);
+    CHECK_THROWS_AS(guarded.try_begin(id, 7, 10s), bulwark::redis_error);
+    refused = guarded.metrics().quarantined == 1;
+  }
+  REQUIRE(refused);
+  CHECK(client.metrics().restarts_detected == 1);
+  // Refused again while the quarantine lasts, and the key was released each time (not left
+  // in progress under a lease nobody holds).
+  CHECK_THROWS_AS(guarded.try_begin(id, 7, 10s), bulwark::redis_error);
+  CHECK(guarded.metrics().quarantined == 2);
+  CHECK(client.command({"EXISTS", guarded.record_key(id)}).value().integer() == 0);
+  // Without a quarantine the lost record is acquired again: the handler would run twice,
+  // reported only by restarts_detected.
+  CHECK(plain.try_begin(id, 7, 10s).status == bulwark::begin_status::acquired);
+  // After the quarantine the guarded store acquires too.
+  clock.advance(1h);
+  CHECK(guarded.try_begin(id, 7, 10s).status == bulwark::begin_status::acquired);
 }
