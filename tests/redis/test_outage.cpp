@@ -58,16 +58,17 @@ TEST_CASE("the connection breaker opens after consecutive failures and probes on
   CHECK(b.allow(t0 + 250ms));  // closed: no probe limit
 }
 
-// The INFO reply format from the Redis documentation of INFO (https://redis.io/commands/info/,
-// "server" section: "run_id: Random value identifying the Redis server (to be used by Sentinel
-// and Cluster)"): "# Section" headers, "field:value" lines, CRLF line ends.
-TEST_CASE("run_id is read from INFO server's field lines (redis.io INFO, server section)",
-          "[redis]") {
+// Reference: redis/redis-doc, commands/info.md: "Lines can contain a section name (starting
+// with a # character) or a property. All the properties are in the form of field:value
+// terminated by \r\n"; the server section's run_id is a "Random value identifying the Redis
+// server (to be used by Sentinel and Cluster)". The run_id below is the one in the page's
+// example INFO output in its older versions (40 hex digits, as Redis 7 prints it).
+TEST_CASE("run_id is read from INFO server's field lines (redis-doc commands/info.md)", "[redis]") {
   using bulwark::detail::parse_run_id;
   const std::string info =
-      "# Server\r\nredis_version:7.0.15\r\nredis_mode:standalone\r\n"
-      "run_id:7d8a0e5c1b2f3a4d5e6f708192a3b4c5d6e7f809\r\ntcp_port:6379\r\n";
-  CHECK(parse_run_id(info) == "7d8a0e5c1b2f3a4d5e6f708192a3b4c5d6e7f809");
+      "# Server\r\nredis_version:999.999.999\r\nredis_mode:standalone\r\nprocess_id:21798\r\n"
+      "run_id:2569bb7433bfe013c2627edf62d9bf21eaf8a010\r\ntcp_port:6379\r\n";
+  CHECK(parse_run_id(info) == "2569bb7433bfe013c2627edf62d9bf21eaf8a010");
   CHECK(parse_run_id("# Server\r\nredis_version:7.0.15\r\n").empty());
   CHECK(parse_run_id("# Server\r\nmaster_run_id:abc\r\n").empty());  // only the whole field
   CHECK(parse_run_id("run_id:abc") == "abc");                        // the last line, without CRLF
