@@ -1,6 +1,7 @@
 #pragma once
 // A redis-server of the test's own: a free loopback port, a temporary directory, no
-// persistence; stopped (SIGTERM, then waited for) when the object goes away. Shared by the
+// persistence; pausable (SIGSTOP/SIGCONT); stopped (SIGTERM, then waited for) when the object
+// goes away. Shared by the
 // redis tests, the benchmark and nothing else.
 
 #include <hiredis/hiredis.h>
@@ -108,9 +109,20 @@ class redis_server {
   void stop() {
     if (pid_ <= 0) return;
     ::kill(pid_, SIGTERM);
+    ::kill(pid_, SIGCONT);  // a paused server acts on SIGTERM only once it runs again
     int status = 0;
     ::waitpid(pid_, &status, 0);
     pid_ = -1;
+  }
+
+  /// Pauses the server (SIGSTOP): it is alive, its kernel still completes TCP handshakes, but
+  /// nothing is answered until resume(). stop() resumes it first.
+  void pause() {
+    if (pid_ > 0) ::kill(pid_, SIGSTOP);
+  }
+  /// Resumes a paused server (SIGCONT).
+  void resume() {
+    if (pid_ > 0) ::kill(pid_, SIGCONT);
   }
 
   /// One PING on a fresh connection.

@@ -12,9 +12,11 @@
 #include <sys/time.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <stdexcept>
 #include <string>
@@ -26,6 +28,7 @@
 #include "bulwark/core/metrics.hpp"
 #include "bulwark/core/options.hpp"
 #include "bulwark/core/random.hpp"
+#include "bulwark/redis/health.hpp"
 #include "bulwark/redis/sha1.hpp"
 
 namespace bulwark {
@@ -41,6 +44,17 @@ struct redis_client_options {
   duration command_timeout = std::chrono::milliseconds{50};
   duration reconnect_min = std::chrono::milliseconds{10};  ///< first backoff after a failure (10ms)
   duration reconnect_max = std::chrono::seconds{1};        ///< the longest backoff (1s)
+  /// Consecutive calls that reached the network and got no answer (timed out, broken,
+  /// refused) after which the client fails every call at once for breaker_cooldown (3).
+  std::uint32_t breaker_failures = 3;
+  /// How long the open breaker fails calls without touching the network before it lets one
+  /// probe through (500ms).
+  duration breaker_cooldown = std::chrono::milliseconds{500};
+  /// Called when a new connection finds another run_id than the client's last one: the
+  /// server restarted or failed over, and may have lost what it did not persist (none).
+  /// Runs on the calling thread holding one connection: it must not call the client, and
+  /// must not throw (std::terminate).
+  std::function<void(const redis_restart&)> on_restart{};
 };
 
 /// How a call to Redis ended.
@@ -134,6 +148,8 @@ inline void check(const redis_client_options& o) {
   check.positive("reconnect_min", o.reconnect_min);
   check.that(o.reconnect_max >= o.reconnect_min, "reconnect_max", ">= reconnect_min",
              o.reconnect_max);
+  check.at_least("breaker_failures", o.breaker_failures, std::uint32_t{1});
+  check.positive("breaker_cooldown", o.breaker_cooldown);
 }
 
 [[nodiscard]] inline timeval to_timeval(duration d) noexcept {
@@ -151,6 +167,19 @@ struct redis_connection_counters {
   metric_counter connects;          // successful connects (the first included)
   metric_counter connect_failures;  // failed connect attempts
   metric_counter script_loads;      // SCRIPT LOADs after NOSCRIPT
+  metric_counter timeouts;          // commands and connects that waited out their timeout
+  metric_counter breaker_trips;     // times the breaker opened
+  metric_counter breaker_rejected;  // calls failed at once by the open breaker
+  metric_counter restarts;          // run_id changes seen by a new connection
+};
+
+/// What the connections of one client share: counters, the breaker and the last run_id.
+struct redis_connection_shared {
+  explicit redis_connection_shared(const redis_client_options& o) noexcept
+      : breaker{o.breaker_failures, o.breaker_cooldown} {}
+  redis_connection_counters counters;
+  redis_breaker breaker;
+  redis_run_ids run_ids;
 };
 
 /// One hiredis connection. Not thread-safe: redis_client gives it to one caller at a time.
@@ -160,12 +189,15 @@ struct redis_connection_counters {
 /// each drawn uniformly from [backoff/2, backoff] so that a fleet does not reconnect in step.
 /// When an established connection breaks (I/O error, EOF, or a command timeout, after which
 /// hiredis's reply stream is out of step), it is dropped and the next call reconnects at once.
+/// A connect counts as made only once INFO server has answered: a stopped server whose kernel
+/// still completes TCP handshakes is a failed connect, not a connection. Every call first asks
+/// the client's breaker (health.hpp), and tells it whether the network answered.
 template <clock Clock>
 class redis_connection {
  public:
   redis_connection(const redis_client_options& options, Clock clock,
-                   redis_connection_counters& counters, std::uint64_t seed)
-      : options_{&options}, clock_{std::move(clock)}, counters_{&counters}, rng_{seed} {}
+                   redis_connection_shared& shared, std::uint64_t seed)
+      : options_{&options}, clock_{std::move(clock)}, shared_{&shared}, rng_{seed} {}
 
   redis_connection(const redis_connection&) = delete;
   redis_connection& operator=(const redis_connection&) = delete;
@@ -174,25 +206,30 @@ class redis_connection {
   /// Sends one command (binary-safe arguments) and waits for its reply, at most
   /// command_timeout. O(size of arguments and reply).
   redis_result command(const std::vector<std::string_view>& args) {
-    if (!ready()) {
-      counters_->unavailable.add();
+    redis_connection_counters& k = shared_->counters;
+    if (!shared_->breaker.allow(clock_.now())) {
+      k.breaker_rejected.add();
+      k.unavailable.add();
       return {};
     }
-    std::vector<const char*> argv(args.size());
-    std::vector<std::size_t> lengths(args.size());
-    for (std::size_t i = 0; i < args.size(); ++i) {
-      argv[i] = args[i].data();
-      lengths[i] = args[i].size();
-    }
-    counters_->commands.add();
-    void* reply =
-        redisCommandArgv(context_, static_cast<int>(args.size()), argv.data(), lengths.data());
-    if (reply == nullptr) {  // I/O error, EOF or timeout: the stream is unusable
-      drop();
-      counters_->unavailable.add();
+    const readiness r = ready();
+    if (r != readiness::connected) {
+      if (r == readiness::connect_failed) {
+        no_answer();
+      } else {
+        shared_->breaker.abstained();
+      }
+      k.unavailable.add();
       return {};
     }
-    return redis_result{static_cast<redisReply*>(reply)};
+    redis_result out = send(args);
+    if (out.status() == redis_status::ok) {
+      shared_->breaker.answered();
+    } else {
+      no_answer();
+      k.unavailable.add();
+    }
+    return out;
   }
 
   /// EVALSHA script keys... args...; on NOSCRIPT (a restarted or flushed server), SCRIPT LOAD
@@ -210,7 +247,7 @@ class redis_connection {
         !r.value().str().starts_with("NOSCRIPT")) {
       return r;
     }
-    counters_->script_loads.add();
+    shared_->counters.script_loads.add();
     redis_result loaded = command({"SCRIPT", "LOAD", script.source()});
     if (!loaded.ok()) return loaded;
     return command(argv);
@@ -220,16 +257,51 @@ class redis_connection {
   [[nodiscard]] bool connected() const noexcept { return context_ != nullptr; }
 
  private:
-  bool ready() {
-    if (context_ != nullptr) return true;
+  enum class readiness { connected, backing_off, connect_failed };
+
+  void no_answer() {
+    if (shared_->breaker.no_answer(clock_.now())) shared_->counters.breaker_trips.add();
+  }
+
+  // The command on the open connection, without the breaker; drops the connection when no
+  // answer came (the stream is then unusable).
+  redis_result send(const std::vector<std::string_view>& args) {
+    std::vector<const char*> argv(args.size());
+    std::vector<std::size_t> lengths(args.size());
+    for (std::size_t i = 0; i < args.size(); ++i) {
+      argv[i] = args[i].data();
+      lengths[i] = args[i].size();
+    }
+    shared_->counters.commands.add();
+    void* reply =
+        redisCommandArgv(context_, static_cast<int>(args.size()), argv.data(), lengths.data());
+    if (reply == nullptr) {
+      count_timeout(errno);
+      drop();
+      return {};
+    }
+    return redis_result{static_cast<redisReply*>(reply)};
+  }
+
+  // hiredis reports a blocking read or write past SO_RCVTIMEO/SO_SNDTIMEO as an I/O error
+  // with EAGAIN, and a connect past its timeout with ETIMEDOUT.
+  void count_timeout(int error) noexcept {
+    if (context_ != nullptr && context_->err == REDIS_ERR_IO &&
+        (error == EAGAIN || error == EWOULDBLOCK || error == ETIMEDOUT)) {
+      shared_->counters.timeouts.add();
+    }
+  }
+
+  readiness ready() {
+    if (context_ != nullptr) return readiness::connected;
     const time_point now = clock_.now();
-    if (now < next_attempt_) return false;
+    if (now < next_attempt_) return readiness::backing_off;
     if (connect()) {
       failures_ = 0;
-      counters_->connects.add();
-      return true;
+      shared_->counters.connects.add();
+      return readiness::connected;
     }
-    counters_->connect_failures.add();
+    shared_->counters.connect_failures.add();
     const duration cap = options_->reconnect_max;
     duration backoff = options_->reconnect_min;
     for (int i = 0; i < failures_ && backoff < cap; ++i)
@@ -240,25 +312,43 @@ class redis_connection {
     next_attempt_ =
         now + backoff / 2 +
         duration{static_cast<duration::rep>(u * static_cast<double>(backoff.count()) / 2.0)};
-    return false;
+    return readiness::connect_failed;
   }
 
   bool connect() {
     context_ = redisConnectWithTimeout(options_->host.c_str(), options_->port,
                                        to_timeval(options_->connect_timeout));
-    if (context_ == nullptr || context_->err != 0 ||
-        redisSetTimeout(context_, to_timeval(options_->command_timeout)) != REDIS_OK) {
+    if (context_ == nullptr || context_->err != 0) {
+      count_timeout(errno);
       drop();
       return false;
     }
-    if (!options_->password.empty()) {
-      redis_result auth = command({"AUTH", options_->password});
-      if (!auth.ok()) {
-        drop();
-        return false;
-      }
+    if (redisSetTimeout(context_, to_timeval(options_->command_timeout)) != REDIS_OK) {
+      drop();
+      return false;
     }
+    if (!options_->password.empty() && !send({"AUTH", options_->password}).ok()) {
+      drop();
+      return false;
+    }
+    // An error reply (INFO renamed away) leaves restarts undetected but the connection usable.
+    const redis_result info = send({"INFO", "server"});
+    if (info.status() != redis_status::ok) return false;  // send() dropped the connection
+    if (info.ok()) observe_run_id(parse_run_id(info.value().str()));
     return true;
+  }
+
+  void observe_run_id(std::string_view run_id) {
+    const auto restart = shared_->run_ids.seen(run_id, clock_.now());
+    if (!restart) return;
+    shared_->counters.restarts.add();
+    if (options_->on_restart) notify(options_->on_restart, *restart);
+  }
+
+  // noexcept: a throwing callback would leave a half-open breaker waiting for a verdict.
+  static void notify(const std::function<void(const redis_restart&)>& f,
+                     const redis_restart& restart) noexcept {
+    f(restart);
   }
 
   void drop() noexcept {
@@ -268,7 +358,7 @@ class redis_connection {
 
   const redis_client_options* options_;
   [[no_unique_address]] Clock clock_;
-  redis_connection_counters* counters_;
+  redis_connection_shared* shared_;
   fast_rng rng_;
   redisContext* context_ = nullptr;
   time_point next_attempt_{};

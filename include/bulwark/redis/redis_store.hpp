@@ -29,6 +29,11 @@ struct redis_store_options {
   std::string prefix = "bulwark:idem:";
   /// The longest scope and the longest key, in bytes each (512).
   std::size_t max_key_length = 512;
+  /// After the client detects a Redis restart (its run_id changed), try_begin refuses for
+  /// this long to acquire a key that has no record, since the restart may have erased its
+  /// completed record (0: never refuse; the restart is only reported). Set it to the longest
+  /// ttl given to complete() to rule out a silent second execution within a record's life.
+  duration restart_quarantine = duration::zero();
 };
 
 /// A snapshot of a redis_store's counters.
@@ -39,6 +44,7 @@ struct redis_store_metrics {
   std::uint64_t mismatches = 0;   ///< try_begin answered mismatch
   std::uint64_t fenced = 0;       ///< complete/release refused (token stale, record gone)
   std::uint64_t unavailable = 0;  ///< operations Redis did not answer (redis_error thrown)
+  std::uint64_t quarantined = 0;  ///< acquisitions refused during restart_quarantine
 
   template <class Visit>
   void for_each_metric(Visit&& visit) const {
@@ -50,6 +56,8 @@ struct redis_store_metrics {
     visit(metric{"fenced_total", "Completions or releases refused for a stale token.", counter,
                  fenced});
     visit(metric{"unavailable_total", "Operations Redis did not answer.", counter, unavailable});
+    visit(metric{"quarantined_total", "Acquisitions refused after a Redis restart.", counter,
+                 quarantined});
   }
 
   friend bool operator==(const redis_store_metrics&, const redis_store_metrics&) = default;
@@ -76,6 +84,12 @@ struct redis_store_metrics {
 /// no answer from Redis (or an error reply) throws redis_error, which makes the executor's
 /// execute() fail without running the handler (and, after the handler ran, leaves the record
 /// to expire with its lease: a retry then runs the handler again).
+///
+/// Restarts: a Redis without persistence comes back empty, so a completed record may be gone
+/// and the next try_begin acquires its key as if it never ran. The client reports the restart
+/// (restarts_detected); with restart_quarantine > 0, a try_begin that acquires within that
+/// time after the detection releases the key again and throws redis_error instead (counted in
+/// quarantined), so that the handler does not run a second time unnoticed.
 ///
 /// Thread-safety: every member may be called from any thread and any process. Complexity:
 /// one round trip per operation, O(key and result size). The client must outlive the store.
@@ -128,6 +142,7 @@ class redis_store {
       unavailable_.add();
       throw redis_error("bulwark::redis_store: unexpected reply to try_begin");
     }
+    if (out.status == begin_status::acquired && in_quarantine()) refuse_after_restart(*out.lease);
     return out;
   }
 
@@ -182,7 +197,8 @@ class redis_store {
             .in_progress = in_progress_.load(),
             .mismatches = mismatches_.load(),
             .fenced = fenced_.load(),
-            .unavailable = unavailable_.load()};
+            .unavailable = unavailable_.load(),
+            .quarantined = quarantined_.load()};
   }
 
  private:
@@ -191,7 +207,27 @@ class redis_store {
     check.in_range("max_key_length", o.max_key_length, std::size_t{1}, std::size_t{4096});
     check.that(detail::valid_key_part(o.prefix, 256) || o.prefix.empty(), "prefix",
                "at most 256 bytes without spaces, control characters or braces", o.prefix);
+    check.non_negative("restart_quarantine", o.restart_quarantine);
     return o;
+  }
+
+  // Checked after the round trip: the connect that detects a restart is usually the one
+  // that sent this try_begin. Differences of clock readings, so no time_point overflows.
+  bool in_quarantine() const {
+    if (options_.restart_quarantine <= duration::zero()) return false;
+    const auto restarted = client_.last_restart();
+    return restarted && client_.clock().now() - *restarted < options_.restart_quarantine;
+  }
+
+  [[noreturn]] void refuse_after_restart(const idempotency_lease& lease) {
+    quarantined_.add();
+    try {
+      (void)release(lease);  // best effort: otherwise the key waits out the lease
+    } catch (const redis_error&) {
+    }
+    throw redis_error(
+        "bulwark::redis_store: Redis restarted (run_id changed) within restart_quarantine; "
+        "refusing to acquire a key whose completed record the restart may have erased");
   }
 
   // PX takes whole milliseconds: round up, and never 0 (which Redis refuses).
@@ -230,7 +266,8 @@ class redis_store {
 
   redis_client<Clock>& client_;
   redis_store_options options_;
-  metric_counter acquired_, replays_, in_progress_, mismatches_, fenced_, unavailable_;
+  metric_counter acquired_, replays_, in_progress_, mismatches_, fenced_, unavailable_,
+      quarantined_;
 };
 
 }  // namespace bulwark
