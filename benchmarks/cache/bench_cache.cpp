@@ -137,6 +137,7 @@ using default_cache = bulwark::cache<std::uint64_t, std::uint64_t>;
 using expiring_cache =
     bulwark::cache<std::uint64_t, std::uint64_t, bulwark::tiny_lfu_eviction, bulwark::coarse_clock>;
 
+// Caches use hash_seed 0 so that rows repeat from run to run (the default is a random seed).
 // One shared instance per row, built by thread 0: Google Benchmark starts every thread's timed
 // loop together, after the setup code before it.
 std::unique_ptr<default_cache> plain_cache;
@@ -144,11 +145,12 @@ std::unique_ptr<expiring_cache> timed_cache;
 std::unique_ptr<mutex_lru> baseline_cache;
 
 auto make_plain = [] {
-  return std::make_unique<default_cache>(bulwark::cache_options{.maximum_size = key_count});
+  return std::make_unique<default_cache>(
+      bulwark::cache_options{.maximum_size = key_count, .hash_seed = 0});
 };
 auto make_timed = [] {
   return std::make_unique<expiring_cache>(bulwark::cache_options{
-      .maximum_size = key_count, .expire_after_write = std::chrono::hours{1}});
+      .maximum_size = key_count, .expire_after_write = std::chrono::hours{1}, .hash_seed = 0});
 };
 auto make_baseline = [] { return std::make_unique<mutex_lru>(key_count); };
 
@@ -213,19 +215,20 @@ void memory_row(benchmark::State& state, Make make) {
 }
 void BM_memory_cache(benchmark::State& state) {
   memory_row(state, [](std::uint64_t n) {
-    return std::make_unique<default_cache>(bulwark::cache_options{.maximum_size = n});
+    return std::make_unique<default_cache>(
+        bulwark::cache_options{.maximum_size = n, .hash_seed = 0});
   });
 }
 void BM_memory_cache_expiring(benchmark::State& state) {
   memory_row(state, [](std::uint64_t n) {
-    return std::make_unique<expiring_cache>(
-        bulwark::cache_options{.maximum_size = n, .expire_after_write = std::chrono::hours{1}});
+    return std::make_unique<expiring_cache>(bulwark::cache_options{
+        .maximum_size = n, .expire_after_write = std::chrono::hours{1}, .hash_seed = 0});
   });
 }
 void BM_memory_cache_lru(benchmark::State& state) {
   memory_row(state, [](std::uint64_t n) {
     return std::make_unique<bulwark::cache<std::uint64_t, std::uint64_t, bulwark::lru_eviction>>(
-        bulwark::cache_options{.maximum_size = n});
+        bulwark::cache_options{.maximum_size = n, .hash_seed = 0});
   });
 }
 void BM_memory_mutex_lru(benchmark::State& state) {

@@ -1,6 +1,7 @@
 #include <atomic>
 #include <bulwark/cache/cache.hpp>
 #include <bulwark/cache/s3fifo.hpp>
+#include <bulwark/core/hash.hpp>
 #include <bulwark/core/random.hpp>
 #include <chrono>
 #include <string>
@@ -281,6 +282,74 @@ TEST_CASE("cache rejects bad options naming the field", "[cache]") {
   CHECK_THROWS_WITH(ok.put(1, 1, 0s), "bulwark::cache: ttl must be > 0 (got 0s)");
 }
 
+TEST_CASE("cache rejects more shards than its bound and a weight of 0", "[cache]") {
+  using c = test_cache<>;
+  // 16 shards over 10 entries would leave 6 shards a capacity of 0 (every key there dropped).
+  CHECK_THROWS_WITH(c({.maximum_size = 10, .shards = 16}),
+                    "bulwark::cache: shards must be <= maximum_size (10) (got 16)");
+  CHECK_THROWS_WITH(c({.maximum_weight = 4, .shards = 8}, {.weigher = [](int, int) { return 1u; }}),
+                    "bulwark::cache: shards must be <= maximum_weight (4) (got 8)");
+  CHECK_NOTHROW(c({.maximum_size = 16, .shards = 16}));
+
+  // A weight of 0 would exempt the entry from the bound: refused, and nothing is stored.
+  c weighted({.maximum_weight = 10, .shards = 1},
+             {.weigher = [](int, int v) { return static_cast<std::uint32_t>(v); }});
+  CHECK_THROWS_WITH(weighted.put(1, 0), "bulwark::cache: weigher result must be > 0 (got 0)");
+  CHECK_FALSE(weighted.get(1).has_value());
+  CHECK(weighted.metrics().entries == 0);
+  CHECK_THROWS_WITH(weighted.get_or_load(2, [](int) { return 0; }),
+                    "bulwark::cache: weigher result must be > 0 (got 0)");
+  CHECK_FALSE(weighted.get(2).has_value());
+  weighted.put(3, 4);
+  CHECK(weighted.metrics().weight == 4);
+
+  // A seed the hasher cannot take is refused rather than silently ignored.
+  struct unseeded {
+    std::uint64_t operator()(int k) const { return bulwark::hash64(k); }
+  };
+  using plain = bulwark::cache<int, int, bulwark::tiny_lfu_eviction, manual_clock, unseeded>;
+  CHECK_THROWS_WITH(plain({.maximum_size = 10, .hash_seed = 3}),
+                    "bulwark::cache: hash_seed must be unset for a Hasher without a seed member "
+                    "(got 3)");
+  CHECK_NOTHROW(plain({.maximum_size = 10}));
+}
+
+// Hash flooding: keys are brute-forced so that hash64(key, 0) (XXH64, seed 0) has the same top
+// 4 bits, i.e. all pick the same one of 16 shards under seed 0. Each shard holds 64 / 16 = 4
+// entries, so under seed 0 the cache keeps 4 of them whatever the policy; under any other seed
+// the top bits are unrelated to seed 0's and the keys spread over the shards.
+TEST_CASE("cache keys chosen to collide under seed 0 spread under a per-cache seed", "[cache]") {
+  std::vector<std::string> flood;
+  for (int i = 0; flood.size() < 40; ++i) {
+    std::string key = "key-" + std::to_string(i);
+    if (bulwark::hash64(key) >> 60 == 0) flood.push_back(std::move(key));
+  }
+  using text_cache = bulwark::cache<std::string, int>;
+  const auto kept = [&flood](text_cache& c) {
+    for (const auto& k : flood)
+      c.put(k, 1);
+    return c.metrics().entries;
+  };
+  text_cache fixed({.maximum_size = 64, .shards = 16, .hash_seed = 0});
+  CHECK(fixed.hash_function().seed == 0);
+  CHECK(kept(fixed) == 4);
+
+  // The default: a random seed per cache, so two caches differ and the flood spreads (all 40
+  // landing in one shard again has probability 16^-39).
+  text_cache a({.maximum_size = 64, .shards = 16});
+  text_cache b({.maximum_size = 64, .shards = 16});
+  CHECK(a.hash_function().seed != b.hash_function().seed);
+  CHECK(kept(a) > 4);
+
+  // A set seed is reproduced exactly: both caches keep the same keys.
+  text_cache c1({.maximum_size = 64, .shards = 16, .hash_seed = 42});
+  text_cache c2({.maximum_size = 64, .shards = 16, .hash_seed = 42});
+  CHECK(c1.hash_function().seed == 42);
+  CHECK(kept(c1) == kept(c2));
+  for (const auto& k : flood)
+    CHECK(c1.get(k).has_value() == c2.get(k).has_value());
+}
+
 TEST_CASE("W-TinyLFU keeps a hot set through a scan that flushes LRU", "[cache]") {
   // 100 entries; a hot set of 50 keys read 10 times, then a scan of 5000 keys read once, then
   // the hot set again. LRU has flushed it (0 hits); TinyLFU admits no scanned key over a hot
@@ -300,7 +369,8 @@ TEST_CASE("W-TinyLFU keeps a hot set through a scan that flushes LRU", "[cache]"
     return hits;
   };
   test_cache<bulwark::lru_eviction> lru({.maximum_size = 100, .shards = 1});
-  test_cache<> tiny({.maximum_size = 100, .shards = 1});
+  // Seeded: which scanned keys share a sketch counter with a hot one depends on the hash.
+  test_cache<> tiny({.maximum_size = 100, .shards = 1, .hash_seed = 0});
   CHECK(replay(lru) == 0);
   CHECK(replay(tiny) >= 48);
 }

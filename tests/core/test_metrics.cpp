@@ -101,6 +101,43 @@ TEST_CASE("prometheus_text refuses names and series the format does not allow", 
                   std::invalid_argument);  // family help changed
 }
 
+// The exposition format (https://prometheus.io/docs/instrumenting/exposition_formats/, "Text
+// format details") requires every metric family to have samples grouped under its HELP/TYPE; a
+// family left behind by a refused add would print a HELP and TYPE with no sample at all.
+TEST_CASE("prometheus_text add that throws leaves the output unchanged", "[core]") {
+  bulwark::prometheus_text out;
+  out.add("svc", limiter_metrics{1, 2, 3.0}, {{"limiter", "a"}});
+  const std::string before = out.str();
+
+  // A single sample of a new family with a bad label name: the family must not appear.
+  const bulwark::metric fresh{"fresh_total", "New.", bulwark::metric_type::counter,
+                              std::uint64_t{1}};
+  CHECK_THROWS_AS(out.add("svc", fresh, {{"bad-label", "x"}}), std::invalid_argument);
+  CHECK(out.str() == before);
+
+  // A snapshot whose third field collides with an existing series: its first two fields,
+  // which were valid, must not stay behind either.
+  bulwark::prometheus_text partial;
+  partial.add(
+      "svc",
+      bulwark::metric{"available", "Tokens available now.", bulwark::metric_type::gauge, 0.0},
+      {{"limiter", "b"}});
+  const std::string partial_before = partial.str();
+  CHECK_THROWS_AS(partial.add("svc", limiter_metrics{4, 5, 6.0}, {{"limiter", "b"}}),
+                  std::invalid_argument);
+  CHECK(partial.str() == partial_before);
+  // The rolled-back families are really gone: adding them again under another label works.
+  CHECK_NOTHROW(partial.add("svc", limiter_metrics{4, 5, 6.0}, {{"limiter", "c"}}));
+  CHECK(partial.str().find("svc_admitted_total{limiter=\"c\"} 4\n") != std::string::npos);
+
+  // The first, valid, add is still there and a retry with a good label succeeds.
+  out.add("svc", fresh, {{"good", "x"}});
+  CHECK(out.str() == before +
+                         "# HELP svc_fresh_total New.\n"
+                         "# TYPE svc_fresh_total counter\n"
+                         "svc_fresh_total{good=\"x\"} 1\n");
+}
+
 TEST_CASE("metric_counter loses no increment across threads", "[core]") {
   bulwark::metric_counter counter;
   constexpr int threads = 4;

@@ -51,6 +51,26 @@ TEST_CASE("the key hash reads every byte and the scope/key boundary", "[idempote
   CHECK(scoped_key_hash("s", "k") == scoped_key_hash(std::string{"s"}, std::string{"k"}));
 }
 
+TEST_CASE("the key hash depends on the store's seed, and seed 0 is the unseeded hash",
+          "[idempotency]") {
+  CHECK(scoped_key_hash("s", "k", 0) == scoped_key_hash("s", "k"));
+  std::set<std::uint64_t> seen;
+  for (std::uint64_t seed = 0; seed < 64; ++seed)
+    CHECK(seen.insert(scoped_key_hash("s", "k", seed)).second);
+  // Two keys in one slot of a 16-slot table under seed 0 are in one slot under another seed
+  // with probability 1/16 only: of 64 such pairs, not all stay together under seed 1.
+  std::vector<std::string> same_slot;
+  for (int i = 0; same_slot.size() < 65; ++i) {
+    std::string key = "k" + std::to_string(i);
+    if ((scoped_key_hash("s", key, 0) & 15) == 0) same_slot.push_back(std::move(key));
+  }
+  std::size_t together = 0;
+  for (std::size_t i = 1; i < same_slot.size(); ++i)
+    together += (scoped_key_hash("s", same_slot[i], 1) & 15) ==
+                (scoped_key_hash("s", same_slot[0], 1) & 15);
+  CHECK(together < 64);
+}
+
 TEST_CASE("same_bytes compares every length exactly", "[idempotency]") {
   const std::string a = "0123456789abcdefghijklmnop";
   for (std::size_t n = 0; n <= a.size(); ++n) {

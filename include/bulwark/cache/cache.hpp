@@ -57,8 +57,11 @@ struct cache_entry {
 ///
 /// Policy: `tiny_lfu_eviction` (adaptive W-TinyLFU) by default; `lru_eviction` or any
 /// `eviction_policy`. Hasher: a well-mixed 64-bit hash of the key, every bit of which is used
-/// (bulwark::stable_hash covers strings and integers; an identity hash is not enough). Key and
-/// Value: copyable (a growing slab copies cells that readers may still be reading).
+/// (bulwark::stable_hash covers strings and integers; an identity hash is not enough). A Hasher
+/// with a `seed` member is seeded per cache, at random unless `hash_seed` is set, so that keys
+/// chosen to collide under a known seed spread out. Weigher: a weight of 0 is refused (put and
+/// get_or_load throw std::invalid_argument), since it would exempt the entry from the bound. Key
+/// and Value: copyable (a growing slab copies cells that readers may still be reading).
 /// Thread-safety: every member may be called from any thread.
 /// Complexity: get/put/invalidate O(1) expected; invalidate_if, invalidate_all, cleanup O(n).
 template <class Key, class Value, eviction_policy Policy = tiny_lfu_eviction,
@@ -82,9 +85,12 @@ class cache {
       : options_{options},
         callbacks_{std::move(callbacks)},
         clock_{std::move(clock)},
-        hasher_{hash},
+        hasher_{detail::seeded_hasher(std::move(hash), options.hash_seed)},
         counted_{!callbacks_.weigher} {
     detail::check_cache_options(options_, !counted_);
+    option_check{"cache"}.that(detail::seedable_hasher<Hasher> || !options_.hash_seed, "hash_seed",
+                               "unset for a Hasher without a seed member",
+                               options_.hash_seed.value_or(0));
     const std::uint64_t bound = counted_ ? options_.maximum_size : options_.maximum_weight;
     shard_count_ = options_.shards != 0 ? options_.shards : default_shards(bound);
     shard_bits_ = static_cast<unsigned>(std::countr_zero(shard_count_));
@@ -285,6 +291,8 @@ class cache {
   }
 
   [[nodiscard]] std::uint32_t shard_count() const noexcept { return shard_count_; }
+  /// The hasher in use, with the seed the cache gave it (see cache_options::hash_seed).
+  [[nodiscard]] Hasher hash_function() const { return hasher_; }
   [[nodiscard]] const cache_options& options() const noexcept { return options_; }
 
  private:
@@ -386,8 +394,13 @@ class cache {
     return slab->kv(cell).second;
   }
 
+  // A weight of 0 is refused: such entries would never be evicted, so the bound would no
+  // longer bound memory (Caffeine accepts 0 and exempts the entry from eviction).
   std::uint32_t weigh(const Key& key, const Value& value) const {
-    return counted_ ? 1u : callbacks_.weigher(key, value);
+    if (counted_) return 1u;
+    const std::uint32_t weight = callbacks_.weigher(key, value);
+    option_check{"cache"}.positive("weigher result", weight);
+    return weight;
   }
 
   template <class K, class V>

@@ -4,11 +4,14 @@
 
 #include <cstdint>
 #include <functional>
+#include <optional>
+#include <string>
 #include <string_view>
 
 #include "bulwark/core/clock.hpp"
 #include "bulwark/core/metrics.hpp"
 #include "bulwark/core/options.hpp"
+#include "bulwark/core/random.hpp"
 
 namespace bulwark {
 
@@ -23,6 +26,11 @@ struct cache_options {
   /// Lock stripes, a power of two; 0 picks one from std::thread::hardware_concurrency() (4 per
   /// hardware thread, up to 64, and no more than leaves each shard 64 entries of capacity).
   std::uint32_t shards = 0;
+  /// The seed given to a Hasher with a `seed` member (bulwark::stable_hash has one), replacing
+  /// the hasher's own. Unset (the default): a fresh random seed per cache, so that nobody
+  /// outside the process can compute keys that share an index slot or a sketch counter (hash
+  /// flooding); set it only where hit ratios and eviction order must repeat (tests, replays).
+  std::optional<std::uint64_t> hash_seed{};
 };
 
 /// Why an entry left the cache (Caffeine's RemovalCause, less COLLECTED).
@@ -125,6 +133,28 @@ inline void check_cache_options(const cache_options& o, bool weighted) {
   check.that(o.shards == 0 || (o.shards & (o.shards - 1)) == 0, "shards", "0 or a power of two",
              o.shards);
   check.at_most("shards", o.shards, 1u << 16);
+  // A shard's capacity is bound / shards: more shards than the bound leaves some of them no
+  // room, and every key that hashes there is dropped at once.
+  const std::uint64_t bound = weighted ? o.maximum_weight : o.maximum_size;
+  check.that(o.shards <= bound, "shards",
+             "<= " + std::string{weighted ? "maximum_weight" : "maximum_size"} + " (" +
+                 std::to_string(bound) + ")",
+             o.shards);
+}
+
+// Whether Hasher takes a seed the way bulwark::stable_hash does.
+template <class Hasher>
+concept seedable_hasher = requires(Hasher& h, std::uint64_t s) {
+  h.seed = s;
+};
+
+// `hash` with `seed`, or with a fresh random one when unset (one draw from the thread's
+// generator, itself seeded from std::random_device: no system call per instance). A Hasher
+// without a seed member is returned as it is.
+template <class Hasher>
+Hasher seeded_hasher(Hasher hash, std::optional<std::uint64_t> seed) {
+  if constexpr (seedable_hasher<Hasher>) hash.seed = seed ? *seed : thread_rng()();
+  return hash;
 }
 
 }  // namespace detail

@@ -8,6 +8,7 @@
 #include <unordered_map>
 #include <utility>
 
+#include "bulwark/cache/cache_options.hpp"
 #include "bulwark/core/hash.hpp"
 #include "bulwark/core/options.hpp"
 
@@ -25,8 +26,13 @@ namespace bulwark {
 template <class Key, class Value, class Hasher = stable_hash, class KeyEqual = std::equal_to<Key>>
 class lru_cache {
  public:
-  /// A cache of at most `capacity` entries (>= 1; std::invalid_argument otherwise).
-  explicit lru_cache(std::size_t capacity, Hasher hasher = {}, KeyEqual equal = {})
+  /// A cache of at most `capacity` entries (>= 1; std::invalid_argument otherwise). The default
+  /// hasher gets a random seed when it takes one (as bulwark::stable_hash does), so that keys
+  /// chosen to collide under a known seed do not pile up in one bucket. Eviction order does not
+  /// depend on the hash, only the speed does; `stable_hash{0}` gives the old fixed seed.
+  explicit lru_cache(std::size_t capacity,
+                     Hasher hasher = detail::seeded_hasher(Hasher{}, std::nullopt),
+                     KeyEqual equal = {})
       : capacity_{capacity}, map_{0, key_hash{std::move(hasher)}, std::move(equal)} {
     option_check{"lru_cache"}.positive("capacity", capacity);
     map_.reserve(capacity + 1);

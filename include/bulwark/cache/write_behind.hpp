@@ -72,10 +72,23 @@ class write_behind {
     std::size_t operator()(const key_type& k) const { return static_cast<std::size_t>(hash(k)); }
   };
   using key_equal = decltype(equal_of<Cache>(0));
+  // The cache's seeded hasher when it offers one, so that the queue's map is as hard to flood
+  // as the cache (bulwark::cache seeds it per instance).
+  static key_hash hash_of(const Cache& cache) {
+    if constexpr (requires { cache.hash_function(); }) {
+      return key_hash{cache.hash_function()};
+    } else {
+      return key_hash{};
+    }
+  }
 
  public:
   write_behind(Cache& cache, Flush flush, write_behind_options options = {}, Clock clock = {})
-      : cache_{cache}, flush_{std::move(flush)}, options_{options}, clock_{std::move(clock)} {
+      : cache_{cache},
+        flush_{std::move(flush)},
+        options_{options},
+        clock_{std::move(clock)},
+        queued_{0, hash_of(cache), key_equal{}} {
     const option_check check{"write_behind"};
     check.positive("batch_size", options_.batch_size);
     check.positive("max_delay", options_.max_delay);

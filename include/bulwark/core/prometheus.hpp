@@ -35,63 +35,35 @@ struct metric_label {
 /// single HELP and TYPE line, whatever order they were added in, because the format requires a
 /// family's samples to be contiguous. Label values and HELP text are escaped as the format
 /// specifies. Bad input throws std::invalid_argument: a name that is not a valid metric or
-/// label name, a family added again with another type or help, or the same series twice.
+/// label name, a family added again with another type or help, or the same series twice. An add
+/// that throws leaves the output as it was (no family without samples, no half a snapshot).
 ///
 /// Not thread-safe: build one per scrape. str() is linear in the output size.
 class prometheus_text {
  public:
-  /// Adds every field of `snapshot` under `prefix`, with `labels` on each sample.
+  /// Adds every field of `snapshot` under `prefix`, with `labels` on each sample. Strong
+  /// guarantee: if any field is refused (or an allocation fails), none of them is added.
   template <metrics_snapshot S>
   prometheus_text& add(std::string_view prefix, const S& snapshot,
                        std::initializer_list<metric_label> labels = {}) {
-    snapshot.for_each_metric([&](const metric& m) { add(prefix, m, labels); });
+    std::vector<added> done;
+    try {
+      snapshot.for_each_metric([&](const metric& m) {
+        done.emplace_back();  // room first, so that a recorded sample can always be undone
+        done.back() = add_one(prefix, m, labels);
+      });
+    } catch (...) {
+      for (auto it = done.rbegin(); it != done.rend(); ++it)
+        undo(*it);
+      throw;
+    }
     return *this;
   }
 
-  /// Adds one sample.
+  /// Adds one sample. Strong guarantee: if it throws, the output is unchanged.
   prometheus_text& add(std::string_view prefix, const metric& m,
                        std::initializer_list<metric_label> labels = {}) {
-    std::string name{prefix};
-    if (!name.empty()) name += '_';
-    name += m.name;
-    check_metric_name(name);
-
-    auto [it, inserted] = family_index_.try_emplace(name, families_.size());
-    if (inserted) families_.push_back({name, std::string{m.help}, m.type, {}});
-    family& f = families_[it->second];
-    if (f.type != m.type)
-      throw_invalid_option("prometheus_text", "type of " + name, "the same in every sample",
-                           type_name(m.type));
-    if (f.help != m.help)
-      throw_invalid_option("prometheus_text", "help of " + name, "the same in every sample",
-                           m.help);
-
-    std::string series = name;
-    if (labels.size() != 0) {
-      series += '{';
-      bool first = true;
-      for (auto l = labels.begin(); l != labels.end(); ++l) {
-        check_label_name(l->name);
-        for (auto earlier = labels.begin(); earlier != l; ++earlier) {
-          if (earlier->name == l->name) {
-            throw_invalid_option("prometheus_text", "label " + std::string{l->name},
-                                 "given once per sample", l->value);
-          }
-        }
-        if (!first) series += ',';
-        first = false;
-        series.append(l->name).append("=\"");
-        append_escaped(series, l->value, true);
-        series += '"';
-      }
-      series += '}';
-    }
-    if (!series_.insert(series).second) {
-      throw_invalid_option("prometheus_text", "series", "added once", series);
-    }
-    series += ' ';
-    std::visit([&](auto v) { append_value(series, v); }, m.value);
-    f.samples.push_back(std::move(series));
+    add_one(prefix, m, labels);
     return *this;
   }
 
@@ -116,6 +88,98 @@ class prometheus_text {
     metric_type type;
     std::vector<std::string> samples;
   };
+
+  // What one add_one did, so that a failed snapshot can take it back. Empty: nothing.
+  struct added {
+    std::size_t family = npos;
+    bool new_family = false;
+    std::set<std::string>::iterator series{};
+  };
+  static constexpr std::size_t npos = static_cast<std::size_t>(-1);
+
+  // Everything is checked before anything is changed; the changes then run in an order that
+  // undoes the earlier ones if a later allocation throws.
+  added add_one(std::string_view prefix, const metric& m,
+                std::initializer_list<metric_label> labels) {
+    std::string name{prefix};
+    if (!name.empty()) name += '_';
+    name += m.name;
+    check_metric_name(name);
+
+    const auto known = family_index_.find(name);
+    if (known != family_index_.end()) {
+      const family& f = families_[known->second];
+      if (f.type != m.type)
+        throw_invalid_option("prometheus_text", "type of " + name, "the same in every sample",
+                             type_name(m.type));
+      if (f.help != m.help)
+        throw_invalid_option("prometheus_text", "help of " + name, "the same in every sample",
+                             m.help);
+    }
+
+    std::string series = name;
+    if (labels.size() != 0) {
+      series += '{';
+      bool first = true;
+      for (auto l = labels.begin(); l != labels.end(); ++l) {
+        check_label_name(l->name);
+        for (auto earlier = labels.begin(); earlier != l; ++earlier) {
+          if (earlier->name == l->name) {
+            throw_invalid_option("prometheus_text", "label " + std::string{l->name},
+                                 "given once per sample", l->value);
+          }
+        }
+        if (!first) series += ',';
+        first = false;
+        series.append(l->name).append("=\"");
+        append_escaped(series, l->value, true);
+        series += '"';
+      }
+      series += '}';
+    }
+    if (series_.contains(series)) {
+      throw_invalid_option("prometheus_text", "series", "added once", series);
+    }
+    std::string sample = series + ' ';
+    std::visit([&](auto v) { append_value(sample, v); }, m.value);
+
+    added done{known != family_index_.end() ? known->second : families_.size(),
+               known == family_index_.end(), series_.insert(std::move(series)).first};
+    try {
+      if (done.new_family) {
+        families_.push_back({name, std::string{m.help}, m.type, {}});
+        try {
+          family_index_.emplace(std::move(name), done.family);
+        } catch (...) {
+          families_.pop_back();
+          throw;
+        }
+      }
+      try {
+        families_[done.family].samples.push_back(std::move(sample));
+      } catch (...) {
+        if (done.new_family) {
+          family_index_.erase(families_.back().name);
+          families_.pop_back();
+        }
+        throw;
+      }
+    } catch (...) {
+      series_.erase(done.series);
+      throw;
+    }
+    return done;
+  }
+
+  void undo(const added& a) noexcept {
+    if (a.family == npos) return;
+    families_[a.family].samples.pop_back();
+    series_.erase(a.series);
+    if (a.new_family) {
+      family_index_.erase(families_.back().name);
+      families_.pop_back();
+    }
+  }
 
   static std::string_view type_name(metric_type type) noexcept {
     return type == metric_type::counter ? "counter" : "gauge";

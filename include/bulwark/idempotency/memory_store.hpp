@@ -9,12 +9,14 @@
 #include <cstdint>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <thread>
 #include <utility>
 
 #include "bulwark/core/clock.hpp"
 #include "bulwark/core/metrics.hpp"
 #include "bulwark/core/options.hpp"
+#include "bulwark/core/random.hpp"
 #include "bulwark/idempotency/record_table.hpp"
 #include "bulwark/idempotency/store.hpp"
 
@@ -29,6 +31,11 @@ struct memory_store_options {
   /// 64, at most max_entries); otherwise a power of two. With 1, eviction is exactly oldest
   /// first over the whole store; with more, oldest first within the key's shard.
   std::size_t shards = 0;
+  /// The seed of the in-process key hash (which picks a record's shard and slot). Unset (the
+  /// default): a fresh random seed per store, so that nobody outside the process can compute
+  /// keys that pile up in one slot (hash flooding); set it only where a test or simulation
+  /// must place keys the same way on every run.
+  std::optional<std::uint64_t> hash_seed{};
 };
 
 /// Counters of a memory_store (see for_each_metric for their meaning).
@@ -68,7 +75,11 @@ struct memory_store_metrics {
 /// an expired record counts as absent and is replaced in place by the next try_begin. When a shard
 /// is full, a new key evicts the shard's oldest completed record (by completion time), or else an
 /// expired in-progress one; live in-progress records are never evicted, so a shard full of them
-/// answers begin_status::full. Fencing tokens come from one store-wide counter, so they increase
+/// answers begin_status::full. Such a refusal is O(1): each shard keeps a lower bound on its
+/// leases' deadlines and scans its slots only once that bound has passed; a scan evicts one
+/// expired lease, or finds none and raises the bound to the earliest live deadline. So a shard
+/// is scanned once per lease deadline that passes (or lease evicted), never once per refused
+/// call. Fencing tokens come from one store-wide counter, so they increase
 /// across every key, takeovers included. The other counters (entries, evictions, ...) are kept per
 /// shard under its lock, so that threads working on different shards share no cache line.
 ///
@@ -79,7 +90,8 @@ struct memory_store_metrics {
 /// Thread-safety: every member function may be called from any thread.
 /// Complexity: try_begin, complete and release are O(1) expected (plus the key's length for
 /// hashing, and a copy of V for a replay); making room scans the shard only when it holds no
-/// completed record; size() and metrics() are O(shards); purge_expired is O(table slots).
+/// completed record and its earliest lease deadline has passed (see above); size() and
+/// metrics() are O(shards); purge_expired is O(table slots).
 template <std::copyable V, clock Clock = coarse_clock>
 class memory_store {
  public:
@@ -102,6 +114,7 @@ class memory_store {
     shard_count_ = options.shards;
     shard_shift_ = 64 - std::countr_zero(shard_count_);
     shard_capacity_ = options.max_entries / shard_count_;
+    seed_ = options.hash_seed ? *options.hash_seed : thread_rng()();
     shards_ = std::make_unique<shard[]>(shard_count_);
   }
 
@@ -129,7 +142,7 @@ class memory_store {
   [[nodiscard]] begin_outcome<V> try_begin_outcome(idempotency_key id, std::uint64_t fingerprint,
                                                    duration lease, time_point now) {
     using outcome = begin_outcome<V>;
-    const std::uint64_t hash = detail::scoped_key_hash(id.scope, id.key);
+    const std::uint64_t hash = detail::scoped_key_hash(id.scope, id.key, seed_);
     shard& s = shard_for(hash);
     std::lock_guard lock{s.mutex};
     if (record* r = s.records.find(hash, id)) {
@@ -149,14 +162,14 @@ class memory_store {
       }
       r->completed = false;
       r->result.reset();
-      return acquire(*r, fingerprint, now + lease);
+      return acquire(s, *r, fingerprint, now + lease);
     }
     if (s.records.size() >= shard_capacity_ && !make_room(s, now)) {
       return outcome{std::in_place_index<3>, begin_status::full};
     }
     record& r = s.records.insert(hash, id);
     bump(s.entries);
-    return acquire(r, fingerprint, now + lease);
+    return acquire(s, r, fingerprint, now + lease);
   }
 
   /// Stores `result` as the key's outcome, live for `ttl` from now, if the key is still in
@@ -168,7 +181,7 @@ class memory_store {
 
   bool complete(const idempotency_lease& lease, stored_result<V> result, duration ttl,
                 time_point now) {
-    const std::uint64_t hash = detail::scoped_key_hash(lease.scope, lease.key);
+    const std::uint64_t hash = detail::scoped_key_hash(lease.scope, lease.key, seed_);
     shard& s = shard_for(hash);
     std::lock_guard lock{s.mutex};
     record* r = held(s, hash, lease);
@@ -183,7 +196,7 @@ class memory_store {
   /// Removes the key's in-progress record if it is held under `lease.token`, so that the next
   /// try_begin acquires it; false (and no change) otherwise.
   bool release(const idempotency_lease& lease) {
-    const std::uint64_t hash = detail::scoped_key_hash(lease.scope, lease.key);
+    const std::uint64_t hash = detail::scoped_key_hash(lease.scope, lease.key, seed_);
     shard& s = shard_for(hash);
     std::lock_guard lock{s.mutex};
     record* r = held(s, hash, lease);
@@ -249,6 +262,9 @@ class memory_store {
     detail::idempotency_table<V> records;
     record* oldest = nullptr;  // the completion order: oldest first, newest last
     record* newest = nullptr;
+    // No lease in the shard expires before this instant: a full shard of leases answers full
+    // without a scan until then.
+    time_point lease_floor = time_point::max();
     shard_counter entries{0};
     shard_counter evictions{0};
     shard_counter expirations{0};
@@ -289,7 +305,8 @@ class memory_store {
     return nullptr;
   }
 
-  begin_outcome<V> acquire(record& r, std::uint64_t fingerprint, time_point deadline) {
+  begin_outcome<V> acquire(shard& s, record& r, std::uint64_t fingerprint, time_point deadline) {
+    s.lease_floor = std::min(s.lease_floor, deadline);
     // relaxed: tokens need only be unique and increasing per key; two begins on one key are
     // ordered by the shard's mutex, and a read-modify-write never hands out a value twice.
     const std::uint64_t token = next_token_.fetch_add(1, std::memory_order_relaxed);
@@ -310,12 +327,27 @@ class memory_store {
     if (victim != nullptr) {
       bump(now < victim->deadline ? s.evictions : s.expirations);
       s.unlink(*victim);
-    } else {  // only leases: an expired one's holder crashed or hung
-      victim = s.records.find_if([now](const record& r) { return !(now < r.deadline); });
-      if (victim == nullptr) return false;
-      bump(s.expirations);
+      s.records.erase(*victim);
+      bump(s.entries, -1);
+      return true;
     }
-    s.records.erase(*victim);
+    // Only leases. Until the earliest may have expired, none is evictable: refuse in O(1).
+    if (now < s.lease_floor) return false;
+    // One pass finds an expired lease (its holder crashed or hung) and the earliest deadline
+    // of the rest, so that the next scan waits for that one to pass.
+    record* expired = nullptr;
+    time_point floor = time_point::max();
+    s.records.for_each([&](record& r) {
+      if (expired == nullptr && !(now < r.deadline)) {
+        expired = &r;
+      } else {
+        floor = std::min(floor, r.deadline);
+      }
+    });
+    s.lease_floor = floor;
+    if (expired == nullptr) return false;
+    bump(s.expirations);
+    s.records.erase(*expired);
     bump(s.entries, -1);
     return true;
   }
@@ -324,6 +356,7 @@ class memory_store {
   std::size_t shard_count_ = 1;
   int shard_shift_ = 64;
   std::size_t shard_capacity_ = 1;
+  std::uint64_t seed_ = 0;
   std::unique_ptr<shard[]> shards_;
   // Alone on its cache line: first executions on every shard take a token from it.
   alignas(64) std::atomic<std::uint64_t> next_token_{1};

@@ -47,11 +47,13 @@ inline std::uint64_t fold_words(std::uint64_t acc, std::string_view s) noexcept 
 // bits), and is never stored or sent anywhere, so it need not be hash64 (whose byte-by-byte
 // tail made up a fifth of a replay). Both lengths go in first, so ("ab", "c") and ("a", "bc")
 // hash apart; equality compares the bytes anyway, so a collision costs time, never a wrong
-// answer.
-inline std::uint64_t scoped_key_hash(std::string_view scope, std::string_view key) noexcept {
+// answer. `seed` is the store's own (random unless set), so that keys chosen to collide in
+// one store's slots do not collide in another's.
+inline std::uint64_t scoped_key_hash(std::string_view scope, std::string_view key,
+                                     std::uint64_t seed = 0) noexcept {
   std::uint64_t acc =
       ((std::uint64_t{scope.size()} << 32) ^ std::uint64_t{key.size()}) * xxh_prime64_1 +
-      xxh_prime64_5;
+      xxh_prime64_5 + seed;
   acc = fold_words(acc, scope);
   return xxh64_avalanche(fold_words(acc, key));
 }
@@ -186,12 +188,11 @@ class idempotency_table {
     return erased;
   }
 
-  // The first record for which pred is true, or null. O(slots).
-  template <class Pred>
-  [[nodiscard]] record* find_if(Pred pred) const {
+  // Calls f(record&) for every record. O(slots).
+  template <class F>
+  void for_each(F f) const {
     for (const slot& s : slots_)
-      if (s.rec != nullptr && pred(*s.rec)) return s.rec;
-    return nullptr;
+      if (s.rec != nullptr) f(*s.rec);
   }
 
  private:
