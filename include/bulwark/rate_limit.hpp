@@ -5,6 +5,7 @@
 #include "bulwark/rate_limit/fixed_window.hpp"
 #include "bulwark/rate_limit/gcra.hpp"
 #include "bulwark/rate_limit/keyed_limiter.hpp"
+#include "bulwark/rate_limit/keyed_options.hpp"
 #include "bulwark/rate_limit/leaky_bucket.hpp"
 #include "bulwark/rate_limit/limiter_base.hpp"
 #include "bulwark/rate_limit/sliding_window_counter.hpp"

@@ -64,10 +64,15 @@ TEST_CASE("keyed_limiter holds at most max_keys and evicts least recently used i
   CHECK(limiter.metrics().evicted >= 50);
 }
 
+// Under evict_least_recent a key in debt can be evicted; it still restarts no fuller than fresh.
 TEST_CASE("keyed_limiter eviction never grants more than a fresh limiter", "[rate_limit]") {
   manual_clock clock;
   per_id limiter({.rate = bulwark::per_minute(1), .burst = 3},
-                 {.max_keys = 1, .idle_timeout = 1h, .seed = 3}, clock);
+                 {.max_keys = 1,
+                  .idle_timeout = 1h,
+                  .on_table_full = bulwark::keyed_table_full::evict_least_recent,
+                  .seed = 3},
+                 clock);
   CHECK(limiter.try_acquire(7, 3));
   CHECK_FALSE(limiter.try_acquire(7));
   CHECK(limiter.try_acquire(8));  // evicts 7: the table holds one key
@@ -216,7 +221,9 @@ TEST_CASE("keyed_limiter token_bucket eviction never grants more than a fresh bu
           "[rate_limit]") {
   manual_clock clock;
   bulwark::keyed_limiter<bulwark::token_bucket<manual_clock>, std::string> limiter(
-      {.rate = bulwark::per_minute(1), .capacity = 2}, {.max_keys = 1, .seed = 4}, clock);
+      {.rate = bulwark::per_minute(1), .capacity = 2},
+      {.max_keys = 1, .on_table_full = bulwark::keyed_table_full::evict_least_recent, .seed = 4},
+      clock);
   CHECK(limiter.try_acquire("a", 2));
   CHECK_FALSE(limiter.try_acquire("a"));
   CHECK(limiter.try_acquire("b"));  // evicts a
@@ -231,7 +238,12 @@ TEST_CASE("keyed_limiter keeps other limiters whole on the heap", "[rate_limit]"
   using per_window = bulwark::keyed_limiter<bulwark::sliding_window_log<manual_clock>, std::string>;
   static_assert(!per_window::inline_state);
   static_assert(per_window::bytes_per_key() > sizeof(bulwark::sliding_window_log<manual_clock>));
-  per_window limiter({.limit = 2, .window = 1s}, {.max_keys = 64, .idle_timeout = 1min, .seed = 6},
+  // evict_least_recent: the 200 new keys below evict keys in debt, whose heap limiters must go.
+  per_window limiter({.limit = 2, .window = 1s},
+                     {.max_keys = 64,
+                      .idle_timeout = 1min,
+                      .on_table_full = bulwark::keyed_table_full::evict_least_recent,
+                      .seed = 6},
                      clock);
   CHECK(limiter.try_acquire("x"));
   CHECK(limiter.try_acquire("x"));

@@ -18,43 +18,13 @@
 #include "bulwark/core/clock.hpp"
 #include "bulwark/core/errors.hpp"
 #include "bulwark/core/hash.hpp"
-#include "bulwark/core/metrics.hpp"
 #include "bulwark/core/options.hpp"
 #include "bulwark/core/random.hpp"
 #include "bulwark/rate_limit/detail/keyed_state.hpp"
+#include "bulwark/rate_limit/keyed_options.hpp"
 #include "bulwark/rate_limit/limiter_base.hpp"
 
 namespace bulwark {
-
-/// Options of bulwark::keyed_limiter (defaults in parentheses).
-struct keyed_limiter_options {
-  /// The most keys held at once (100000). A new key beyond it evicts an old one.
-  std::size_t max_keys = 100'000;
-  /// A key unused for this long is idle (10min): evicted first, and dropped by evict_idle().
-  duration idle_timeout = std::chrono::minutes{10};
-  /// The hash and sampling seed (0): 0 draws one from std::random_device, which is what a
-  /// service wants; a fixed seed is for tests and simulations only (it lets a client who
-  /// knows it aim collisions at one shard).
-  std::uint64_t seed = 0;
-};
-
-/// A snapshot of a keyed_limiter's counters (calls, not cost units) and its size.
-struct keyed_limiter_metrics {
-  std::uint64_t admitted = 0;
-  std::uint64_t rejected = 0;
-  std::uint64_t evicted = 0;  ///< keys dropped, for room or for idleness
-  std::uint64_t keys = 0;     ///< keys held now
-
-  template <class Visit>
-  void for_each_metric(Visit&& visit) const {
-    visit(metric{"admitted_total", "Requests admitted.", metric_type::counter, admitted});
-    visit(metric{"rejected_total", "Requests refused.", metric_type::counter, rejected});
-    visit(metric{"evicted_total", "Keys evicted.", metric_type::counter, evicted});
-    visit(metric{"keys", "Keys held.", metric_type::gauge, keys});
-  }
-
-  friend bool operator==(const keyed_limiter_metrics&, const keyed_limiter_metrics&) = default;
-};
 
 /// One `Limiter` (gcra<Clock>, token_bucket<Clock>, ...) per key, built on first use from the
 /// shared per-key options, in at most `max_keys` entries.
@@ -62,13 +32,17 @@ struct keyed_limiter_metrics {
 /// - Keys are hashed with `Hash` (bulwark::stable_hash by default) seeded from
 ///   std::random_device at construction (options.seed), so a client cannot choose keys that collide
 ///   in the table (the seed is not exposed). A Hash with a `seed` member gets that seed.
-/// - Memory is bounded: when a shard is full, a new key evicts the least recently used of 8
-///   sampled keys (approximated LRU, as Redis's allkeys-lru; an idle key, unused for
-///   idle_timeout, is always older than a busy one). Each insertion also drops idle keys among
-///   2 sampled ones, and evict_idle() drops them all.
-/// - Eviction forgets a key's state, and the key's next request starts a fresh limiter: it
-///   never grants more than a fresh limiter would (for gcra and token_bucket, a fresh limiter
-///   is a full bucket, which an idle key had refilled to anyway).
+/// - Memory is bounded: when a shard is full, a new key evicts the least recently used
+///   *recovered* key of 8 sampled (approximated LRU, as Redis's allkeys-lru), looking on to 64
+///   if none of the 8 has recovered. A recovered key's limiter answers as a fresh one would
+///   (gcra: TAT <= now; token_bucket: full), so forgetting it grants nothing. A key in debt is
+///   kept: if it could be evicted, a client sending many new keys would reset a busy key's
+///   state and get a fresh burst each time. When all sampled keys are in debt,
+///   options.on_table_full decides: refuse the new key (default) or evict anyway.
+/// - Each insertion also drops idle (unused for idle_timeout) recovered keys among 2 sampled
+///   ones, and evict_idle() drops them all.
+/// - So with reject_new_keys every key gets exactly what its own limiter would grant, also
+///   under floods of new keys: for gcra, never more than rate x window + burst in any window.
 ///
 /// Thread-safe: keys are spread over a power of two of shards, each a mutex and an
 /// open-addressed table (linear probing, load at most 1/2) whose slots hold the key, its
@@ -121,6 +95,7 @@ class keyed_limiter {
   keyed_limiter& operator=(const keyed_limiter&) = delete;
 
   /// Takes `cost` units from `key`'s limiter (built now if the key is new). One clock read.
+  /// False also for a new key that finds its shard full of keys in debt (reject_new_keys).
   /// Throws std::invalid_argument for a cost the limiter can never admit, std::bad_alloc
   /// when the table cannot grow (or, for a limiter kept on the heap, be allocated).
   bool try_acquire(const Key& key, std::uint32_t cost = 1) {
@@ -140,7 +115,8 @@ class keyed_limiter {
     return s.acquire(*this, h, key, cost, now);
   }
 
-  /// How long until `key` could take `cost` units; zero for an unknown key (a fresh limiter).
+  /// How long until `key` could take `cost` units; zero for an unknown key (a fresh limiter's
+  /// answer, even if a full table would refuse the key now).
   [[nodiscard]] duration time_until_available(const Key& key, std::uint32_t cost = 1) const {
     policy_.check_cost(cost);
     const time_point now = clock_.now();
@@ -171,14 +147,15 @@ class keyed_limiter {
     return s.find(h, key) != nullptr;
   }
 
-  /// Drops every key unused for idle_timeout at `now`. O(keys), one shard locked at a time.
-  /// Returns the number dropped.
+  /// Drops every key unused for idle_timeout at `now` that has recovered (a key still in
+  /// debt stays, or its next request would get a fresh limiter early). O(keys), one shard
+  /// locked at a time. Returns the number dropped.
   std::size_t evict_idle(time_point now) {
     std::size_t dropped = 0;
     for (std::size_t i = 0; i < (std::size_t{1} << shard_bits_); ++i) {
       shard& s = shards_[i];
       const std::lock_guard lock{s.mutex};
-      dropped += s.drop_idle(detail::to_ns(now) - options_.idle_timeout.count());
+      dropped += s.drop_idle(*this, now);
     }
     return dropped;
   }
@@ -202,6 +179,8 @@ class keyed_limiter {
       m.admitted += s.admitted.load(std::memory_order_relaxed);
       m.rejected += s.rejected.load(std::memory_order_relaxed);
       m.evicted += s.evicted.load(std::memory_order_relaxed);
+      m.refused_keys += s.refused_keys.load(std::memory_order_relaxed);
+      m.evicted_in_debt += s.evicted_in_debt.load(std::memory_order_relaxed);
     }
     m.keys = size();
     return m;
@@ -230,6 +209,10 @@ class keyed_limiter {
     const option_check check{"keyed_limiter"};
     check.at_least("max_keys", options.max_keys, std::size_t{1});
     check.positive("idle_timeout", options.idle_timeout);
+    check.that(options.on_table_full == keyed_table_full::reject_new_keys ||
+                   options.on_table_full == keyed_table_full::evict_least_recent,
+               "on_table_full", "reject_new_keys or evict_least_recent",
+               static_cast<int>(options.on_table_full));
     return options;
   }
 
@@ -297,6 +280,7 @@ class keyed_limiter {
     std::size_t mask = 15;  // slots - 1
     std::size_t count = 0;
     std::atomic<std::uint64_t> admitted{0}, rejected{0}, evicted{0};
+    std::atomic<std::uint64_t> refused_keys{0}, evicted_in_debt{0};
     // The table and its mask for prefetch() outside the lock: only a hint, so a stale or
     // mismatched pair costs a useless prefetch and nothing else (a prefetch never faults).
     std::atomic<const slot*> hint_slots{slots};
@@ -320,8 +304,8 @@ class keyed_limiter {
     bool acquire(const keyed_limiter& owner, std::uint64_t h, const Key& key, std::uint32_t cost,
                  time_point now) {
       const std::lock_guard lock{mutex};
-      slot& found = find_or_insert(owner, h, key, detail::to_ns(now));
-      const bool admit = owner.policy_.admit(found.item.state, cost, now);
+      slot* found = find_or_insert(owner, h, key, now);
+      const bool admit = found != nullptr && owner.policy_.admit(found->item.state, cost, now);
       bump(admit ? admitted : rejected);
       return admit;
     }
@@ -369,10 +353,15 @@ class keyed_limiter {
       }
     }
 
-    std::size_t drop_idle(std::int64_t idle_before) {
+    [[nodiscard]] bool droppable(const keyed_limiter& owner, const slot& s, time_point now) const {
+      return s.last_used < detail::to_ns(now) - owner.options_.idle_timeout.count() &&
+             owner.policy_.recovered(s.item.state, now);
+    }
+
+    std::size_t drop_idle(const keyed_limiter& owner, time_point now) {
       std::size_t dropped = 0;
       for (std::size_t i = 0; i <= mask;) {
-        if (slots[i].hash != 0 && slots[i].last_used < idle_before) {
+        if (slots[i].hash != 0 && droppable(owner, slots[i], now)) {
           erase_at(i);  // may shift a later key into i: look at i again
           ++dropped;
         } else {
@@ -382,33 +371,53 @@ class keyed_limiter {
       return dropped;
     }
 
-    slot& find_or_insert(const keyed_limiter& owner, std::uint64_t h, const Key& key,
-                         std::int64_t now) {
-      if (slot* found = find(h, key)) {
-        found->last_used = std::max(found->last_used, now);
-        return *found;
+    // Makes room in a full shard (see the class comment). The 8 sampled keys are a run of
+    // the table from a random slot, one cache line per 2 slots; the walk goes on to 64 only
+    // when none has recovered, so a flood of new keys costs at most 64 slots per refusal.
+    bool make_room(const keyed_limiter& owner, time_point now) {
+      const std::size_t none = mask + 1;
+      std::size_t oldest = none, oldest_free = none;
+      std::size_t i = uniform_below(rng, mask + 1);
+      for (std::size_t seen = 0, found = 0; seen <= mask && found < 64;
+           ++seen, i = (i + 1) & mask) {
+        if (slots[i].hash == 0) continue;
+        const std::int64_t used = slots[i].last_used;
+        if (found < 8 && (oldest == none || used < slots[oldest].last_used)) oldest = i;
+        ++found;
+        if ((oldest_free == none || used < slots[oldest_free].last_used) &&
+            owner.policy_.recovered(slots[i].item.state, now))
+          oldest_free = i;
+        if (found >= 8 && oldest_free != none) break;
       }
-      // Active expiry: look at two keys and drop the idle ones, so that idle keys go even in a
-      // table that never fills.
-      const std::int64_t idle_before = now - owner.options_.idle_timeout.count();
+      if (oldest_free != none) {
+        erase_at(oldest_free);
+        return true;
+      }
+      if (owner.options_.on_table_full == keyed_table_full::reject_new_keys) {
+        bump(refused_keys);
+        return false;
+      }
+      bump(evicted_in_debt);
+      erase_at(oldest);
+      return true;
+    }
+
+    // The key's slot, inserted if new; nullptr if the shard is full and makes no room.
+    slot* find_or_insert(const keyed_limiter& owner, std::uint64_t h, const Key& key,
+                         time_point now) {
+      if (slot* found = find(h, key)) {
+        found->last_used = std::max(found->last_used, detail::to_ns(now));
+        return found;
+      }
+      // Active expiry: look at two keys and drop the idle recovered ones, so that idle keys
+      // go even in a table that never fills.
       for (int k = 0; k < 2 && count > 0; ++k) {
         std::size_t i = uniform_below(rng, mask + 1);
         while (slots[i].hash == 0)
           i = (i + 1) & mask;
-        if (slots[i].last_used < idle_before) erase_at(i);
+        if (droppable(owner, slots[i], now)) erase_at(i);
       }
-      if (count >= owner.per_shard_) {  // full: evict the least recently used of 8 sampled
-        std::size_t i = uniform_below(rng, mask + 1);
-        std::size_t oldest = mask + 1;
-        for (std::size_t seen = 0, found = 0; seen <= mask && found < 8; ++seen) {
-          if (slots[i].hash != 0) {
-            ++found;
-            if (oldest > mask || slots[i].last_used < slots[oldest].last_used) oldest = i;
-          }
-          i = (i + 1) & mask;
-        }
-        erase_at(oldest);
-      }
+      if (count >= owner.per_shard_ && !make_room(owner, now)) return nullptr;
       if ((count + 1) * 2 > mask + 1) grow();  // load factor at most 1/2
       std::size_t i = h & mask;
       while (slots[i].hash != 0)
@@ -416,9 +425,9 @@ class keyed_limiter {
       slot& fresh = slots[i];
       std::construct_at(&fresh.item, key, owner.policy_.fresh());  // if it throws, still empty
       fresh.hash = h;
-      fresh.last_used = now;
+      fresh.last_used = detail::to_ns(now);
       ++count;
-      return fresh;
+      return &fresh;
     }
   };
 

@@ -23,7 +23,12 @@ namespace bulwark::detail {
 ///
 /// A specialisation instead keeps the key's state inline in the slot (`is_inline`), with the
 /// limiter's decision re-stated over a plain word that the shard's mutex guards. It offers the
-/// same members: state, fresh(), check_cost(), admit(), wait().
+/// same members: state, fresh(), check_cost(), admit(), wait(), recovered().
+///
+/// recovered(s, now) says whether dropping the key at `now` grants nothing: its limiter would
+/// answer every request from now on as a fresh one would, or more strictly. The table evicts
+/// only such keys unless told otherwise, so that flooding it with new keys cannot reset a
+/// busy key's debt.
 template <class Limiter>
 class keyed_state {
  public:
@@ -37,6 +42,7 @@ class keyed_state {
   keyed_state(const limiter_options& options, const clock_type& clock)
       : options_{options}, clock_{clock} {
     const Limiter probe{options_, clock_};
+    fresh_available_ = probe.available();
   }
 
   /// A new key's state: a fresh limiter. Throws std::bad_alloc.
@@ -59,9 +65,18 @@ class keyed_state {
     return fresh_limiter.time_until_available(cost, now);
   }
 
+  // Nothing to wait for and all of a fresh limiter's units available: for the windows and the
+  // log no unit counts any more, for leaky_bucket the queue is empty. smooth_warmup must also
+  // have cooled down to its stored maximum (a warm limiter is faster than a fresh, cold one).
+  [[nodiscard]] bool recovered(const state& s, time_point now) const {
+    return s->time_until_available(1, now) == duration::zero() &&
+           s->available(now) >= fresh_available_;
+  }
+
  private:
   limiter_options options_;
   [[no_unique_address]] clock_type clock_;
+  std::uint64_t fresh_available_ = 0;  // the same at any time: a fresh limiter is full
 };
 
 /// The shared part of the inline states: the limiter built from the per-key options, kept only
@@ -134,6 +149,11 @@ class keyed_state<gcra<Clock>> : public keyed_inline_base<gcra<Clock>> {
     return wait(fresh(), cost, now);
   }
 
+  // max(TAT, t) = t, as for a fresh TAT: every decision from t on is a fresh limiter's.
+  [[nodiscard]] static bool recovered(state tat, time_point now) noexcept {
+    return tat <= to_ns(now);
+  }
+
  private:
   std::int64_t interval_;  // T, ns
   std::int64_t tau_;       // burst x T, ns
@@ -175,6 +195,11 @@ class keyed_state<token_bucket<Clock>> : public keyed_inline_base<token_bucket<C
 
   [[nodiscard]] duration wait_fresh(std::uint32_t cost, time_point now) const noexcept {
     return wait(fresh(), cost, now);
+  }
+
+  // max(Z, t - depth) = t - depth, as for a fresh Z: the bucket is full.
+  [[nodiscard]] bool recovered(state zero, time_point now) const noexcept {
+    return zero <= to_ns(now) - depth_;
   }
 
  private:
