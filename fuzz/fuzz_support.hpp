@@ -10,12 +10,12 @@
 #include <string>
 #include <string_view>
 
-#define BULWARK_FUZZ_CHECK(condition)                                                      \
-  do {                                                                                     \
-    if (!(condition)) {                                                                    \
+#define BULWARK_FUZZ_CHECK(condition)                                                        \
+  do {                                                                                       \
+    if (!(condition)) {                                                                      \
       std::fprintf(stderr, "%s:%d: invariant failed: %s\n", __FILE__, __LINE__, #condition); \
-      std::abort();                                                                        \
-    }                                                                                      \
+      std::abort();                                                                          \
+    }                                                                                        \
   } while (false)
 
 namespace bulwark_fuzz {

@@ -37,8 +37,8 @@ void check_router(const router& r, const std::vector<std::uint64_t>& ids) {
     std::size_t holders = 0;
     std::size_t holder = 0;
     for (std::size_t i = 0; i < ranges.size(); ++i) {
-      const bool in = (!ranges[i].start || id >= *ranges[i].start) &&
-                      (!ranges[i].end || id < *ranges[i].end);
+      const bool in =
+          (!ranges[i].start || id >= *ranges[i].start) && (!ranges[i].end || id < *ranges[i].end);
       if (in) {
         ++holders;
         holder = i;
@@ -74,8 +74,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
       BULWARK_FUZZ_CHECK(!range.end || range.start < *range.end);
       const std::string canonical = bulwark::to_string(range);
       BULWARK_FUZZ_CHECK(bulwark::parse_keyspace_range(canonical) == range);
-      BULWARK_FUZZ_CHECK(bulwark::to_string(bulwark::parse_keyspace_range(canonical)) ==
-                         canonical);
+      BULWARK_FUZZ_CHECK(bulwark::to_string(bulwark::parse_keyspace_range(canonical)) == canonical);
       BULWARK_FUZZ_CHECK(range.contains(range.start));
       if (range.start > 0) BULWARK_FUZZ_CHECK(!range.contains(range.start - 1));
       if (range.end) {

@@ -8,9 +8,9 @@
 // the format spells them), label values valid UTF-8 (Prometheus refuses others), and no
 // series (name and label set, in any order) twice.
 
-#include <bulwark/core/prometheus.hpp>
 #include <algorithm>
 #include <bit>
+#include <bulwark/core/prometheus.hpp>
 #include <charconv>
 #include <cmath>
 #include <cstddef>
@@ -191,7 +191,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     const std::string& name = keep.back();
     keep.push_back(pick(in, {"Help.", "", "back\\slash\nnewline \"q\""}));
     const std::string& help = keep.back();
-    const auto type = in.byte() % 2 == 0 ? bulwark::metric_type::counter : bulwark::metric_type::gauge;
+    const auto type =
+        in.byte() % 2 == 0 ? bulwark::metric_type::counter : bulwark::metric_type::gauge;
     value_type value;
     switch (in.byte() % 3) {
       case 0:
@@ -239,9 +240,11 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
       continue;
     }
     const std::string full = prefix.empty() ? name : prefix + "_" + name;
-    auto f = std::find_if(model.begin(), model.end(), [&](const family& x) { return x.name == full; });
+    auto f =
+        std::find_if(model.begin(), model.end(), [&](const family& x) { return x.name == full; });
     if (f == model.end()) {
-      model.push_back({full, help, type == bulwark::metric_type::counter ? "counter" : "gauge", {}});
+      model.push_back(
+          {full, help, type == bulwark::metric_type::counter ? "counter" : "gauge", {}});
       f = model.end() - 1;
     }
     f->samples.push_back({labels, value});
@@ -268,7 +271,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     at += 2;
     for (const sample& s : f.samples) {
       const auto parsed = parse_sample(lines[at], s.value);
-      if (!parsed) std::fprintf(stderr, "unparsable sample line: %s\n", std::string{lines[at]}.c_str());
+      if (!parsed)
+        std::fprintf(stderr, "unparsable sample line: %s\n", std::string{lines[at]}.c_str());
       BULWARK_FUZZ_CHECK(parsed.has_value());
       ++at;
       BULWARK_FUZZ_CHECK(parsed->first == f.name);

@@ -53,7 +53,8 @@ void check_router(const bulwark::slot_router& r, const std::vector<std::string>&
     }
     // A hash tag, when there is one, is a part of the key and hashes alone.
     const std::string_view tag = bulwark::redis_hash_tag(key);
-    BULWARK_FUZZ_CHECK(tag.data() >= key.data() && tag.data() + tag.size() <= key.data() + key.size());
+    BULWARK_FUZZ_CHECK(tag.data() >= key.data() &&
+                       tag.data() + tag.size() <= key.data() + key.size());
     BULWARK_FUZZ_CHECK(bulwark::redis_key_slot(key) == (bulwark::crc16_xmodem(tag) & 16383U));
   }
 }
