@@ -1,5 +1,6 @@
 #pragma once
 
+#include <algorithm>
 #include <charconv>
 #include <cmath>
 #include <cstdint>
@@ -56,15 +57,18 @@ class prometheus_text {
     name += m.name;
     check_metric_name(name);
 
-    auto [it, inserted] = family_index_.try_emplace(name, families_.size());
-    if (inserted) families_.push_back({name, std::string{m.help}, m.type, {}});
-    family& f = families_[it->second];
-    if (f.type != m.type)
-      throw_invalid_option("prometheus_text", "type of " + name, "the same in every sample",
-                           type_name(m.type));
-    if (f.help != m.help)
-      throw_invalid_option("prometheus_text", "help of " + name, "the same in every sample",
-                           m.help);
+    // Every check comes before the family is registered: a refused sample leaves no trace (an
+    // empty family would be printed, and would fix the help and type of later samples).
+    const auto known = family_index_.find(name);
+    if (known != family_index_.end()) {
+      const family& f = families_[known->second];
+      if (f.type != m.type)
+        throw_invalid_option("prometheus_text", "type of " + name, "the same in every sample",
+                             type_name(m.type));
+      if (f.help != m.help)
+        throw_invalid_option("prometheus_text", "help of " + name, "the same in every sample",
+                             m.help);
+    }
 
     std::string series = name;
     if (labels.size() != 0) {
@@ -78,6 +82,12 @@ class prometheus_text {
                                  "given once per sample", l->value);
           }
         }
+        // The format's label values are UTF-8, and Prometheus refuses a scrape with any other
+        // bytes in one (model.LabelValue.IsValid): refuse the sample, not the whole scrape.
+        if (!is_utf8(l->value)) {
+          throw_invalid_option("prometheus_text", "label value of " + std::string{l->name},
+                               "valid UTF-8", l->value);
+        }
         if (!first) series += ',';
         first = false;
         series.append(l->name).append("=\"");
@@ -86,12 +96,26 @@ class prometheus_text {
       }
       series += '}';
     }
-    if (!series_.insert(series).second) {
+    // A series is its name and its label set, in any order (Prometheus's data model): the
+    // identity is the sample's text with its labels sorted by name (distinct, and each value
+    // ends at its first unescaped quote, so two label sets never print alike).
+    std::vector<metric_label> sorted{labels};
+    std::sort(sorted.begin(), sorted.end(),
+              [](const metric_label& a, const metric_label& b) { return a.name < b.name; });
+    std::string identity = name + "{";
+    for (const metric_label& l : sorted) {
+      identity.append(l.name).append("=\"");
+      append_escaped(identity, l.value, true);
+      identity += "\",";
+    }
+    if (!series_.insert(std::move(identity)).second) {
       throw_invalid_option("prometheus_text", "series", "added once", series);
     }
     series += ' ';
     std::visit([&](auto v) { append_value(series, v); }, m.value);
-    f.samples.push_back(std::move(series));
+    auto [it, inserted] = family_index_.try_emplace(name, families_.size());
+    if (inserted) families_.push_back({name, std::string{m.help}, m.type, {}});
+    families_[it->second].samples.push_back(std::move(series));
     return *this;
   }
 
@@ -144,6 +168,31 @@ class prometheus_text {
       throw_invalid_option("prometheus_text", "label name",
                            "[a-zA-Z_][a-zA-Z0-9_]* not starting with \"__\"", name);
     }
+  }
+
+  // RFC 3629: shortest forms only, no surrogates, nothing above U+10FFFF.
+  static bool is_utf8(std::string_view text) noexcept {
+    for (std::size_t i = 0; i < text.size();) {
+      const auto lead = static_cast<unsigned char>(text[i]);
+      const std::size_t extra = lead < 0x80                   ? 0
+                                : lead >= 0xC2 && lead < 0xE0 ? 1
+                                : lead >= 0xE0 && lead < 0xF0 ? 2
+                                : lead >= 0xF0 && lead < 0xF5 ? 3
+                                                              : 4;
+      if (extra == 4 || text.size() - i <= extra) return false;
+      std::uint32_t code = extra == 0 ? lead : lead & (0x3FU >> extra);
+      for (std::size_t k = 1; k <= extra; ++k) {
+        const auto next = static_cast<unsigned char>(text[i + k]);
+        if ((next & 0xC0U) != 0x80U) return false;
+        code = (code << 6) | (next & 0x3FU);
+      }
+      if ((extra == 2 && code < 0x800) || (extra == 3 && code < 0x10000) || code > 0x10FFFF ||
+          (code >= 0xD800 && code <= 0xDFFF)) {
+        return false;
+      }
+      i += extra + 1;
+    }
+    return true;
   }
 
   // Label values escape backslash, double quote and line feed; HELP text escapes backslash
