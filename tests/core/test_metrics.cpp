@@ -4,6 +4,7 @@
 #include <limits>
 #include <stdexcept>
 #include <string>
+#include <string_view>
 #include <thread>
 #include <vector>
 
@@ -154,4 +155,46 @@ TEST_CASE("metric_counter loses no increment across threads", "[core]") {
   CHECK(counter.load() == std::uint64_t{threads} * increments);
   counter.add(10);
   CHECK(counter.load() == std::uint64_t{threads} * increments + 10);
+}
+
+// Found by fuzz/prometheus.cpp. The text exposition format 0.0.4 (exposition_formats.md,
+// "Text format details"): label values are UTF-8, and each line must have a unique
+// combination of metric name and labels; Prometheus's data model makes a label set unordered.
+TEST_CASE("prometheus_text refuses a series already added with its labels in another order",
+          "[core]") {
+  bulwark::prometheus_text out;
+  const bulwark::metric m{"keys", "Keys held.", bulwark::metric_type::gauge, std::uint64_t{1}};
+  out.add("x", m, {{"a", "1"}, {"b", "2"}});
+  CHECK_THROWS_AS(out.add("x", m, {{"b", "2"}, {"a", "1"}}), std::invalid_argument);
+  out.add("x", m, {{"b", "1"}, {"a", "2"}});  // another label set
+  CHECK(out.str() ==
+        "# HELP x_keys Keys held.\n# TYPE x_keys gauge\nx_keys{a=\"1\",b=\"2\"} 1\n"
+        "x_keys{b=\"1\",a=\"2\"} 1\n");
+}
+
+TEST_CASE("prometheus_text refuses a label value that is not UTF-8, naming the label", "[core]") {
+  bulwark::prometheus_text out;
+  const bulwark::metric m{"keys", "Keys held.", bulwark::metric_type::gauge, std::uint64_t{1}};
+  try {
+    out.add("x", m, {{"client", "\xff"}});
+    FAIL("a label value of byte 0xff was accepted");
+  } catch (const std::invalid_argument& e) {
+    CHECK(std::string_view{e.what()}.starts_with(
+        "bulwark::prometheus_text: label value of client must be valid UTF-8 (got "));
+  }
+  CHECK_THROWS_AS(out.add("x", m, {{"client", "\xc0\xaf"}}), std::invalid_argument);  // overlong
+  CHECK_THROWS_AS(out.add("x", m, {{"client", "\xed\xa0\x80"}}), std::invalid_argument);  // D800
+  out.add("x", m, {{"client", "caf\xc3\xa9 \xf0\x9f\x98\x80"}});
+  CHECK(out.str().find("client=\"caf\xc3\xa9 \xf0\x9f\x98\x80\"") != std::string::npos);
+}
+
+TEST_CASE("prometheus_text leaves no trace of a refused sample", "[core]") {
+  bulwark::prometheus_text out;
+  const bulwark::metric m{"keys", "Keys held.", bulwark::metric_type::gauge, std::uint64_t{1}};
+  CHECK_THROWS_AS(out.add("x", m, {{"__bad", "1"}}), std::invalid_argument);
+  CHECK(out.str().empty());
+  // The refused sample fixed neither the family's help nor its type.
+  const bulwark::metric other{"keys", "Other.", bulwark::metric_type::counter, std::uint64_t{2}};
+  out.add("x", other);
+  CHECK(out.str() == "# HELP x_keys Other.\n# TYPE x_keys counter\nx_keys 2\n");
 }

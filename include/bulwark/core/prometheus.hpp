@@ -1,5 +1,6 @@
 #pragma once
 
+#include <algorithm>
 #include <charconv>
 #include <cmath>
 #include <cstdint>
@@ -129,6 +130,12 @@ class prometheus_text {
                                  "given once per sample", l->value);
           }
         }
+        // The format's label values are UTF-8, and Prometheus refuses a scrape with any other
+        // bytes in one (model.LabelValue.IsValid): refuse the sample, not the whole scrape.
+        if (!is_utf8(l->value)) {
+          throw_invalid_option("prometheus_text", "label value of " + std::string{l->name},
+                               "valid UTF-8", l->value);
+        }
         if (!first) series += ',';
         first = false;
         series.append(l->name).append("=\"");
@@ -137,14 +144,26 @@ class prometheus_text {
       }
       series += '}';
     }
-    if (series_.contains(series)) {
+    // A series is its name and its label set, in any order (Prometheus's data model): the
+    // identity is the sample's text with its labels sorted by name (distinct, and each value
+    // ends at its first unescaped quote, so two label sets never print alike).
+    std::vector<metric_label> sorted{labels};
+    std::sort(sorted.begin(), sorted.end(),
+              [](const metric_label& a, const metric_label& b) { return a.name < b.name; });
+    std::string identity = name + "{";
+    for (const metric_label& l : sorted) {
+      identity.append(l.name).append("=\"");
+      append_escaped(identity, l.value, true);
+      identity += "\",";
+    }
+    if (series_.contains(identity)) {
       throw_invalid_option("prometheus_text", "series", "added once", series);
     }
     std::string sample = series + ' ';
     std::visit([&](auto v) { append_value(sample, v); }, m.value);
 
     added done{known != family_index_.end() ? known->second : families_.size(),
-               known == family_index_.end(), series_.insert(std::move(series)).first};
+               known == family_index_.end(), series_.insert(std::move(identity)).first};
     try {
       if (done.new_family) {
         families_.push_back({name, std::string{m.help}, m.type, {}});
@@ -243,6 +262,31 @@ class prometheus_text {
   std::vector<family> families_;
   std::unordered_map<std::string, std::size_t> family_index_;
   std::set<std::string> series_;
+
+  // RFC 3629: shortest forms only, no surrogates, nothing above U+10FFFF.
+  static bool is_utf8(std::string_view text) noexcept {
+    for (std::size_t i = 0; i < text.size();) {
+      const auto lead = static_cast<unsigned char>(text[i]);
+      const std::size_t extra = lead < 0x80                   ? 0
+                                : lead >= 0xC2 && lead < 0xE0 ? 1
+                                : lead >= 0xE0 && lead < 0xF0 ? 2
+                                : lead >= 0xF0 && lead < 0xF5 ? 3
+                                                              : 4;
+      if (extra == 4 || text.size() - i <= extra) return false;
+      std::uint32_t code = extra == 0 ? lead : lead & (0x3FU >> extra);
+      for (std::size_t k = 1; k <= extra; ++k) {
+        const auto next = static_cast<unsigned char>(text[i + k]);
+        if ((next & 0xC0U) != 0x80U) return false;
+        code = (code << 6) | (next & 0x3FU);
+      }
+      if ((extra == 2 && code < 0x800) || (extra == 3 && code < 0x10000) || code > 0x10FFFF ||
+          (code >= 0xD800 && code <= 0xDFFF)) {
+        return false;
+      }
+      i += extra + 1;
+    }
+    return true;
+  }
 };
 
 }  // namespace bulwark
