@@ -434,11 +434,7 @@ class circuit_breaker {
     const auto to_ms = [](duration d) { return std::chrono::duration_cast<milliseconds>(d); };
     const auto cap = to_ms(std::min(options_.max_wait_in_open, detail::max_breaker_wait));
     if (options_.wait_in_open_function) {
-      duration d = cap;
-      try {
-        d = options_.wait_in_open_function(attempt);
-      } catch (...) {
-      }
+      const duration d = custom_wait(attempt, cap);
       return std::clamp<duration>(to_ms(d), milliseconds{1}, detail::max_breaker_wait);
     }
     // IntervalFunction.ofExponentialBackoff: LongStream.iterate(initial, x -> (long) (x * m))
@@ -450,6 +446,18 @@ class circuit_breaker {
       ms = next >= static_cast<double>(cap.count()) ? cap.count() : static_cast<std::int64_t>(next);
     }
     return std::min(milliseconds{ms}, cap);
+  }
+
+  // The user's wait, or `fallback` when it throws. Each path returns its own value: g++ 12.2
+  // at -O1/-O2 deleted the fallback store of "d = fallback; try { d = f(); } catch (...) {}"
+  // (dead store elimination across the call that throws), so a throwing function got the
+  // 1 ms floor. tests/circuit_breaker/test_wait_function_o2.cpp checks this at -O2.
+  duration custom_wait(std::uint32_t attempt, duration fallback) const noexcept {
+    try {
+      return options_.wait_in_open_function(attempt);
+    } catch (...) {
+      return fallback;
+    }
   }
 
   call_outcome classify_exception(const std::exception_ptr& e) const noexcept {
