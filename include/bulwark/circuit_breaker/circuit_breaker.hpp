@@ -67,6 +67,11 @@ class circuit_breaker {
     explicit operator bool() const noexcept { return granted_; }
     /// The state the permit was granted or refused in.
     [[nodiscard]] circuit_state state() const noexcept { return detail::state_word{word_}.state(); }
+    /// The generation of that state: circuit_breaker_transition::generation of the transition
+    /// into it (mod 2^16). Half-open probes with equal generations belong to the same period.
+    [[nodiscard]] std::uint32_t generation() const noexcept {
+      return detail::state_word{word_}.generation();
+    }
     /// For a refused permit: the time left in open (empty when forced open or out of probes).
     [[nodiscard]] std::optional<duration> retry_after() const noexcept { return retry_after_; }
 
@@ -295,13 +300,24 @@ class circuit_breaker {
           }
           permit p{this, w.raw(), now};
           const auto lease = std::chrono::ceil<std::chrono::milliseconds>(options_.probe_lease);
-          if (probes_.acquire(w.generation(), now_ms, lease.count(), p.slot_, p.slot_word_)) {
-            // A probe taken just after the state moved on belongs to a stale generation and
-            // its verdict will be dropped as late; that is all the race costs.
-            return p;
-          }
+          // seq_cst, as the transition CAS: a probe is granted only if its period was still
+          // current after it took its slot, so every probe of a period holds its slot when
+          // the period ends, and no more than permitted_calls_in_half_open ever do.
+          const auto still_current = [&] {
+            return state_.load(std::memory_order_seq_cst) == w.raw();
+          };
+          const bool took = probes_.acquire(w.generation(), now_ms, lease.count(), p.slot_,
+                                            p.slot_word_, still_current);
+          if (took && still_current()) return p;
           p.breaker_ = nullptr;
           p.granted_ = false;
+          if (took) {
+            // The period ended while we took the slot: give it back (a no-op if a newer
+            // period already reused it) and look at the new state.
+            probes_.release(p.slot_, p.slot_word_);
+            break;
+          }
+          if (!still_current()) break;
           not_permitted_.add();
           return permit{w.raw(), std::nullopt};
         }
@@ -319,8 +335,14 @@ class circuit_breaker {
       return *now_cache;
     };
     if (w.state() == circuit_state::half_open && outcome == call_outcome::ignored) {
-      ignored_.add();
-      probes_.release(p.slot_, p.slot_word_);
+      // A probe of an earlier period (or one whose lease was taken over) frees nothing and
+      // counts as late, like its other verdicts would.
+      const bool freed = probes_.release(p.slot_, p.slot_word_);
+      if (freed && state_.load(std::memory_order_acquire) == p.word_) {
+        ignored_.add();
+      } else {
+        late_.add();
+      }
       return;
     }
     // Acquire: pairs with a transition's release, as in try_acquire.
@@ -434,11 +456,7 @@ class circuit_breaker {
     const auto to_ms = [](duration d) { return std::chrono::duration_cast<milliseconds>(d); };
     const auto cap = to_ms(std::min(options_.max_wait_in_open, detail::max_breaker_wait));
     if (options_.wait_in_open_function) {
-      duration d = cap;
-      try {
-        d = options_.wait_in_open_function(attempt);
-      } catch (...) {
-      }
+      const duration d = custom_wait(attempt, cap);
       return std::clamp<duration>(to_ms(d), milliseconds{1}, detail::max_breaker_wait);
     }
     // IntervalFunction.ofExponentialBackoff: LongStream.iterate(initial, x -> (long) (x * m))
@@ -450,6 +468,18 @@ class circuit_breaker {
       ms = next >= static_cast<double>(cap.count()) ? cap.count() : static_cast<std::int64_t>(next);
     }
     return std::min(milliseconds{ms}, cap);
+  }
+
+  // The user's wait, or `fallback` when it throws. Each path returns its own value: g++ 12.2
+  // at -O1/-O2 deleted the fallback store of "d = fallback; try { d = f(); } catch (...) {}"
+  // (dead store elimination across the call that throws), so a throwing function got the
+  // 1 ms floor. tests/circuit_breaker/test_wait_function_o2.cpp checks this at -O2.
+  duration custom_wait(std::uint32_t attempt, duration fallback) const noexcept {
+    try {
+      return options_.wait_in_open_function(attempt);
+    } catch (...) {
+      return fallback;
+    }
   }
 
   call_outcome classify_exception(const std::exception_ptr& e) const noexcept {
@@ -498,9 +528,10 @@ class circuit_breaker {
     }
     const detail::state_word next{to, attempts, from.generation() + 1, stamp};
     auto expected = from.raw();
-    // acq_rel: release publishes the reset above to every thread that loads the new word;
-    // acquire orders this thread after the transition it replaces.
-    if (!state_.compare_exchange_strong(expected, next.raw(), std::memory_order_acq_rel,
+    // Release publishes the reset above to every thread that loads the new word; acquire
+    // orders this thread after the transition it replaces; seq_cst puts transitions in one
+    // order with the probes' slot CASes and their still-current checks (acquire_slow).
+    if (!state_.compare_exchange_strong(expected, next.raw(), std::memory_order_seq_cst,
                                         std::memory_order_acquire))
       return false;
     if (options_.on_transition)

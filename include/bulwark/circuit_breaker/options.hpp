@@ -66,7 +66,8 @@ struct circuit_breaker_options {
   duration max_wait_in_open = duration::max();
   /// If set, replaces the formula above: the wait for the given attempt (1 for a trip from
   /// closed, 2 for the next reopen, ...; saturates at 63). Truncated to whole milliseconds,
-  /// then clamped to [1ms, 365 days].
+  /// then clamped to [1ms, 365 days]. If it throws, the wait is max_wait_in_open (truncated,
+  /// at most 365 days).
   std::function<duration(std::uint32_t attempt)> wait_in_open_function{};
   /// false (resilience4j's default): open -> half_open happens when a call asks for
   /// permission after the wait. true: also when state(), metrics(), retry_after() or poll()

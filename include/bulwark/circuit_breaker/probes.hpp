@@ -16,6 +16,12 @@
 //   bits 19..63  lease deadline, milliseconds mod 2^45: a taken slot whose deadline has passed
 //                may be taken over by a new probe, whose verdict then replaces the lost one's
 //
+// Probes are fenced by generation: a new period starts with every slot free for it, a probe of
+// an older period neither counts toward it nor frees one of its slots (its CAS fails once the
+// new period reused the slot), and a caller still holding an older state word cannot take a
+// slot from a probe of the newer period (see acquire). So at most `count` probes of the
+// current period hold slots; older ones may still be running, and their verdicts are late.
+//
 // A probe's verdict is a CAS from the exact word it took. It fails once the slot was taken
 // over: a takeover happens at or after the old deadline, so the new deadline (now + lease) is
 // later and the word differs. A word can recur only after its holder released the slot itself,
@@ -39,9 +45,14 @@ class probe_slots {
   explicit probe_slots(std::uint32_t count)
       : count_{count}, slots_{std::make_unique<std::atomic<std::uint64_t>[]>(count)} {}
 
-  /// Takes a free (or expired) slot of `generation`; false when all are busy or decided.
+  /// Takes a free (or expired) slot of `generation`; false when all are busy or decided, or
+  /// when `still_current()` says the breaker left `generation`. A slot of another generation
+  /// counts as free only if `still_current()` holds after the slot was read: a later period's
+  /// probe stores its slot only after it saw the state move on, so this check fails whenever
+  /// the slot belongs to a newer period, and a stale caller never takes a live probe's slot.
+  template <class StillCurrent>
   bool acquire(std::uint32_t generation, std::int64_t now_ms, std::int64_t lease_ms,
-               std::uint32_t& index, std::uint64_t& word) noexcept {
+               std::uint32_t& index, std::uint64_t& word, StillCurrent&& still_current) noexcept {
     for (std::uint32_t i = 0; i < count_; ++i) {
       auto w = slots_[i].load(std::memory_order_seq_cst);
       const bool current = generation_of(w) == (generation & 0xffffu);
@@ -49,6 +60,8 @@ class probe_slots {
         const auto k = kind_of(w);
         if (k == succeeded || k == failed) continue;
         if (k == taken && deadline_difference(now_ms, w) < 0) continue;  // lease still runs
+      } else if (!still_current()) {
+        return false;
       }
       const auto next = make(taken, false, generation, now_ms + lease_ms);
       if (slots_[i].compare_exchange_strong(w, next, std::memory_order_seq_cst)) {
