@@ -104,4 +104,47 @@ BENCHMARK(adaptive<bulwark::gradient2_options>)
     ->Threads(2)
     ->Threads(4);
 
+// throttle/*: an adaptive throttle's try_acquire(now) and accepted() per call, the backend
+// accepting everything (p = 0: no draw), beside the hand-written version: a request and an
+// accept counter pair under a mutex, the probability computed from them each call.
+void throttle_ours(benchmark::State& state) {
+  static bulwark::adaptive_throttle throttle({});
+  const auto now = bulwark::steady_clock::now();
+  for (auto _ : state) {
+    auto permit = throttle.try_acquire(now);
+    permit.accepted();
+  }
+  state.SetItemsProcessed(state.iterations());
+}
+BENCHMARK(throttle_ours)->Name("throttle/acquire_accept")->Threads(1)->Threads(2);
+
+class mutex_throttle {
+ public:
+  bool try_acquire() {
+    const std::lock_guard lock{mutex_};
+    const double p = (static_cast<double>(requests_) - 2.0 * static_cast<double>(accepts_)) /
+                     (static_cast<double>(requests_) + 1.0);
+    ++requests_;
+    return !(p > 0.0);
+  }
+  void accepted() {
+    const std::lock_guard lock{mutex_};
+    ++accepts_;
+  }
+
+ private:
+  std::mutex mutex_;
+  std::uint64_t requests_ = 0;
+  std::uint64_t accepts_ = 0;
+};
+
+void throttle_mutex(benchmark::State& state) {
+  static mutex_throttle throttle;
+  for (auto _ : state) {
+    if (throttle.try_acquire()) throttle.accepted();
+  }
+  state.SetItemsProcessed(state.iterations());
+}
+BENCHMARK(throttle_mutex)->Name("throttle/mutex_counter_pair")->Threads(1)->Threads(2);
+
 }  // namespace

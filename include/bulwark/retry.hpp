@@ -2,6 +2,7 @@
 
 // Retrying failed calls: backoff schedules and jitter, the retry executor (deadlines, server
 // hints, cancellation, dead letters) and retry budgets shared between executors.
+#include "bulwark/retry/active_request_budget.hpp"
 #include "bulwark/retry/backoff.hpp"
 #include "bulwark/retry/budget.hpp"
 #include "bulwark/retry/call.hpp"

@@ -503,3 +503,17 @@ TEST_CASE("durations and percentages read as a person writes them", "[lab]") {
   CHECK(lab::format_percent(0.005) == "0.5%");
   CHECK(lab::format_percent(0.07) == "7%");
 }
+
+TEST_CASE("adaptive-throttle: the throttled arm wastes far fewer backend calls", "[lab]") {
+  const auto result = lab::run_scenario(lab::adaptive_throttle(), 42);
+  REQUIRE(result.arms.size() == 2);
+  const auto& plain = result.arms[0];
+  const auto& throttled = result.arms[1];
+  CHECK(plain.stats.rejections == 0);
+  CHECK(throttled.stats.rejections > 0);
+  // K = 2: the client sends about twice what the backend accepts, not three times.
+  CHECK(throttled.backend.calls < plain.backend.calls * 7 / 10);
+  CHECK(throttled.backend.overloaded < plain.backend.overloaded / 2);
+  // The backend's useful work is about the same: it was full either way.
+  CHECK(throttled.stats.successes > plain.stats.successes * 9 / 10);
+}

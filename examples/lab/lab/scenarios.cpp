@@ -8,6 +8,7 @@ std::vector<scenario> all_scenarios() {
   std::vector<scenario> list;
   list.push_back(baseline());
   list.push_back(rate_limit());
+  list.push_back(adaptive_throttle());
   list.push_back(outage_scenario());
   list.push_back(retry_storm());
   list.push_back(overload());

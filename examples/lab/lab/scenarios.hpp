@@ -15,6 +15,8 @@ namespace lab {
 [[nodiscard]] scenario baseline();
 /// "rate-limit": a client over the backend's capacity, with and without a GCRA limiter.
 [[nodiscard]] scenario rate_limit();
+/// "adaptive-throttle": clients over the backend's capacity, with and without SRE throttling.
+[[nodiscard]] scenario adaptive_throttle();
 /// "outage": the baseline's outage with a circuit breaker failing fast and probing back.
 /// (Not `outage()`: lab::outage is the backend's outage window.)
 [[nodiscard]] scenario outage_scenario();

@@ -16,6 +16,7 @@
 #include "bulwark/core/options.hpp"
 #include "bulwark/core/policy.hpp"
 #include "bulwark/core/random.hpp"
+#include "bulwark/retry/active_request_budget.hpp"
 #include "bulwark/retry/backoff.hpp"
 #include "bulwark/retry/budget.hpp"
 #include "bulwark/retry/call.hpp"
@@ -43,6 +44,9 @@ struct retry_options {
   std::function<void(const retry_event&)> on_retry{};
   /// A budget shared with other executors; empty: retries are limited only by the above.
   std::shared_ptr<retry_budget> budget{};
+  /// A concurrency budget (Envoy's): each call is a request in flight, each retry holds a
+  /// retry slot from its decision until the next decision or the call's end. Empty: none.
+  std::shared_ptr<active_request_budget> active_budget{};
   /// Seeds jitter: call k of this executor draws from fast_rng(seed + k), so runs repeat
   /// exactly. Empty: bulwark::thread_rng().
   std::optional<std::uint64_t> seed{};
@@ -154,6 +158,8 @@ class retry {
     duration delay{};             // the wait planned before the next attempt
     std::optional<duration> hint{};
     std::optional<fast_rng> rng{};
+    active_request_budget::scope request{};     // with an active_budget: this call
+    active_request_budget::scope retry_slot{};  // the retry now in flight, if any
   };
 
   template <class Call, class F, class... Args>
@@ -162,6 +168,7 @@ class retry {
     call_state state;
     if (options_.max_elapsed) state.deadline = clock_.now() + *options_.max_elapsed;
     if (options_.budget) options_.budget->record_request(state_now(state));
+    if (options_.active_budget) state.request = options_.active_budget->enter();
     if (call.stop.stop_requested()) give_up(retry_stop_reason::stopped, state, call, args...);
     for (;;) {
       ++state.attempt;
@@ -284,6 +291,11 @@ class retry {
       now = clock_.now();
       // Compared as "delay >= time left" so that a huge hint cannot overflow now + delay.
       if (state.delay >= *state.deadline - *now) return refuse(retry_stop_reason::deadline);
+    }
+    if (options_.active_budget) {
+      state.retry_slot.release();  // the previous retry has answered (Envoy's resetRetry)
+      state.retry_slot = options_.active_budget->try_retry();
+      if (!state.retry_slot) return refuse(retry_stop_reason::budget);
     }
     if (options_.budget && !options_.budget->try_spend(now ? *now : clock_.now())) {
       return retry_stop_reason::budget;  // try_spend has counted the failure

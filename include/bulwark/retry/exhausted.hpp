@@ -15,7 +15,7 @@ namespace bulwark {
 enum class retry_stop_reason {
   attempts,  ///< max_attempts were all made
   deadline,  ///< the next attempt would start at or after max_elapsed (delay or hint included)
-  budget,    ///< the shared retry_budget refused the retry
+  budget,    ///< a shared budget (retry_budget, active_request_budget) refused the retry
   stopped,   ///< a stop was requested through the call's std::stop_token
   pushback,  ///< the server's hint said not to retry (a negative delay, gRPC's pushback rule)
 };
