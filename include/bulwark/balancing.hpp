@@ -9,6 +9,8 @@
 #include "bulwark/balancing/health_checker.hpp"
 #include "bulwark/balancing/least_request.hpp"
 #include "bulwark/balancing/load_balancer.hpp"
+#include "bulwark/balancing/locality.hpp"
+#include "bulwark/balancing/locality_aware.hpp"
 #include "bulwark/balancing/outlier.hpp"
 #include "bulwark/balancing/replica_selector.hpp"
 #include "bulwark/balancing/round_robin.hpp"

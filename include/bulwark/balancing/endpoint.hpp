@@ -19,12 +19,17 @@
 namespace bulwark {
 
 /// One backend a balancer may pick: a unique id (an address, a pod name), a weight (relative
-/// share for the weighted balancers, >= 1), a zone and free-form metadata.
+/// share for the weighted balancers, >= 1), a zone and free-form metadata. `region`, `zone`
+/// and `sub_zone` form its locality and `priority` its priority level (0 = highest); only the
+/// locality_aware policy reads them (see locality.hpp).
 struct endpoint {
   std::string id{};
   std::uint32_t weight = 1;
   std::string zone{};
   std::map<std::string, std::string, std::less<>> metadata{};
+  std::string region{};
+  std::string sub_zone{};
+  std::uint32_t priority = 0;
 
   friend bool operator==(const endpoint&, const endpoint&) = default;
 };

@@ -93,6 +93,7 @@ class endpoint_set {
                std::uint64_t version, slow_start_options slow_start,
                std::shared_ptr<const void> owner = {})
       : members_{std::move(members)},
+        panic_threshold_{panic_threshold},
         version_{version},
         slow_start_{slow_start},
         owner_{std::move(owner)} {
@@ -137,6 +138,9 @@ class endpoint_set {
   /// Members in rotation by health (the panic decision's numerator).
   [[nodiscard]] std::size_t healthy() const noexcept { return healthy_; }
   [[nodiscard]] bool panic() const noexcept { return panic_; }
+  /// The balancer's panic threshold this set was built with (policies that decide panic per
+  /// group of endpoints, like locality_aware, apply it themselves).
+  [[nodiscard]] double panic_threshold() const noexcept { return panic_threshold_; }
   /// Increases with every snapshot a balancer publishes.
   [[nodiscard]] std::uint64_t version() const noexcept { return version_; }
 
@@ -154,6 +158,14 @@ class endpoint_set {
   /// detail::stride_scheduler_weights. Where gRPC would build no scheduler (one endpoint)
   /// every entry is 65535, which makes the stride pick plain round robin, gRPC's fallback.
   [[nodiscard]] std::span<const std::uint16_t> scaled_weights() const noexcept { return scaled_; }
+
+  /// Per-snapshot tables a policy built for this set (see load_balancer: a policy with
+  /// `prepare(const endpoint_set&)` gets it called once per publish); null if none. Attached
+  /// before the set is published, never changed after.
+  [[nodiscard]] const void* prepared() const noexcept { return prepared_.get(); }
+  void attach(std::shared_ptr<const void> prepared) noexcept { prepared_ = std::move(prepared); }
+
+  [[nodiscard]] const slow_start_options& slow_start() const noexcept { return slow_start_; }
 
   /// False when slow start is off: the policies then never read the clock for it.
   [[nodiscard]] bool slow_start_enabled() const noexcept {
@@ -198,9 +210,11 @@ class endpoint_set {
   std::uint32_t max_weight_ = 0;
   std::size_t healthy_ = 0;
   bool panic_ = false;
+  double panic_threshold_;
   std::uint64_t version_;
   slow_start_options slow_start_;
   std::shared_ptr<const void> owner_;
+  std::shared_ptr<const void> prepared_;
   time_point warming_until_{};
 };
 

@@ -129,6 +129,12 @@ template <class P>
 inline constexpr bool uses_latency_v = requires {
   requires P::uses_latency;
 };
+// A policy that precomputes per-snapshot tables (locality_aware) declares
+// `std::shared_ptr<const void> prepare(const endpoint_set&)`.
+template <class P>
+inline constexpr bool prepares_v = requires(P& p, const endpoint_set& set) {
+  { p.prepare(set) } -> std::convertible_to<std::shared_ptr<const void>>;
+};
 }  // namespace detail
 
 /// Balances requests over a set of endpoints with `Policy` (round_robin, p2c_peak_ewma, ...).
@@ -371,9 +377,10 @@ class load_balancer {
   // new version number, sees the fully built set.
   void publish() {
     ++version_;
-    current_.store(std::make_shared<const endpoint_set>(members_, options_.panic_threshold,
-                                                        version_, options_.slow_start, identity_),
-                   std::memory_order_release);
+    auto set = std::make_shared<endpoint_set>(members_, options_.panic_threshold, version_,
+                                              options_.slow_start, identity_);
+    if constexpr (detail::prepares_v<Policy>) set->attach(policy_.prepare(*set));
+    current_.store(std::move(set), std::memory_order_release);
     published_.store(version_, std::memory_order_release);
   }
 
