@@ -1,14 +1,14 @@
 // The bulkhead's wait-queue disciplines, in virtual time. The reference is Facebook's "Fail at
-// Scale" (Ben Maurer, ACM Queue 13(8), 2015), sections "Controlled Delay" and "Adaptive LIFO":
+// Scale" (Ben Maurer, ACM Queue 13(8), 2015), sections "Controlled Delay" and "Adaptive LIFO".
+// Its pseudo-code, paraphrased:
 //
 //   onNewRequest(req, queue):
 //     if (queue.lastEmptyTime() < (now - N ms)) timeout = M ms
 //     else timeout = N ms
 //     queue.enqueue(req, timeout)
 //
-// with M = 5 ms and N = 100 ms ("values of 5 milliseconds for M and 100 ms for N tend to work
-// well"), and "during normal operating conditions, requests are processed in FIFO order, but
-// when a queue is starting to form, the server switches to LIFO mode".
+// with M = 5 ms and N = 100 ms as the values it reports working across its services; and
+// adaptive LIFO: FIFO in normal operation, LIFO once a queue is starting to form.
 #include <bulwark/bulkhead/bulkhead.hpp>
 #include <bulwark/core/clock.hpp>
 #include <chrono>
