@@ -5,6 +5,9 @@
 // with a std::mutex and a std::condition_variable, and beside C++20's std::counting_semaphore.
 // Threads share one bulkhead, so the threaded rows measure contention on its one word.
 //
+// bulkhead/try_enter_release_codel_lifo: the same path with queue = codel_adaptive_lifo, to
+// show that the disciplines (slow path only) leave the fast path as it was.
+//
 // adaptive/*: an adaptive limiter's try_acquire(now) and success(latency) (a lock-free
 // admission and a sample under the limiter's mutex), with AIMD and Gradient2.
 #include <benchmark/benchmark.h>
@@ -56,6 +59,21 @@ void bulkhead_ours(benchmark::State& state) {
 }
 BENCHMARK(bulkhead_ours)->Name("bulkhead/try_enter_release")->Threads(1)->Threads(2)->Threads(4);
 
+void bulkhead_codel(benchmark::State& state) {
+  static bulwark::bulkhead bulkhead(
+      {.max_concurrent = 1000, .queue = bulwark::queue_discipline::codel_adaptive_lifo});
+  for (auto _ : state) {
+    auto permit = bulkhead.try_enter();
+    benchmark::DoNotOptimize(permit);
+  }
+  state.SetItemsProcessed(state.iterations());
+}
+BENCHMARK(bulkhead_codel)
+    ->Name("bulkhead/try_enter_release_codel_lifo")
+    ->Threads(1)
+    ->Threads(2)
+    ->Threads(4);
+
 void bulkhead_mutex(benchmark::State& state) {
   static mutex_bulkhead bulkhead{1000};
   for (auto _ : state) {
@@ -81,6 +99,24 @@ BENCHMARK(bulkhead_semaphore)
     ->Threads(1)
     ->Threads(2)
     ->Threads(4);
+
+// A partitioned adaptive limiter (Gradient2, two partitions): admission, release and sample
+// under one mutex, beside adaptive/gradient2_acquire_success's lock-free admission.
+void partitioned_adaptive(benchmark::State& state) {
+  static bulwark::partitioned_adaptive_limiter limiter(
+      bulwark::gradient2_options{.initial_limit = 1000, .min_limit = 1000, .max_limit = 1000},
+      {{"live", 0.7}, {"batch", 0.3}});
+  const auto now = bulwark::steady_clock::now();
+  for (auto _ : state) {
+    auto permit = limiter.try_acquire(0, now);
+    permit.success(1ms);
+  }
+  state.SetItemsProcessed(state.iterations());
+}
+BENCHMARK(partitioned_adaptive)
+    ->Name("adaptive/partitioned_gradient2_acquire_success")
+    ->Threads(1)
+    ->Threads(2);
 
 template <class Options>
 void adaptive(benchmark::State& state) {

@@ -80,6 +80,24 @@ TEST_CASE("Gradient2 after warm-up averages exponentially over long_window", "[b
   CHECK(g.estimate() == 20);  // all app-limited
 }
 
+// Gradient2Limit._update: "if (longRtt / shortRtt > 2) longRtt.update(current -> current *
+// 0.95)", after adding the sample. By hand, long_window 600 (factor 2 / 601), warm-up long 20:
+//   Netflix (drift_guard off): (20 * (1 - 2/601) + 5 * 2/601) * 0.95 = 18.95258 ms.
+//   drift_guard: the loaded 5 ms sample (inflight 15 >= 20 / 2) does not feed the average,
+//   so it does not decay it either: 20 ms. (It used to decay to 19 ms, which under noisy
+//   latency dragged the average to half the median; see docs/lab.md, overload.)
+TEST_CASE("Gradient2 decays the long RTT only on samples it learns from", "[bulkhead]") {
+  for (const bool guard : {false, true}) {
+    bulwark::gradient2_limit g({.initial_limit = 20, .min_limit = 1, .drift_guard = guard});
+    for (int i = 0; i < 10; ++i)
+      g.on_sample(20ms, 1, false);  // warm-up, app-limited
+    REQUIRE(g.long_rtt_ns() == Approx(20e6));
+    g.on_sample(5ms, 15, false);
+    const double factor = 2.0 / 601;
+    CHECK(g.long_rtt_ns() == Approx(guard ? 20e6 : (20e6 * (1 - factor) + 5e6 * factor) * 0.95));
+  }
+}
+
 TEST_CASE("Gradient2 backs off on drops", "[bulkhead]") {
   bulwark::gradient2_limit g({.initial_limit = 100, .min_limit = 10});
   g.on_sample(0ms, 0, true);  // 100 * 0.8 + 100 * 0.5 * 0.2 = 90

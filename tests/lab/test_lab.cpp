@@ -9,6 +9,7 @@
 #include <memory>
 #include <stdexcept>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "catch.hpp"
@@ -516,4 +517,29 @@ TEST_CASE("adaptive-throttle: the throttled arm wastes far fewer backend calls",
   CHECK(throttled.backend.overloaded < plain.backend.overloaded / 2);
   // The backend's useful work is about the same: it was full either way.
   CHECK(throttled.stats.successes > plain.stats.successes * 9 / 10);
+}
+
+TEST_CASE("overload: gradient2 admits a healthy load, codel bounds the queue's p99", "[lab]") {
+  const std::uint64_t seed = GENERATE(as<std::uint64_t>{}, 1, 42);
+  const lab::scenario_result result = lab::run_scenario(lab::overload(), seed);
+  const auto arm = [&result](std::string_view name) -> const lab::arm_result& {
+    for (const lab::arm_result& a : result.arms)
+      if (a.name == name) return a;
+    FAIL("no arm " << name);
+    throw std::logic_error("unreachable");
+  };
+  // 0-20 s (buckets 0 to 9), the backend healthy: the limit must not shed (it shed 12%).
+  std::uint64_t requests = 0;
+  std::uint64_t rejections = 0;
+  for (std::size_t b = 0; b < 10; ++b) {
+    requests += arm("gradient2").stats.timeline.at(b).requests();
+    rejections += arm("gradient2").stats.timeline.at(b).rejections;
+  }
+  CHECK(static_cast<double>(rejections) < 0.01 * static_cast<double>(requests));
+  // Fail at Scale: CoDel turns the standing queue into refusals; LIFO alone starves the old.
+  CHECK(arm("codel").stats.p99 < arm("unprotected").stats.p99 / 4);
+  CHECK(arm("codel+lifo").stats.p99 < arm("adaptive lifo").stats.p99 / 4);
+  CHECK(arm("codel").stats.rejections > 0);
+  CHECK(arm("adaptive lifo").stats.rejections == 0);
+  CHECK(arm("adaptive lifo").stats.successes >= arm("codel").stats.successes);
 }

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <chrono>
 #include <concepts>
 #include <cstdint>
 #include <functional>
@@ -25,10 +26,19 @@ struct bulkhead_options {
   /// How long execute() waits for a slot (resilience4j's maxWaitDuration). >= 0; zero: it
   /// never waits, which is try_enter().
   duration max_wait = duration::zero();
+  /// How waiters are served (see queue_discipline). fifo: arrival order, as before.
+  queue_discipline queue = queue_discipline::fifo;
+  /// CoDel's target (Fail at Scale's M): once the queue is overloaded, no one waits longer.
+  /// > 0; Facebook's 5 ms.
+  duration queue_target = std::chrono::milliseconds{5};
+  /// CoDel's interval (Fail at Scale's N): the queue is overloaded once it has stayed
+  /// non-empty this long; it also switches adaptive LIFO. > 0; Facebook's 100 ms.
+  duration queue_interval = std::chrono::milliseconds{100};
 };
 
 /// A semaphore bulkhead (resilience4j's Bulkhead, Polly's concurrency limiter): at most
-/// max_concurrent calls inside at once, and a bounded FIFO queue of callers waiting for a slot.
+/// max_concurrent calls inside at once, and a bounded queue of callers waiting for a slot,
+/// FIFO by default, or run as Facebook runs its server queues (CoDel, adaptive LIFO).
 ///
 ///   bulwark::bulkhead payments({.max_concurrent = 10, .max_wait = 50ms});
 ///   auto receipt = payments.execute(charge, order);      // throws bulkhead_full when refused
@@ -36,7 +46,8 @@ struct bulkhead_options {
 ///
 /// try_enter() and a permit's release are one CAS each on one 64-bit word when nobody waits
 /// (lock-free; see bulkhead_semaphore). enter_for() queues when the bulkhead is full: waiters
-/// are served strictly in arrival order, and try_enter() does not overtake them.
+/// are served in the order options().queue says (arrival order by default), and try_enter()
+/// does not overtake them.
 ///
 /// The clock only times enter_for()'s waits: with manual_clock a waiter's deadline is virtual
 /// (it is checked every millisecond of real time), which lets tests run timeouts without
@@ -50,7 +61,11 @@ class bulkhead {
   /// 2147483647] (got 0)").
   explicit bulkhead(bulkhead_options options = {}, Clock clock = {})
       : options_{validated(options)},
-        semaphore_{options_.max_concurrent, options_.max_waiting},
+        semaphore_{options_.max_concurrent,
+                   options_.max_waiting,
+                   {options_.queue, options_.queue_target, options_.queue_interval},
+                   &read_clock,
+                   &clock_},
         clock_{std::move(clock)} {}
 
   bulkhead(const bulkhead&) = delete;
@@ -60,9 +75,9 @@ class bulkhead {
   /// blocks, never reads the clock. O(1), lock-free.
   [[nodiscard]] permit try_enter() noexcept { return semaphore_.try_enter(); }
 
-  /// A permit, waiting up to `timeout` for a slot in the FIFO queue when the bulkhead is full;
-  /// an empty permit if the queue is full or the wait timed out. A zero or negative timeout
-  /// never waits. Reads the clock only when it has to wait.
+  /// A permit, waiting up to `timeout` for a slot in the queue when the bulkhead is full; an
+  /// empty permit if the queue is full, the wait timed out, or CoDel shed it. A zero or
+  /// negative timeout never waits. Reads the clock only when it has to wait.
   [[nodiscard]] permit enter_for(duration timeout) {
     if (permit p = semaphore_.try_enter(false)) return p;
     if (timeout <= duration::zero()) {
@@ -84,9 +99,11 @@ class bulkhead {
   template <class F, class... Args>
   requires std::invocable<F, Args...>
   decltype(auto) execute(F&& f, Args&&... args) {
+    using refusal = detail::bulkhead_semaphore::refusal;
+    refusal why = refusal::none;
     const permit p =
-        options_.max_wait > duration::zero() ? enter_for(options_.max_wait) : try_enter();
-    if (!p) throw bulkhead_full{"bulkhead", refusal_reason()};
+        options_.max_wait > duration::zero() ? wait_for(options_.max_wait, why) : try_enter();
+    if (!p) throw bulkhead_full{"bulkhead", refusal_reason(why)};
     return std::invoke(std::forward<F>(f), std::forward<Args>(args)...);
   }
 
@@ -106,10 +123,27 @@ class bulkhead {
                    detail::bulkhead_semaphore::max_count);
     check.at_most("max_waiting", options.max_waiting, detail::bulkhead_semaphore::max_count);
     check.non_negative("max_wait", options.max_wait);
+    check.that(options.queue >= queue_discipline::fifo &&
+                   options.queue <= queue_discipline::codel_adaptive_lifo,
+               "queue", "a queue_discipline", static_cast<int>(options.queue));
+    check.positive("queue_target", options.queue_target);
+    check.positive("queue_interval", options.queue_interval);
     return options;
   }
 
-  [[nodiscard]] const char* refusal_reason() const noexcept {
+  static time_point read_clock(const void* clock) noexcept {
+    return static_cast<const Clock*>(clock)->now();
+  }
+
+  permit wait_for(duration timeout, detail::bulkhead_semaphore::refusal& why) {
+    if (permit p = semaphore_.try_enter(false)) return p;
+    return semaphore_.enter_until(clock_, detail::deadline_after(clock_.now(), timeout), &why);
+  }
+
+  [[nodiscard]] const char* refusal_reason(detail::bulkhead_semaphore::refusal why) const noexcept {
+    if (why == detail::bulkhead_semaphore::refusal::shed)
+      return "shed by CoDel: the wait queue stayed non-empty for queue_interval and the call "
+             "waited longer than queue_target";
     return options_.max_wait > duration::zero()
                ? "no free slot within max_wait, or the wait queue is full"
                : "max_concurrent calls are in flight";

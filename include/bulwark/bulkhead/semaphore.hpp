@@ -1,7 +1,8 @@
 #pragma once
-// The lock-free counting semaphore with a FIFO wait queue under bulwark::bulkhead, and the
-// permit and metrics types the bulkheads share.
+// The lock-free counting semaphore with a wait queue under bulwark::bulkhead (FIFO, CoDel,
+// adaptive LIFO), and the permit and metrics types the bulkheads share.
 
+#include <algorithm>
 #include <atomic>
 #include <condition_variable>
 #include <cstdint>
@@ -21,6 +22,7 @@ struct bulkhead_metrics {
   std::uint64_t rejected = 0;   ///< calls refused (full, queue full, or the wait timed out)
   std::uint64_t waited = 0;     ///< admitted calls that waited in the queue first
   std::uint64_t timed_out = 0;  ///< refusals whose wait in the queue timed out
+  std::uint64_t shed = 0;       ///< waiters dropped by CoDel (counted in rejected too)
   std::uint32_t in_flight = 0;  ///< calls inside now
   std::uint32_t waiting = 0;    ///< callers queued now
   std::uint32_t max_concurrent = 0;
@@ -32,6 +34,8 @@ struct bulkhead_metrics {
                  waited});
     visit(metric{"timed_out_total", "Calls refused because their wait timed out.",
                  metric_type::counter, timed_out});
+    visit(metric{"shed_total", "Waiters dropped by CoDel: the queue stayed non-empty too long.",
+                 metric_type::counter, shed});
     visit(metric{"in_flight", "Calls inside now.", metric_type::gauge,
                  static_cast<std::uint64_t>(in_flight)});
     visit(metric{"waiting", "Callers waiting for a slot now.", metric_type::gauge,
@@ -40,6 +44,24 @@ struct bulkhead_metrics {
                  static_cast<std::uint64_t>(max_concurrent)});
   }
   friend bool operator==(const bulkhead_metrics&, const bulkhead_metrics&) = default;
+};
+
+/// How a bulkhead serves the callers waiting for a slot (Facebook, "Fail at Scale", ACM Queue
+/// 2015: Controlled Delay and Adaptive LIFO). The queue is *overloaded* once it has stayed
+/// non-empty for queue_interval: it has not drained in that long, so it is a standing queue,
+/// not a burst.
+enum class queue_discipline {
+  fifo,                 ///< arrival order, waits bounded only by the caller's timeout (the default)
+  codel,                ///< FIFO, but while overloaded no one waits longer than queue_target
+  adaptive_lifo,        ///< FIFO, but newest first while overloaded
+  codel_adaptive_lifo,  ///< both, as Facebook runs them
+};
+
+/// The wait queue's discipline and its two times (Fail at Scale's M and N).
+struct wait_queue_options {
+  queue_discipline discipline = queue_discipline::fifo;
+  duration target{};    ///< the longest wait once overloaded (CoDel)
+  duration interval{};  ///< how long the queue must stay non-empty to be overloaded
 };
 
 namespace detail {
@@ -65,7 +87,7 @@ class [[nodiscard]] bulkhead_permit {
 
   /// Whether the permit holds a slot.
   [[nodiscard]] explicit operator bool() const noexcept { return owner_ != nullptr; }
-  /// Gives the slot back now (to the longest waiter, if any). Idempotent.
+  /// Gives the slot back now (to the next waiter, if any). Idempotent.
   inline void release() noexcept;
 
  private:
@@ -76,15 +98,22 @@ class [[nodiscard]] bulkhead_permit {
 
 namespace detail {
 
-/// A counting semaphore whose uncontended path is one CAS, with a bounded FIFO queue of
-/// blocked callers behind a mutex.
+/// A counting semaphore whose uncontended path is one CAS, with a bounded queue of blocked
+/// callers behind a mutex.
 ///
 /// The state is one 64-bit word: calls inside in the low 32 bits, callers queued in the high
 /// 32. Invariant: waiting > 0 implies in_flight == max. It holds because a caller queues only
 /// under the mutex after seeing in_flight == max (its CAS fails if a slot was freed meanwhile),
-/// and a release that finds waiting > 0 never frees its slot: it hands it to the head of the
-/// queue (waiting - 1, in_flight unchanged). So try_enter() refuses whenever anyone waits, and
-/// waiters cannot be overtaken: the queue is FIFO end to end.
+/// and a release that finds waiting > 0 never frees its slot: it hands it to a waiter
+/// (waiting - 1, in_flight unchanged). So try_enter() refuses whenever anyone waits, and
+/// waiters cannot be overtaken: the queue's discipline alone decides who goes next.
+///
+/// The disciplines live on the slow path only. A waiter stays in the queue until served or
+/// gone, so the instant the queue last became non-empty is fixed for as long as it waits: its
+/// CoDel deadline, the first instant it has waited longer than target while the queue has been
+/// non-empty for interval, is max(nonempty_since + interval, enqueued + target), known when it
+/// queues. So CoDel needs no timer: each waiter shortens its own deadline. Adaptive LIFO reads
+/// the clock at hand-over, through `now_` (the bulkhead's clock, type-erased).
 ///
 /// Every change of `waiting` and of the queue happens under the mutex, so the queue's length is
 /// `waiting` whenever the mutex is free; `in_flight` changes by CAS outside it.
@@ -92,8 +121,15 @@ class bulkhead_semaphore {
  public:
   static constexpr std::uint32_t max_count = 0x7fffffff;
 
-  bulkhead_semaphore(std::uint32_t max_concurrent, std::uint32_t max_waiting) noexcept
-      : max_{max_concurrent}, max_waiting_{max_waiting} {}
+  using clock_read = time_point (*)(const void*) noexcept;
+
+  bulkhead_semaphore(std::uint32_t max_concurrent, std::uint32_t max_waiting,
+                     wait_queue_options queue = {}, clock_read now = nullptr,
+                     const void* clock = nullptr) noexcept
+      : max_{max_concurrent}, max_waiting_{max_waiting}, queue_{queue}, now_{now}, clock_{clock} {}
+
+  /// Why enter_until refused, for bulkhead::execute's message.
+  enum class refusal { none, full, timed_out, shed };
 
   bulkhead_semaphore(const bulkhead_semaphore&) = delete;
   bulkhead_semaphore& operator=(const bulkhead_semaphore&) = delete;
@@ -117,9 +153,10 @@ class bulkhead_semaphore {
 
   /// The slow path of enter_for: queues until a slot is handed over or `deadline` passes.
   template <clock C>
-  bulkhead_permit enter_until(const C& clock, time_point deadline) {
+  bulkhead_permit enter_until(const C& clock, time_point deadline, refusal* why = nullptr) {
     std::unique_lock lock{mutex_};
     std::uint64_t word = word_.load(std::memory_order_relaxed);
+    time_point now{};
     for (;;) {
       if (waiting_of(word) == 0 && in_flight_of(word) < max_) {
         if (word_.compare_exchange_weak(word, word + 1, std::memory_order_acquire,
@@ -128,20 +165,27 @@ class bulkhead_semaphore {
         }
         continue;
       }
-      if (waiting_of(word) >= max_waiting_ || clock.now() >= deadline) {
+      now = clock.now();
+      if (waiting_of(word) >= max_waiting_ || now >= deadline) {
         rejected_.add();
+        if (why != nullptr) *why = refusal::full;
         return bulkhead_permit{};
       }
       if (word_.compare_exchange_weak(word, word + one_waiting, std::memory_order_relaxed)) break;
     }
     waiter self;
+    if (head_ == nullptr) nonempty_since_ = now;
     push_back(self);
-    if (!detail::wait_until(self.wake, lock, clock, deadline, [&self] { return self.granted; })) {
+    const time_point wait_deadline = codel() ? std::min(deadline, codel_deadline(now)) : deadline;
+    if (!detail::wait_until(self.wake, lock, clock, wait_deadline,
+                            [&self] { return self.granted; })) {
       unlink(self);
       // Relaxed: the mutex orders this with every other change of `waiting`.
       word_.fetch_sub(one_waiting, std::memory_order_relaxed);
       rejected_.add();
-      timed_out_.add();
+      const bool shed = wait_deadline < deadline;
+      (shed ? shed_ : timed_out_).add();
+      if (why != nullptr) *why = shed ? refusal::shed : refusal::timed_out;
       return bulkhead_permit{};
     }
     // The releasing thread kept in_flight as it was: the slot is now ours. Its CAS happened
@@ -171,8 +215,13 @@ class bulkhead_semaphore {
   }
   [[nodiscard]] bulkhead_metrics metrics() const noexcept {
     const std::uint64_t word = word_.load(std::memory_order_relaxed);
-    return {rejected_.load(),   waited_.load(),   timed_out_.load(),
-            in_flight_of(word), waiting_of(word), max_};
+    return {rejected_.load(),
+            waited_.load(),
+            timed_out_.load(),
+            shed_.load(),
+            in_flight_of(word),
+            waiting_of(word),
+            max_};
   }
 
  private:
@@ -190,6 +239,28 @@ class bulkhead_semaphore {
     bool granted = false;
     std::condition_variable wake;  // one per waiter: a hand-over wakes exactly the head
   };
+
+  [[nodiscard]] bool codel() const noexcept {
+    return queue_.discipline == queue_discipline::codel ||
+           queue_.discipline == queue_discipline::codel_adaptive_lifo;
+  }
+  [[nodiscard]] bool adaptive_lifo() const noexcept {
+    return queue_.discipline == queue_discipline::adaptive_lifo ||
+           queue_.discipline == queue_discipline::codel_adaptive_lifo;
+  }
+  // Under the mutex, for a waiter queued at `now` (see the class comment).
+  [[nodiscard]] time_point codel_deadline(time_point now) const noexcept {
+    return std::max(deadline_after(nonempty_since_, queue_.interval),
+                    deadline_after(now, queue_.target));
+  }
+  // Under the mutex, with the queue non-empty.
+  [[nodiscard]] waiter& next_waiter() const noexcept {
+    if (adaptive_lifo() && now_ != nullptr &&
+        now_(clock_) >= deadline_after(nonempty_since_, queue_.interval)) {
+      return *tail_;
+    }
+    return *head_;
+  }
 
   void push_back(waiter& w) noexcept {
     w.prev = tail_;
@@ -220,11 +291,11 @@ class bulkhead_semaphore {
         break;
       }
     }
-    waiter& head = *head_;  // waiting > 0 under the mutex: the queue is not empty
-    unlink(head);
-    head.granted = true;
-    // Notified under the mutex: the waiter cannot leave (and destroy `head`) before we unlock.
-    head.wake.notify_one();
+    waiter& next = next_waiter();  // waiting > 0 under the mutex: the queue is not empty
+    unlink(next);
+    next.granted = true;
+    // Notified under the mutex: the waiter cannot leave (and destroy `next`) before we unlock.
+    next.wake.notify_one();
   }
 
   // The word has a cache line of its own (with the read-only bounds): try_enter and release
@@ -235,9 +306,14 @@ class bulkhead_semaphore {
   alignas(64) std::mutex mutex_;
   waiter* head_ = nullptr;
   waiter* tail_ = nullptr;
+  time_point nonempty_since_{};  // when the queue last went from empty to non-empty
+  wait_queue_options queue_;
+  clock_read now_;
+  const void* clock_;
   metric_counter rejected_;
   metric_counter waited_;
   metric_counter timed_out_;
+  metric_counter shed_;
 };
 
 }  // namespace detail

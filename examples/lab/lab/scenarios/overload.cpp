@@ -14,12 +14,23 @@
 // The adaptive arm puts a Gradient2 limiter in front instead, which learns the limit from
 // each request's latency (queueing included) and treats timeouts as drops: it sheds load as
 // soon as latency rises and lets it back as the dependency recovers.
+//
+// The queue-discipline arms keep every request (no bulkhead refuses at arrival) but run the
+// pool's queue as bulwark::bulkhead runs its wait queue with queue = codel / adaptive_lifo /
+// codel_adaptive_lifo (Facebook's "Fail at Scale"): once the queue has stayed non-empty for
+// the interval (100 ms), nobody waits longer than the target (5 ms), and the newest job is
+// served first. A bulkhead's waiters are blocked threads, which this single-threaded
+// simulation cannot host, so the pool applies the bulkhead's rule to its queued jobs: a job
+// queued at t is dropped at max(nonempty_since + interval, t + target), where nonempty_since
+// is when the queue last became non-empty (include/bulwark/bulkhead/semaphore.hpp).
 
+#include <algorithm>
 #include <bulwark/bulkhead/adaptive_limiter.hpp>
 #include <bulwark/bulkhead/bulkhead.hpp>
 #include <chrono>
 #include <cstdint>
 #include <deque>
+#include <map>
 #include <memory>
 
 #include "lab/scenarios.hpp"
@@ -64,6 +75,88 @@ class thread_pool {
 
 outcome outcome_of(const call_result& result) {
   return result.ok() ? outcome::success : outcome::failure;
+}
+
+// A pool whose queue follows a bulwark::queue_discipline; a job the discipline drops runs its
+// `drop` instead. Jobs are keyed by arrival number: FIFO takes the smallest, LIFO the largest.
+class disciplined_pool {
+ public:
+  using job = unique_function<void()>;
+
+  disciplined_pool(simulation& sim, bulwark::queue_discipline discipline)
+      : sim_{sim}, discipline_{discipline} {}
+
+  void submit(job run, job drop) {
+    if (idle_ > 0) {
+      --idle_;
+      run();
+      return;
+    }
+    const time_point now = sim_.now();
+    if (queue_.empty()) nonempty_since_ = now;
+    const std::uint64_t id = next_id_++;
+    queue_.emplace(id, entry{std::move(run), std::move(drop)});
+    if (codel()) {
+      const time_point deadline =
+          std::max(nonempty_since_ + options_.queue_interval, now + options_.queue_target);
+      sim_.at(deadline, [this, id] {
+        const auto it = queue_.find(id);
+        if (it == queue_.end()) return;  // served already
+        job dropped = std::move(it->second.drop);
+        queue_.erase(it);
+        dropped();
+      });
+    }
+  }
+  void done() {
+    if (queue_.empty()) {
+      ++idle_;
+      return;
+    }
+    const bool overloaded = sim_.now() >= nonempty_since_ + options_.queue_interval;
+    const auto it = lifo() && overloaded ? std::prev(queue_.end()) : queue_.begin();
+    job next = std::move(it->second.run);
+    queue_.erase(it);
+    next();
+  }
+
+ private:
+  struct entry {
+    job run;
+    job drop;
+  };
+  [[nodiscard]] bool codel() const {
+    return discipline_ == bulwark::queue_discipline::codel ||
+           discipline_ == bulwark::queue_discipline::codel_adaptive_lifo;
+  }
+  [[nodiscard]] bool lifo() const {
+    return discipline_ == bulwark::queue_discipline::adaptive_lifo ||
+           discipline_ == bulwark::queue_discipline::codel_adaptive_lifo;
+  }
+
+  simulation& sim_;
+  bulwark::queue_discipline discipline_;
+  bulwark::bulkhead_options options_{};  // the bulkhead's defaults: target 5 ms, interval 100 ms
+  std::uint32_t idle_ = threads;
+  time_point nonempty_since_{};
+  std::uint64_t next_id_ = 0;
+  std::map<std::uint64_t, entry> queue_;
+};
+
+template <bulwark::queue_discipline Discipline>
+client with_discipline(arm_context& context) {
+  auto pool = std::make_unique<disciplined_pool>(context.sim(), Discipline);
+  return [&context, pool = std::move(pool)](const request& r) {
+    disciplined_pool* p = pool.get();
+    p->submit(
+        [&context, p, r] {
+          context.backend().call(client_timeout, [&context, p, r](const call_result& result) {
+            p->done();
+            context.finish(r, outcome_of(result));
+          });
+        },
+        [&context, r] { context.finish(r, outcome::rejected); });
+  };
 }
 
 // Runs an admitted request on a pool thread against the backend; `settle(permit, result)` tells
@@ -158,7 +251,12 @@ scenario overload() {
                                .failure_latency = hang}}},
       .arms = {{.name = "unprotected", .make_client = unprotected},
                {.name = "bulkhead 60", .make_client = with_bulkhead},
-               {.name = "gradient2", .make_client = adaptive}},
+               {.name = "gradient2", .make_client = adaptive},
+               {.name = "codel", .make_client = with_discipline<bulwark::queue_discipline::codel>},
+               {.name = "adaptive lifo",
+                .make_client = with_discipline<bulwark::queue_discipline::adaptive_lifo>},
+               {.name = "codel+lifo",
+                .make_client = with_discipline<bulwark::queue_discipline::codel_adaptive_lifo>}},
   };
 }
 

@@ -1,0 +1,263 @@
+#pragma once
+
+#include <algorithm>
+#include <cmath>
+#include <concepts>
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <mutex>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <type_traits>
+#include <utility>
+#include <vector>
+
+#include "bulwark/bulkhead/adaptive_limiter.hpp"
+#include "bulwark/bulkhead/limit_algorithms.hpp"
+#include "bulwark/bulkhead/partitioned.hpp"
+#include "bulwark/core/clock.hpp"
+#include "bulwark/core/errors.hpp"
+#include "bulwark/core/options.hpp"
+
+namespace bulwark {
+
+/// An adaptive limit shared by caller classes (Netflix concurrency-limits'
+/// AbstractPartitionedLimiter): the limit moves with latency and drops as adaptive_limiter's
+/// does, and each partition is guaranteed max(1, ceil(share * limit)) of the CURRENT limit.
+///
+///   bulwark::partitioned_adaptive_limiter db(bulwark::gradient2_options{.max_limit = 200},
+///                                            {{"live", 0.7}, {"batch", 0.3}});
+///   if (auto permit = db.try_acquire(db.partition("batch"))) { ...; permit.success(); }
+///
+/// Admission is Netflix's: while fewer than limit() calls are in flight, any partition gets in
+/// (it borrows what the others leave idle); at the limit, only a partition below its own share
+/// does. So the total may exceed limit() while borrowers drain, by at most the shares; and as
+/// the limit shrinks under overload every share shrinks with it, so a flooding class cannot
+/// keep more than its share of a smaller limit once the others want theirs.
+///
+/// Permits report as adaptive_limiter's do (success, dropped, ignore; the destructor ignores).
+/// Thread-safe; one mutex for admission, release and the algorithm's sample, as Netflix's
+/// limiter serialises them. O(partitions) when the limit changes, else O(1).
+template <limit_algorithm Limit, clock Clock = steady_clock>
+class partitioned_adaptive_limiter {
+ public:
+  /// The right to one call of one partition; reports its outcome. Move-only.
+  class [[nodiscard]] permit {
+   public:
+    permit() noexcept = default;
+    permit(permit&& other) noexcept
+        : owner_{std::exchange(other.owner_, nullptr)},
+          index_{other.index_},
+          start_{other.start_},
+          inflight_{other.inflight_} {}
+    permit& operator=(permit&& other) noexcept {
+      if (this != &other) {
+        ignore();
+        owner_ = std::exchange(other.owner_, nullptr);
+        index_ = other.index_;
+        start_ = other.start_;
+        inflight_ = other.inflight_;
+      }
+      return *this;
+    }
+    ~permit() { ignore(); }
+
+    [[nodiscard]] explicit operator bool() const noexcept { return owner_ != nullptr; }
+    [[nodiscard]] time_point start() const noexcept { return start_; }
+
+    /// The call succeeded; its latency is measured with the limiter's clock.
+    void success() {
+      if (owner_ != nullptr) success(owner_->clock_.now() - start_);
+    }
+    void success(duration latency) { finish(latency, false); }
+    /// The call was dropped (refused, timed out downstream): the algorithm backs off.
+    void dropped() {
+      if (owner_ != nullptr) dropped(owner_->clock_.now() - start_);
+    }
+    void dropped(duration latency) { finish(latency, true); }
+    /// Releases the slot without a sample. Idempotent; what the destructor does.
+    void ignore() noexcept {
+      if (owner_ != nullptr) std::exchange(owner_, nullptr)->release(index_, nullptr);
+    }
+
+   private:
+    friend class partitioned_adaptive_limiter;
+    permit(partitioned_adaptive_limiter* owner, std::size_t index, time_point start,
+           std::uint32_t inflight) noexcept
+        : owner_{owner}, index_{index}, start_{start}, inflight_{inflight} {}
+    void finish(duration latency, bool dropped) {
+      if (owner_ == nullptr) return;
+      const sample s{latency, inflight_, dropped};
+      std::exchange(owner_, nullptr)->release(index_, &s);
+    }
+
+    partitioned_adaptive_limiter* owner_ = nullptr;
+    std::size_t index_ = 0;
+    time_point start_{};
+    std::uint32_t inflight_ = 0;
+  };
+
+  /// Throws std::invalid_argument for bad options of the algorithm, no partitions, a share
+  /// outside (0, 1], shares summing above 1, or two partitions of one name.
+  partitioned_adaptive_limiter(typename Limit::options_type options,
+                               std::vector<bulkhead_partition> partitions, Clock clock = {})
+      : partitioned_adaptive_limiter(Limit{options}, std::move(partitions), std::move(clock)) {}
+  /// With an algorithm object (a user-written limit_algorithm, say).
+  partitioned_adaptive_limiter(Limit algorithm, std::vector<bulkhead_partition> partitions,
+                               Clock clock = {})
+      : algorithm_{std::move(algorithm)}, clock_{std::move(clock)} {
+    const option_check check{"partitioned_adaptive_limiter"};
+    check.that(!partitions.empty(), "partitions", "non-empty", partitions.size());
+    double total = 0;
+    for (auto& p : partitions) {
+      check.fraction("partitions.share", p.share);
+      total += p.share;
+      const auto same = [&p](const state& s) { return s.name == p.name; };
+      check.that(std::none_of(partitions_.begin(), partitions_.end(), same), "partitions.name",
+                 "unique", p.name);
+      partitions_.push_back({std::move(p.name), p.share});
+    }
+    check.that(total <= 1.0 + 1e-9, "partitions.share", "summing to at most 1", total);
+    set_limit(static_cast<std::uint32_t>(algorithm_.limit()));
+  }
+
+  partitioned_adaptive_limiter(const partitioned_adaptive_limiter&) = delete;
+  partitioned_adaptive_limiter& operator=(const partitioned_adaptive_limiter&) = delete;
+
+  /// The index of the partition named `name`. Throws std::invalid_argument if there is none.
+  [[nodiscard]] std::size_t partition(std::string_view name) const {
+    for (std::size_t i = 0; i < partitions_.size(); ++i)
+      if (partitions_[i].name == name) return i;
+    throw std::invalid_argument("bulwark::partitioned_adaptive_limiter: no partition named \"" +
+                                std::string{name} + "\"");
+  }
+  [[nodiscard]] std::size_t partitions() const noexcept { return partitions_.size(); }
+
+  /// A permit for partition `index` if the rules above admit it, else an empty permit. One
+  /// clock read. Throws std::out_of_range for a bad index.
+  [[nodiscard]] permit try_acquire(std::size_t index) { return try_acquire(index, clock_.now()); }
+  /// The same with the caller's clock read (the call's start time).
+  [[nodiscard]] permit try_acquire(std::size_t index, time_point now) {
+    state& p = partitions_.at(index);
+    const std::lock_guard lock{mutex_};
+    if (in_flight_ >= limit_ && p.in_flight >= p.limit) {
+      ++p.rejected;
+      return permit{};
+    }
+    ++in_flight_;
+    ++p.in_flight;
+    ++p.admitted;
+    return permit{this, index, now, in_flight_};
+  }
+
+  /// Runs f(args...) in partition `index`, reporting as adaptive_limiter::execute does (a
+  /// return is a success, a bulwark::rejected a drop, another exception no sample). Throws
+  /// bulwark::bulkhead_full when refused.
+  template <class F, class... Args>
+  requires std::invocable<F, Args...>
+  decltype(auto) execute(std::size_t index, F&& f, Args&&... args) {
+    permit p = try_acquire(index);
+    if (!p)
+      throw bulkhead_full{"partitioned_adaptive_limiter", "partition " + partitions_[index].name +
+                                                              " is at its share of a full limit"};
+    try {
+      if constexpr (std::is_void_v<std::invoke_result_t<F, Args...>>) {
+        std::invoke(std::forward<F>(f), std::forward<Args>(args)...);
+        p.success();
+      } else {
+        std::invoke_result_t<F, Args...> r =
+            std::invoke(std::forward<F>(f), std::forward<Args>(args)...);
+        p.success();
+        return r;
+      }
+    } catch (const rejected&) {
+      p.dropped();
+      throw;
+    }
+  }
+
+  /// The current limit, all partitions together.
+  [[nodiscard]] std::uint32_t limit() const {
+    const std::lock_guard lock{mutex_};
+    return limit_;
+  }
+  /// Calls inside now, all partitions together.
+  [[nodiscard]] std::uint32_t in_flight() const {
+    const std::lock_guard lock{mutex_};
+    return in_flight_;
+  }
+  /// Each partition's counters, in the order of the options; `reserved` is its share of the
+  /// current limit.
+  [[nodiscard]] std::vector<partition_metrics> metrics() const {
+    const std::lock_guard lock{mutex_};
+    std::vector<partition_metrics> out;
+    out.reserve(partitions_.size());
+    for (const state& p : partitions_)
+      out.push_back({p.name, p.admitted, p.rejected, p.in_flight, p.limit});
+    return out;
+  }
+  /// Reads the algorithm's state under the limiter's lock: visit(const Limit&).
+  template <class Visit>
+  decltype(auto) inspect(Visit&& visit) const {
+    const std::lock_guard lock{mutex_};
+    return std::invoke(std::forward<Visit>(visit), std::as_const(algorithm_));
+  }
+  [[nodiscard]] const Clock& clock() const noexcept { return clock_; }
+
+ private:
+  struct state {
+    std::string name;
+    double share = 0;
+    std::uint32_t limit = 0;  // max(1, ceil(share * limit_))
+    std::uint32_t in_flight = 0;
+    std::uint64_t admitted = 0;
+    std::uint64_t rejected = 0;
+  };
+  struct sample {
+    duration latency;
+    std::uint32_t inflight;
+    bool dropped;
+  };
+
+  // Netflix's Partition.updateLimit, on every change of the limit. The tolerance keeps
+  // 0.3 * 10 (2.9999999999999996 in binary) at 3, as partitioned_bulkhead does.
+  void set_limit(std::uint32_t limit) noexcept {
+    if (limit == limit_ && limit_set_) return;
+    limit_ = limit;
+    limit_set_ = true;
+    for (state& p : partitions_)
+      p.limit = std::max(1u, static_cast<std::uint32_t>(std::ceil(p.share * limit - 1e-9)));
+  }
+
+  void release(std::size_t index, const sample* s) noexcept {
+    const std::lock_guard lock{mutex_};
+    --in_flight_;
+    --partitions_[index].in_flight;
+    if (s == nullptr) return;
+    algorithm_.on_sample(s->latency, s->inflight, s->dropped);
+    set_limit(static_cast<std::uint32_t>(algorithm_.limit()));
+  }
+
+  mutable std::mutex mutex_;
+  Limit algorithm_;
+  std::uint32_t limit_ = 0;
+  bool limit_set_ = false;
+  std::uint32_t in_flight_ = 0;
+  std::vector<state> partitions_;
+  [[no_unique_address]] Clock clock_;
+};
+
+partitioned_adaptive_limiter(aimd_options, std::vector<bulkhead_partition>)
+    ->partitioned_adaptive_limiter<aimd_limit>;
+template <clock C>
+partitioned_adaptive_limiter(aimd_options, std::vector<bulkhead_partition>, C)
+    -> partitioned_adaptive_limiter<aimd_limit, C>;
+partitioned_adaptive_limiter(gradient2_options, std::vector<bulkhead_partition>)
+    ->partitioned_adaptive_limiter<gradient2_limit>;
+template <clock C>
+partitioned_adaptive_limiter(gradient2_options, std::vector<bulkhead_partition>, C)
+    -> partitioned_adaptive_limiter<gradient2_limit, C>;
+
+}  // namespace bulwark
