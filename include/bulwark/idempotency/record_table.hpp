@@ -41,12 +41,18 @@ inline std::uint64_t short_word(const char* p, std::size_t n) noexcept {
 // ("ab", "c") and ("a", "bc") different messages. Equality compares the bytes anyway, so a
 // collision costs time, never a wrong answer.
 inline std::uint64_t scoped_key_hash(std::string_view scope, std::string_view key,
-                                     std::uint64_t seed = 0) noexcept {
-  sip_writer<1, 3> hash{siphash_key_from_seed(seed)};
+                                     siphash_key hash_key) noexcept {
+  sip_writer<1, 3> hash{hash_key};
   hash.write_u64(std::uint64_t{scope.size()});
   hash.write(scope);
   hash.write(key);
   return hash.finish();
+}
+
+// The same under the key of `seed` (the store derives its key once, at construction).
+inline std::uint64_t scoped_key_hash(std::string_view scope, std::string_view key,
+                                     std::uint64_t seed = 0) noexcept {
+  return scoped_key_hash(scope, key, siphash_key_from_seed(seed));
 }
 
 // a[0, b.size()) == b, inline for short strings (keys and scopes mostly are), where a call to
