@@ -12,11 +12,13 @@
 #include <bulwark/core/random.hpp>
 #include <cmath>
 #include <cstdint>
+#include <cstdio>
 #include <cstdlib>
 #include <list>
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <string>
 #include <unordered_map>
 #include <vector>
 
@@ -199,6 +201,38 @@ void BM_lru_cache_get_single_threaded(benchmark::State& state) {
   state.SetItemsProcessed(static_cast<std::int64_t>(state.iterations()));
 }
 
+// String keys ("session:" and 16 hex digits, 24 bytes, as request or session ids look), read
+// single-threaded: the cost of the default flood_resistant_hash (SipHash-1-3) beside the same
+// cache with stable_hash (XXH64), the hasher it replaced as the default.
+template <class Hasher>
+void string_get_row(benchmark::State& state) {
+  const auto name = [](std::uint64_t key) {
+    char text[32];
+    std::snprintf(text, sizeof text, "session:%016llx", static_cast<unsigned long long>(key));
+    return std::string{text};
+  };
+  using string_cache = bulwark::cache<std::string, std::uint64_t, bulwark::tiny_lfu_eviction,
+                                      bulwark::steady_clock, Hasher>;
+  string_cache c(bulwark::cache_options{.maximum_size = key_count, .hash_seed = 0});
+  for (std::uint64_t rank = 0; rank < key_count; ++rank)
+    c.put(name(rank * 0x9E3779B97F4A7C15ULL), rank);
+  std::vector<std::string> keys;
+  for (const std::uint64_t key : keys_for(0))
+    keys.push_back(name(key));
+  std::size_t i = 0;
+  std::uint64_t found = 0;
+  for (auto _ : state)
+    found += c.get(keys[i++ & (keys.size() - 1)]).has_value();
+  benchmark::DoNotOptimize(found);
+  state.SetItemsProcessed(static_cast<std::int64_t>(state.iterations()));
+}
+void BM_cache_get_string(benchmark::State& state) {
+  string_get_row<bulwark::flood_resistant_hash>(state);
+}
+void BM_cache_get_string_stable_hash(benchmark::State& state) {
+  string_get_row<bulwark::stable_hash>(state);
+}
+
 // Heap bytes per entry beyond the 16 bytes of key and value, cache full at 2^20 entries.
 template <class Make>
 void memory_row(benchmark::State& state, Make make) {
@@ -243,6 +277,8 @@ BENCHMARK(BM_mutex_lru_get)->Threads(1)->Threads(2)->Threads(4)->UseRealTime();
 BENCHMARK(BM_cache_75r25w)->Threads(1)->Threads(2)->Threads(4)->UseRealTime();
 BENCHMARK(BM_mutex_lru_75r25w)->Threads(1)->Threads(2)->Threads(4)->UseRealTime();
 BENCHMARK(BM_lru_cache_get_single_threaded);
+BENCHMARK(BM_cache_get_string);
+BENCHMARK(BM_cache_get_string_stable_hash);
 BENCHMARK(BM_memory_cache)->Iterations(1);
 BENCHMARK(BM_memory_cache_expiring)->Iterations(1);
 BENCHMARK(BM_memory_cache_lru)->Iterations(1);

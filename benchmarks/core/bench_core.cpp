@@ -1,9 +1,11 @@
-// core benchmarks: hash64 against its reference (libxxhash's XXH64) and against std::hash.
+// core benchmarks: hash64 against its reference (libxxhash's XXH64), against std::hash and
+// against siphash13.
 // Rows are named hash/<implementation>/<bytes> and hash_u64/<implementation>, so that the
 // ratio of two rows with the same suffix compares implementations on the same input.
 #include <benchmark/benchmark.h>
 
 #include <bulwark/core/hash.hpp>
+#include <bulwark/core/siphash.hpp>
 #include <cstddef>
 #include <cstdint>
 #include <functional>
@@ -49,7 +51,7 @@ void bulwark_hash64(benchmark::State& state) {
     return bulwark::hash64(std::string_view{p, n});
   });
 }
-BENCHMARK(bulwark_hash64)->Name("hash/bulwark_hash64")->Arg(16)->Arg(1024);
+BENCHMARK(bulwark_hash64)->Name("hash/bulwark_hash64")->Arg(16)->Arg(64)->Arg(1024);
 
 #if BULWARK_HAVE_LIBXXHASH
 void libxxhash_xxh64(benchmark::State& state) {
@@ -57,6 +59,16 @@ void libxxhash_xxh64(benchmark::State& state) {
 }
 BENCHMARK(libxxhash_xxh64)->Name("hash/libxxhash_XXH64")->Arg(16)->Arg(1024);
 #endif
+
+// SipHash-1-3 (flood_resistant_hash's string hash) beside hash64 above, same inputs: the price
+// of a keyed PRF on short keys.
+void bulwark_siphash13(benchmark::State& state) {
+  constexpr bulwark::siphash_key key = bulwark::siphash_key_from_seed(0x5eed);
+  run_bytes(state, [](const char* p, std::size_t n) {
+    return bulwark::siphash13(key, std::string_view{p, n});
+  });
+}
+BENCHMARK(bulwark_siphash13)->Name("hash/bulwark_siphash13")->Arg(16)->Arg(64)->Arg(1024);
 
 void std_hash(benchmark::State& state) {
   run_bytes(state, [](const char* p, std::size_t n) {

@@ -1,7 +1,7 @@
 #pragma once
 
 // The shared vocabulary every component uses: clocks, rates, options checks, errors, the
-// policy concept, stable hashing, random generators and metrics.
+// policy concept, stable and flood-resistant hashing, random generators and metrics.
 #include "bulwark/core/clock.hpp"
 #include "bulwark/core/errors.hpp"
 #include "bulwark/core/hash.hpp"
@@ -11,4 +11,5 @@
 #include "bulwark/core/prometheus.hpp"
 #include "bulwark/core/random.hpp"
 #include "bulwark/core/rate.hpp"
+#include "bulwark/core/siphash.hpp"
 #include "bulwark/version.hpp"

@@ -1,12 +1,15 @@
 #include <atomic>
 #include <bulwark/cache/cache.hpp>
+#include <bulwark/cache/lru_cache.hpp>
 #include <bulwark/cache/s3fifo.hpp>
 #include <bulwark/core/hash.hpp>
 #include <bulwark/core/random.hpp>
+#include <bulwark/core/siphash.hpp>
 #include <chrono>
 #include <string>
 #include <thread>
 #include <tuple>
+#include <type_traits>
 #include <vector>
 
 #include "catch.hpp"
@@ -314,17 +317,17 @@ TEST_CASE("cache rejects more shards than its bound and a weight of 0", "[cache]
   CHECK_NOTHROW(plain({.maximum_size = 10}));
 }
 
-// Hash flooding: keys are brute-forced so that hash64(key, 0) (XXH64, seed 0) has the same top
-// 4 bits, i.e. all pick the same one of 16 shards under seed 0. Each shard holds 64 / 16 = 4
-// entries, so under seed 0 the cache keeps 4 of them whatever the policy; under any other seed
-// the top bits are unrelated to seed 0's and the keys spread over the shards.
+// Hash flooding: keys are brute-forced so that the default hasher under seed 0 gives them the
+// same top 4 bits, i.e. all pick the same one of 16 shards under seed 0. Each shard holds
+// 64 / 16 = 4 entries, so under seed 0 the cache keeps 4 of them whatever the policy; under any
+// other seed the top bits are unrelated to seed 0's and the keys spread over the shards.
 TEST_CASE("cache keys chosen to collide under seed 0 spread under a per-cache seed", "[cache]") {
+  using text_cache = bulwark::cache<std::string, int>;
   std::vector<std::string> flood;
   for (int i = 0; flood.size() < 40; ++i) {
     std::string key = "key-" + std::to_string(i);
-    if (bulwark::hash64(key) >> 60 == 0) flood.push_back(std::move(key));
+    if (text_cache::hasher{.seed = 0}(key) >> 60 == 0) flood.push_back(std::move(key));
   }
-  using text_cache = bulwark::cache<std::string, int>;
   const auto kept = [&flood](text_cache& c) {
     for (const auto& k : flood)
       c.put(k, 1);
@@ -348,6 +351,23 @@ TEST_CASE("cache keys chosen to collide under seed 0 spread under a per-cache se
   CHECK(kept(c1) == kept(c2));
   for (const auto& k : flood)
     CHECK(c1.get(k).has_value() == c2.get(k).has_value());
+}
+
+// The default hasher is the flood-resistant one (SipHash-1-3 for strings), seeded per cache,
+// for bulwark::cache and lru_cache alike; stable_hash remains an explicit choice.
+TEST_CASE("cache and lru_cache hash with flood_resistant_hash by default", "[cache]") {
+  using text_cache = bulwark::cache<std::string, int>;
+  STATIC_REQUIRE(std::is_same_v<text_cache::hasher, bulwark::flood_resistant_hash>);
+  STATIC_REQUIRE(
+      std::is_same_v<bulwark::lru_cache<std::string, int>,
+                     bulwark::lru_cache<std::string, int, bulwark::flood_resistant_hash>>);
+  text_cache c({.maximum_size = 64, .shards = 4, .hash_seed = 9});
+  CHECK(c.hash_function()("user:42") ==
+        bulwark::siphash13(bulwark::siphash_key_from_seed(9), "user:42"));
+  bulwark::cache<std::string, int, bulwark::tiny_lfu_eviction, bulwark::steady_clock,
+                 bulwark::stable_hash>
+      stable({.maximum_size = 64, .shards = 4, .hash_seed = 9});
+  CHECK(stable.hash_function()("user:42") == bulwark::hash64("user:42", 9));
 }
 
 TEST_CASE("W-TinyLFU keeps a hot set through a scan that flushes LRU", "[cache]") {

@@ -1,13 +1,17 @@
 // The table inside memory_store: lookups by view, backward-shift deletion across clusters that
 // wrap around the end, reuse of freed records, and the in-process key hash.
 
+#include <bit>
+#include <bulwark/core/hash.hpp>
 #include <bulwark/core/random.hpp>
+#include <bulwark/core/siphash.hpp>
 #include <bulwark/idempotency/record_table.hpp>
 #include <cstdint>
 #include <map>
 #include <set>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "catch.hpp"
@@ -69,6 +73,80 @@ TEST_CASE("the key hash depends on the store's seed, and seed 0 is the unseeded 
     together += (scoped_key_hash("s", same_slot[i], 1) & 15) ==
                 (scoped_key_hash("s", same_slot[0], 1) & 15);
   CHECK(together < 64);
+}
+
+namespace {
+
+namespace d = bulwark::detail;
+
+constexpr std::uint64_t inverse(std::uint64_t p) {  // of an odd multiplier, by Newton's iteration
+  std::uint64_t x = p;
+  for (int i = 0; i < 6; ++i)
+    x *= 2 - p * x;
+  return x;
+}
+
+// The word w' with R(w') = R(w) ^ flip, where R(w) = xxh64_round(0, w) (core/hash.hpp).
+std::uint64_t partner(std::uint64_t w, std::uint64_t flip) {
+  const std::uint64_t y = d::xxh64_round(0, w) ^ flip;
+  return std::rotr(y * inverse(d::xxh_prime64_1), 31) * inverse(d::xxh_prime64_2);
+}
+
+void append_le(std::string& s, std::uint64_t w) {
+  for (int i = 0; i < 8; ++i)
+    s.push_back(static_cast<char>(static_cast<std::uint8_t>(w >> (8 * i))));
+}
+
+}  // namespace
+
+// The keys a word-by-word XXH64 fold (acc = xxh64_tail8(acc, word), what this hash was before
+// it became SipHash) cannot tell apart under any seed: per 16-byte block, the words (a, b) or
+// (a', b') with R(a') = R(a) ^ 2^36 and R(b') = R(b) ^ 2^63. The first pair leaves the two
+// accumulators differing in the top bit only (rotl 27 takes bit 36 to 63, and a top-bit
+// difference survives the odd multiply and the add), the second cancels it; see
+// tests/core/test_siphash.cpp. Four blocks give 2^4 keys that all fold to one value.
+TEST_CASE("keys that collide in every seed of a word-by-word XXH64 fold hash apart",
+          "[idempotency]") {
+  bulwark::fast_rng rng{77};
+  std::vector<std::pair<std::uint64_t, std::uint64_t>> blocks[2];
+  for (int b = 0; b < 4; ++b) {
+    const std::uint64_t w1 = rng(), w2 = rng();
+    blocks[0].emplace_back(w1, w2);
+    blocks[1].emplace_back(partner(w1, std::uint64_t{1} << 36),
+                           partner(w2, std::uint64_t{1} << 63));
+  }
+  std::vector<std::string> keys;
+  for (unsigned pick = 0; pick < 16; ++pick) {
+    std::string key;
+    for (std::size_t b = 0; b < 4; ++b) {
+      const auto [w1, w2] = blocks[(pick >> b) & 1][b];
+      append_le(key, w1);
+      append_le(key, w2);
+    }
+    keys.push_back(std::move(key));
+  }
+  for (const std::uint64_t seed : {std::uint64_t{0}, std::uint64_t{1}, rng(), rng()}) {
+    std::set<std::uint64_t> folds, hashes;
+    for (const auto& key : keys) {
+      std::uint64_t acc = seed;
+      for (std::size_t at = 0; at < key.size(); at += 8)
+        acc = d::xxh64_tail8(acc, d::load_le<std::uint64_t>(key.data() + at));
+      folds.insert(acc);
+      hashes.insert(scoped_key_hash("s", key, seed));
+    }
+    CHECK(folds.size() == 1);
+    CHECK(hashes.size() == keys.size());
+  }
+}
+
+// The message is the scope's length (8 bytes, little-endian), the scope, then the key, hashed
+// with SipHash-1-3 under the key derived from the seed (record_table.hpp).
+TEST_CASE("the key hash is SipHash-1-3 of the length-prefixed scope and the key", "[idempotency]") {
+  std::string message;
+  append_le(message, 5);
+  message += "scopekey-1";
+  CHECK(scoped_key_hash("scope", "key-1", 3) ==
+        bulwark::siphash13(bulwark::siphash_key_from_seed(3), message));
 }
 
 TEST_CASE("same_bytes compares every length exactly", "[idempotency]") {

@@ -24,6 +24,7 @@
 #include "bulwark/cache/tiny_lfu.hpp"
 #include "bulwark/core/clock.hpp"
 #include "bulwark/core/hash.hpp"
+#include "bulwark/core/siphash.hpp"
 
 namespace bulwark {
 
@@ -57,15 +58,17 @@ struct cache_entry {
 ///
 /// Policy: `tiny_lfu_eviction` (adaptive W-TinyLFU) by default; `lru_eviction` or any
 /// `eviction_policy`. Hasher: a well-mixed 64-bit hash of the key, every bit of which is used
-/// (bulwark::stable_hash covers strings and integers; an identity hash is not enough). A Hasher
-/// with a `seed` member is seeded per cache, at random unless `hash_seed` is set, so that keys
-/// chosen to collide under a known seed spread out. Weigher: a weight of 0 is refused (put and
-/// get_or_load throw std::invalid_argument), since it would exempt the entry from the bound. Key
-/// and Value: copyable (a growing slab copies cells that readers may still be reading).
+/// (an identity hash is not enough); the default, bulwark::flood_resistant_hash (SipHash-1-3
+/// for strings), covers strings and integers, and bulwark::stable_hash is the faster choice
+/// for keys nobody outside chooses. A Hasher with a `seed` member is seeded per cache, at
+/// random unless `hash_seed` is set, so that nobody outside can compute colliding keys.
+/// Weigher: a weight of 0 is refused (put and get_or_load throw std::invalid_argument), since
+/// it would exempt the entry from the bound. Key and Value: copyable (a growing slab copies
+/// cells that readers may still be reading).
 /// Thread-safety: every member may be called from any thread.
 /// Complexity: get/put/invalidate O(1) expected; invalidate_if, invalidate_all, cleanup O(n).
 template <class Key, class Value, eviction_policy Policy = tiny_lfu_eviction,
-          clock Clock = steady_clock, class Hasher = stable_hash,
+          clock Clock = steady_clock, class Hasher = flood_resistant_hash,
           class KeyEqual = std::equal_to<Key>>
 class cache {
   using shard_type = detail::cache_shard<Key, Value, Policy, Hasher, KeyEqual>;

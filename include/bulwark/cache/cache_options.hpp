@@ -26,7 +26,8 @@ struct cache_options {
   /// Lock stripes, a power of two; 0 picks one from std::thread::hardware_concurrency() (4 per
   /// hardware thread, up to 64, and no more than leaves each shard 64 entries of capacity).
   std::uint32_t shards = 0;
-  /// The seed given to a Hasher with a `seed` member (bulwark::stable_hash has one), replacing
+  /// The seed given to a Hasher with a `seed` member (bulwark::flood_resistant_hash, the
+  /// default, and bulwark::stable_hash have one), replacing
   /// the hasher's own. Unset (the default): a fresh random seed per cache, so that nobody
   /// outside the process can compute keys that share an index slot or a sketch counter (hash
   /// flooding); set it only where hit ratios and eviction order must repeat (tests, replays).
@@ -142,7 +143,7 @@ inline void check_cache_options(const cache_options& o, bool weighted) {
              o.shards);
 }
 
-// Whether Hasher takes a seed the way bulwark::stable_hash does.
+// Whether Hasher takes a seed the way bulwark::flood_resistant_hash and stable_hash do.
 template <class Hasher>
 concept seedable_hasher = requires(Hasher& h, std::uint64_t s) {
   h.seed = s;

@@ -11,6 +11,7 @@
 #include "bulwark/cache/cache_options.hpp"
 #include "bulwark/core/hash.hpp"
 #include "bulwark/core/options.hpp"
+#include "bulwark/core/siphash.hpp"
 
 namespace bulwark {
 
@@ -23,13 +24,14 @@ namespace bulwark {
 /// Complexity: get, put, erase, contains O(1) expected. Pointers returned by get() and peek()
 /// stay valid until the next put, erase or clear (like iterators of the standard containers):
 /// copy the value if you need it longer.
-template <class Key, class Value, class Hasher = stable_hash, class KeyEqual = std::equal_to<Key>>
+template <class Key, class Value, class Hasher = flood_resistant_hash,
+          class KeyEqual = std::equal_to<Key>>
 class lru_cache {
  public:
   /// A cache of at most `capacity` entries (>= 1; std::invalid_argument otherwise). The default
-  /// hasher gets a random seed when it takes one (as bulwark::stable_hash does), so that keys
-  /// chosen to collide under a known seed do not pile up in one bucket. Eviction order does not
-  /// depend on the hash, only the speed does; `stable_hash{0}` gives the old fixed seed.
+  /// hasher gets a random seed when it takes one (as bulwark::flood_resistant_hash, the
+  /// default, does), so that nobody outside can compute keys that pile up in one bucket.
+  /// Eviction order does not depend on the hash, only the speed does.
   explicit lru_cache(std::size_t capacity,
                      Hasher hasher = detail::seeded_hasher(Hasher{}, std::nullopt),
                      KeyEqual equal = {})

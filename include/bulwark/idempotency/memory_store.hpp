@@ -17,6 +17,7 @@
 #include "bulwark/core/metrics.hpp"
 #include "bulwark/core/options.hpp"
 #include "bulwark/core/random.hpp"
+#include "bulwark/core/siphash.hpp"
 #include "bulwark/idempotency/record_table.hpp"
 #include "bulwark/idempotency/store.hpp"
 
@@ -114,7 +115,7 @@ class memory_store {
     shard_count_ = options.shards;
     shard_shift_ = 64 - std::countr_zero(shard_count_);
     shard_capacity_ = options.max_entries / shard_count_;
-    seed_ = options.hash_seed ? *options.hash_seed : thread_rng()();
+    hash_key_ = siphash_key_from_seed(options.hash_seed ? *options.hash_seed : thread_rng()());
     shards_ = std::make_unique<shard[]>(shard_count_);
   }
 
@@ -142,7 +143,7 @@ class memory_store {
   [[nodiscard]] begin_outcome<V> try_begin_outcome(idempotency_key id, std::uint64_t fingerprint,
                                                    duration lease, time_point now) {
     using outcome = begin_outcome<V>;
-    const std::uint64_t hash = detail::scoped_key_hash(id.scope, id.key, seed_);
+    const std::uint64_t hash = detail::scoped_key_hash(id.scope, id.key, hash_key_);
     shard& s = shard_for(hash);
     std::lock_guard lock{s.mutex};
     if (record* r = s.records.find(hash, id)) {
@@ -181,7 +182,7 @@ class memory_store {
 
   bool complete(const idempotency_lease& lease, stored_result<V> result, duration ttl,
                 time_point now) {
-    const std::uint64_t hash = detail::scoped_key_hash(lease.scope, lease.key, seed_);
+    const std::uint64_t hash = detail::scoped_key_hash(lease.scope, lease.key, hash_key_);
     shard& s = shard_for(hash);
     std::lock_guard lock{s.mutex};
     record* r = held(s, hash, lease);
@@ -196,7 +197,7 @@ class memory_store {
   /// Removes the key's in-progress record if it is held under `lease.token`, so that the next
   /// try_begin acquires it; false (and no change) otherwise.
   bool release(const idempotency_lease& lease) {
-    const std::uint64_t hash = detail::scoped_key_hash(lease.scope, lease.key, seed_);
+    const std::uint64_t hash = detail::scoped_key_hash(lease.scope, lease.key, hash_key_);
     shard& s = shard_for(hash);
     std::lock_guard lock{s.mutex};
     record* r = held(s, hash, lease);
@@ -356,7 +357,7 @@ class memory_store {
   std::size_t shard_count_ = 1;
   int shard_shift_ = 64;
   std::size_t shard_capacity_ = 1;
-  std::uint64_t seed_ = 0;
+  siphash_key hash_key_{};  // of the key hash, derived once from the seed
   std::unique_ptr<shard[]> shards_;
   // Alone on its cache line: first executions on every shard take a token from it.
   alignas(64) std::atomic<std::uint64_t> next_token_{1};

@@ -16,6 +16,7 @@
 
 #include "bulwark/core/clock.hpp"
 #include "bulwark/core/hash.hpp"
+#include "bulwark/core/siphash.hpp"
 #include "bulwark/idempotency/store.hpp"
 
 namespace bulwark::detail {
@@ -31,31 +32,27 @@ inline std::uint64_t short_word(const char* p, std::size_t n) noexcept {
   return byte(0) | (byte(n / 2) << 8) | (byte(n - 1) << 16);
 }
 
-// Folds the bytes of s into acc one 8-byte word at a time with XXH64's 8-byte step; the last
-// word overlaps the one before it rather than going byte by byte.
-inline std::uint64_t fold_words(std::uint64_t acc, std::string_view s) noexcept {
-  const char* p = s.data();
-  std::size_t n = s.size();
-  if (n <= 8) return n == 0 ? acc : xxh64_tail8(acc, short_word(p, n));
-  for (; n > 8; n -= 8, p += 8)
-    acc = xxh64_tail8(acc, load_le<std::uint64_t>(p));
-  return xxh64_tail8(acc, load_le<std::uint64_t>(p + n - 8));
+// The hash of a scoped key inside this process: it picks the shard (top bits) and the table
+// slot (low bits), and is never stored or sent anywhere. Keys come from clients, so it is
+// SipHash-1-3 keyed from the store's seed (random unless set), as flood_resistant_hash hashes
+// strings: an XXH64-style fold, even seeded, lets anyone build keys that collide in every store
+// (core/siphash.hpp). The message is the scope's length as a little-endian word, the scope,
+// then the key, written piece by piece (no string is built); the length first makes
+// ("ab", "c") and ("a", "bc") different messages. Equality compares the bytes anyway, so a
+// collision costs time, never a wrong answer.
+inline std::uint64_t scoped_key_hash(std::string_view scope, std::string_view key,
+                                     siphash_key hash_key) noexcept {
+  sip_writer<1, 3> hash{hash_key};
+  hash.write_u64(std::uint64_t{scope.size()});
+  hash.write(scope);
+  hash.write(key);
+  return hash.finish();
 }
 
-// The hash of a scoped key inside this process: one pass over the scope and the key, a word
-// at a time, then XXH64's avalanche. It picks the shard (top bits) and the table slot (low
-// bits), and is never stored or sent anywhere, so it need not be hash64 (whose byte-by-byte
-// tail made up a fifth of a replay). Both lengths go in first, so ("ab", "c") and ("a", "bc")
-// hash apart; equality compares the bytes anyway, so a collision costs time, never a wrong
-// answer. `seed` is the store's own (random unless set), so that keys chosen to collide in
-// one store's slots do not collide in another's.
+// The same under the key of `seed` (the store derives its key once, at construction).
 inline std::uint64_t scoped_key_hash(std::string_view scope, std::string_view key,
                                      std::uint64_t seed = 0) noexcept {
-  std::uint64_t acc =
-      ((std::uint64_t{scope.size()} << 32) ^ std::uint64_t{key.size()}) * xxh_prime64_1 +
-      xxh_prime64_5 + seed;
-  acc = fold_words(acc, scope);
-  return xxh64_avalanche(fold_words(acc, key));
+  return scoped_key_hash(scope, key, siphash_key_from_seed(seed));
 }
 
 // a[0, b.size()) == b, inline for short strings (keys and scopes mostly are), where a call to
