@@ -20,6 +20,7 @@
 #include "bulwark/core/hash.hpp"
 #include "bulwark/core/options.hpp"
 #include "bulwark/core/random.hpp"
+#include "bulwark/core/siphash.hpp"
 #include "bulwark/rate_limit/detail/keyed_state.hpp"
 #include "bulwark/rate_limit/keyed_options.hpp"
 #include "bulwark/rate_limit/limiter_base.hpp"
@@ -29,9 +30,11 @@ namespace bulwark {
 /// One `Limiter` (gcra<Clock>, token_bucket<Clock>, ...) per key, built on first use from the
 /// shared per-key options, in at most `max_keys` entries.
 ///
-/// - Keys are hashed with `Hash` (bulwark::stable_hash by default) seeded from
-///   std::random_device at construction (options.seed), so a client cannot choose keys that collide
-///   in the table (the seed is not exposed). A Hash with a `seed` member gets that seed.
+/// - Keys are hashed with `Hash` (bulwark::flood_resistant_hash by default: SipHash-1-3 for
+///   string keys, seeded hash64 for integers) seeded from std::random_device at construction
+///   (options.seed), so a client cannot choose keys that collide in the table (the seed is not
+///   exposed, and no key pair collides under every seed as with XXH64). A Hash with a `seed`
+///   member gets that seed.
 /// - Memory is bounded: when a shard is full, a new key evicts the least recently used
 ///   *recovered* key of 8 sampled (approximated LRU, as Redis's allkeys-lru), looking on to 64
 ///   if none of the 8 has recovered. A recovered key's limiter answers as a fresh one would
@@ -53,7 +56,7 @@ namespace bulwark {
 /// pointer in the slot. A call is O(1) expected: one hash, one probe sequence, one decision;
 /// the slot's line is prefetched before the clock read and the lock. `Key` must be equality
 /// comparable and nothrow move constructible (slots move when the table grows or shifts).
-template <class Limiter, class Key, class Hash = stable_hash>
+template <class Limiter, class Key, class Hash = flood_resistant_hash>
 class keyed_limiter {
   using policy_type = detail::keyed_state<Limiter>;
   using state_type = typename policy_type::state;
