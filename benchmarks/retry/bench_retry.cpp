@@ -7,6 +7,9 @@
 // budget/*: retry_budget::try_spend (token style: one CAS; ratio style: a deposit and a
 // withdrawal, as each retried request does) beside the same budget hand-written with a
 // std::mutex, single-threaded and with threads sharing one budget.
+//
+// active_budget/*: active_request_budget's enter() + try_retry() and both scopes' release, as
+// a retried call does, beside the same pair of counters behind a std::mutex.
 #include <benchmark/benchmark.h>
 
 #include <bulwark/core/clock.hpp>
@@ -171,6 +174,74 @@ void budget_ratio_mutex(benchmark::State& state) {
 }
 BENCHMARK(budget_ratio_mutex)
     ->Name("budget/mutex_ratio_request_and_try_spend")
+    ->Threads(1)
+    ->Threads(2)
+    ->Threads(4);
+
+// The concurrency budget as a user would hand-write it: a mutex around the two counts.
+class mutex_active_budget {
+ public:
+  void enter() {
+    const std::lock_guard lock{mutex_};
+    ++requests_;
+  }
+  void leave() {
+    const std::lock_guard lock{mutex_};
+    --requests_;
+  }
+  bool try_retry() {
+    const std::lock_guard lock{mutex_};
+    const auto share = static_cast<std::uint64_t>(0.2 * static_cast<double>(requests_));
+    if (retries_ >= (share > 3 ? share : 3)) return false;
+    ++retries_;
+    return true;
+  }
+  void retry_done() {
+    const std::lock_guard lock{mutex_};
+    --retries_;
+  }
+
+ private:
+  std::mutex mutex_;
+  std::uint64_t requests_ = 0;
+  std::uint64_t retries_ = 0;
+};
+
+// One request and one retry per iteration, both ended before the next (Envoy's defaults, so
+// up to 3 threads are always granted).
+void active_budget_ours(benchmark::State& state) {
+  static bulwark::active_request_budget budget{};
+  std::uint64_t granted = 0;
+  for (auto _ : state) {
+    auto request = budget.enter();
+    auto retry = budget.try_retry();
+    granted += retry ? 1u : 0u;
+  }
+  benchmark::DoNotOptimize(granted);
+  state.SetItemsProcessed(state.iterations());
+}
+BENCHMARK(active_budget_ours)
+    ->Name("active_budget/enter_try_retry")
+    ->Threads(1)
+    ->Threads(2)
+    ->Threads(4);
+
+void active_budget_mutex(benchmark::State& state) {
+  static mutex_active_budget budget;
+  std::uint64_t granted = 0;
+  for (auto _ : state) {
+    budget.enter();
+    if (budget.try_retry()) {
+      ++granted;
+      budget.retry_done();
+    }
+    budget.leave();
+  }
+  benchmark::DoNotOptimize(granted);
+  state.SetItemsProcessed(state.iterations());
+}
+BENCHMARK(active_budget_mutex)
+    ->Name("active_budget/mutex_counter_pair")
     ->Threads(1)
     ->Threads(2)
     ->Threads(4);

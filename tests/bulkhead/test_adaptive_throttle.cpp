@@ -1,10 +1,17 @@
+#include <algorithm>
+#include <atomic>
+#include <barrier>
 #include <bulwark/bulkhead/adaptive_throttle.hpp>
 #include <bulwark/core/clock.hpp>
+#include <bulwark/core/random.hpp>
 #include <chrono>
 #include <cmath>
 #include <cstdint>
 #include <stdexcept>
 #include <string>
+#include <thread>
+#include <utility>
+#include <vector>
 
 #include "catch.hpp"
 
@@ -219,4 +226,89 @@ TEST_CASE("adaptive_throttle rejects bad options by name", "[bulkhead]") {
   CHECK(message({.rps_threshold = -1}) ==
         "bulwark::adaptive_throttle: rps_threshold must be in [0, 1e+09] (got -1)");
   CHECK(message({}) == "no error");
+}
+
+// The SRE book's formula (Google SRE book, "Handling Overload", client-side throttling) under
+// threads, across bucket rotations. A barrier's completion step moves the manual clock between
+// rounds (0 to 2.5 s, seeded), so no report races a boundary (the approximation documented in
+// adaptive_throttle.hpp never applies) and the window's counts must be exact: the requests and
+// accepts reported in the rounds whose second lies in the last 10 s (the 10 buckets of 1 s).
+// Inside, every probability read is in [0, 0.6] (Envoy's max_rejection_probability cap). At the
+// end the probability is, by the formula from those counts, min(0.6, (n - 2a) / (n + 1)).
+TEST_CASE("adaptive_throttle's window counts stay exact under threads across rotations",
+          "[bulkhead]") {
+  constexpr int threads = 4;
+  constexpr int rounds = 60;
+  constexpr int per_round = 20;
+  constexpr double cap = 0.6;
+  bulwark::manual_clock clock;
+  throttle_t throttle({.window = 10s, .bucket = 1s, .max_rejection_probability = cap, .seed = 11},
+                      clock);
+  std::vector<bulwark::time_point> round_time(rounds);
+  int round = 0;
+  bulwark::fast_rng steps{42};
+  auto rotate = [&]() noexcept {
+    clock.advance(250ms * static_cast<int>(bulwark::uniform_below(steps, 11)));
+    round_time[static_cast<std::size_t>(round++)] = clock.now();
+  };
+  std::barrier sync{threads, rotate};
+  // Per thread and round: requests (try_acquire calls) and accepts reported.
+  std::vector<std::vector<std::pair<std::uint64_t, std::uint64_t>>> reported(
+      threads, std::vector<std::pair<std::uint64_t, std::uint64_t>>(rounds));
+  std::atomic<int> out_of_range{0};
+  std::atomic<int> at_cap{0};
+
+  std::vector<std::thread> workers;
+  for (int t = 0; t < threads; ++t) {
+    workers.emplace_back([&, t] {
+      bulwark::fast_rng rng{100 + static_cast<std::uint64_t>(t)};
+      for (std::size_t r = 0; r < rounds; ++r) {
+        sync.arrive_and_wait();
+        auto& [requests, accepts] = reported[static_cast<std::size_t>(t)][r];
+        for (int i = 0; i < per_round; ++i) {
+          const double p = throttle.rejection_probability();
+          if (!(p >= 0.0 && p <= cap)) ++out_of_range;
+          if (p == cap) ++at_cap;
+          auto permit = throttle.try_acquire();
+          ++requests;
+          // The backend accepts one in ten: p would pass the cap without it.
+          if (permit && bulwark::bernoulli(rng, 0.1)) {
+            permit.accepted();
+            ++accepts;
+          }
+        }
+      }
+    });
+  }
+  for (auto& w : workers)
+    w.join();
+
+  const auto second = [](bulwark::time_point at) { return at.time_since_epoch() / 1s; };
+  const auto now = second(clock.now());
+  std::uint64_t n = 0;
+  std::uint64_t a = 0;
+  std::uint64_t all_requests = 0;
+  std::uint64_t all_accepts = 0;
+  for (std::size_t r = 0; r < rounds; ++r) {
+    for (const auto& per_thread : reported) {
+      all_requests += per_thread[r].first;
+      all_accepts += per_thread[r].second;
+      if (now - second(round_time[r]) < 10) {
+        n += per_thread[r].first;
+        a += per_thread[r].second;
+      }
+    }
+  }
+  CHECK(second(round_time.back()) - second(round_time.front()) > 10);  // it did rotate
+  CHECK(throttle.counts().requests == n);
+  CHECK(throttle.counts().accepts == a);
+  const double expected = std::min(cap, (static_cast<double>(n) - 2.0 * static_cast<double>(a)) /
+                                            (static_cast<double>(n) + 1.0));
+  CHECK(throttle.rejection_probability() == Approx(std::max(0.0, expected)).epsilon(1e-12));
+  CHECK(out_of_range.load() == 0);
+  CHECK(at_cap.load() > 0);
+  const auto m = throttle.metrics();
+  CHECK(m.requests == all_requests);
+  CHECK(m.accepts == all_accepts);
+  CHECK(m.requests == m.throttled + m.accepts + m.rejects);  // each request ends one way
 }

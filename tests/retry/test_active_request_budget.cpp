@@ -1,4 +1,7 @@
+#include <atomic>
+#include <barrier>
 #include <bulwark/core/clock.hpp>
+#include <bulwark/core/random.hpp>
 #include <bulwark/retry/active_request_budget.hpp>
 #include <bulwark/retry/executor.hpp>
 #include <chrono>
@@ -6,6 +9,7 @@
 #include <memory>
 #include <stdexcept>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "catch.hpp"
@@ -106,4 +110,79 @@ TEST_CASE("retry executor takes an active_request_budget and never leaks its cou
   }
   CHECK(budget->active_requests() == 0);
   CHECK(budget->active_retries() == 1);  // only the held one
+}
+
+// Envoy's RetryBudget limit (resource_manager_impl.h, RetryBudgetImpl::max) under threads:
+// 8 callers share one budget (budget_percent 25, min_retry_concurrency 1) through the retry
+// executor. Each round, a barrier inside the first attempt holds all 8 requests in flight
+// and a barrier at each call's end (success, or the dead letter when it gives up) keeps them
+// there, so every observation inside the guarded call sees 8 requests in flight, where the
+// limit is, by hand, max(uint64_t(25 / 100 x 8) = 2, 1) = 2. At the end barrier a caller either
+// holds its retry (it succeeded or used its 4 attempts) or was refused; at most 2 hold one,
+// so at least 8 - 2 = 6 calls a round stop with reason budget.
+TEST_CASE("active_request_budget holds its limit inside guarded calls under threads", "[retry]") {
+  constexpr int threads = 8;
+  constexpr int rounds = 40;
+  constexpr std::uint64_t limit = 2;
+  auto budget = std::make_shared<active_request_budget>(
+      bulwark::active_request_budget_options{.budget_percent = 25, .min_retry_concurrency = 1});
+  bulwark::manual_clock clock;
+  bulwark::retry retry({.max_attempts = 4,
+                        .backoff = {.base = 0ms, .cap = 0ms, .jitter = bulwark::jitter_kind::none},
+                        .active_budget = budget},
+                       clock);
+  std::barrier sync{threads};
+  std::atomic<std::uint64_t> most_retries{0};
+  std::atomic<int> bad_requests{0};  // observations of other than 8 requests in flight
+  std::atomic<int> over_limit{0};    // observations of more than `limit` retries in flight
+  std::atomic<int> budget_stops{0};
+  std::atomic<int> other_stops{0};
+  std::atomic<int> successes{0};
+
+  std::vector<std::thread> workers;
+  for (int t = 0; t < threads; ++t) {
+    workers.emplace_back([&, t] {
+      bulwark::fast_rng rng{0x5eed + static_cast<std::uint64_t>(t)};
+      const auto call = bulwark::retry_call{}.dead_letter([&](const bulwark::retries_exhausted& e) {
+        ++(e.reason() == bulwark::retry_stop_reason::budget ? budget_stops : other_stops);
+        sync.arrive_and_wait();  // the end barrier, the request still in flight
+      });
+      for (int round = 0; round < rounds; ++round) {
+        std::uint32_t attempt = 0;
+        try {
+          retry.execute(call, [&] {
+            if (++attempt == 1) {
+              sync.arrive_and_wait();  // every caller's request is in flight
+              throw std::runtime_error{"first attempt fails"};
+            }
+            const std::uint64_t retries = budget->active_retries();
+            if (budget->active_requests() != threads) ++bad_requests;
+            if (retries > limit) ++over_limit;
+            std::uint64_t seen = most_retries.load();
+            while (seen < retries && !most_retries.compare_exchange_weak(seen, retries)) {
+            }
+            if (bulwark::bernoulli(rng, 0.5)) throw std::runtime_error{"flaky"};
+            ++successes;
+            sync.arrive_and_wait();  // the end barrier, the request and retry still held
+          });
+        } catch (const bulwark::retries_exhausted&) {
+          // counted by the dead letter
+        }
+      }
+    });
+  }
+  for (auto& w : workers)
+    w.join();
+
+  CHECK(bad_requests.load() == 0);
+  CHECK(over_limit.load() == 0);
+  CHECK(most_retries.load() >= 1);
+  CHECK(most_retries.load() <= limit);
+  CHECK(successes.load() + budget_stops.load() + other_stops.load() == threads * rounds);
+  CHECK(budget_stops.load() >= (threads - static_cast<int>(limit)) * rounds);
+  const auto m = budget->metrics();
+  CHECK(m.refused == static_cast<std::uint64_t>(budget_stops.load()));  // one refusal per stop
+  CHECK(m.active_requests == 0);
+  CHECK(m.active_retries == 0);
+  CHECK(m.retry_limit == 1);  // no requests in flight: max(0, 1)
 }

@@ -20,6 +20,7 @@
 #include "bulwark/core/metrics.hpp"
 #include "bulwark/core/options.hpp"
 #include "bulwark/detail/clock_wait.hpp"
+#include "bulwark/retry/active_request_budget.hpp"
 #include "bulwark/retry/budget.hpp"
 
 namespace bulwark {
@@ -96,6 +97,12 @@ struct hedge_options {
   /// each call records one request, each winning success one success. When it refuses, no
   /// more hedges start for the call. Empty: unlimited.
   std::shared_ptr<retry_budget> budget{};
+  /// A concurrency budget (Envoy's), shared with retries: each call is a request in flight and
+  /// each hedged attempt a retry, as Envoy's hedge on per-try timeout goes through the same
+  /// RetryStateImpl::shouldRetry. As there, a call holds at most one retry: the next hedge
+  /// releases the previous one first, and the call's end releases the last. When it refuses,
+  /// no more hedges start for the call. Empty: unlimited.
+  std::shared_ptr<active_request_budget> active_budget{};
 };
 
 /// A hedge's counters.
@@ -173,6 +180,10 @@ class hedge {
     auto state = std::make_shared<shared>(std::forward<F>(f), std::forward<Args>(args)...);
     calls_.add();
     if (options_.budget) options_.budget->record_request(clock_.now());
+    // Declared before the lock: they end after it, with the call, winner or exception.
+    active_request_budget::scope request{};
+    active_request_budget::scope retry_slot{};
+    if (options_.active_budget) request = options_.active_budget->enter();
 
     // Starts attempt number state->stops.size(); called with the mutex held.
     const auto launch = [&] {
@@ -216,8 +227,8 @@ class hedge {
       }
       if (state->value) break;
       if (state->failed == started && !can_start) break;  // every attempt failed
-      // The delay passed, or every attempt so far failed: hedge, if the budget allows.
-      if (options_.budget && !options_.budget->try_spend(clock_.now())) {
+      // The delay passed, or every attempt so far failed: hedge, if the budgets allow.
+      if (!may_spend(retry_slot)) {
         refused_.add();
         may_hedge = false;
         if (state->failed == started) break;
@@ -240,6 +251,20 @@ class hedge {
   [[nodiscard]] const hedge_options& options() const noexcept { return options_; }
 
  private:
+  // Takes a retry from each budget set; false (and the call's retry released) when one refuses.
+  bool may_spend(active_request_budget::scope& retry_slot) {
+    if (options_.active_budget) {
+      retry_slot.release();  // Envoy's shouldRetry resets the previous retry first
+      retry_slot = options_.active_budget->try_retry();
+      if (!retry_slot) return false;
+    }
+    if (options_.budget && !options_.budget->try_spend(clock_.now())) {
+      retry_slot.release();  // not started: it must not hold the concurrency budget
+      return false;
+    }
+    return true;
+  }
+
   static hedge_options validated(hedge_options options) {
     const option_check check{"hedge"};
     check.non_negative("delay", options.delay);
