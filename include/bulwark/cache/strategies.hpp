@@ -105,7 +105,8 @@ class refresh_ahead {
         load_{std::move(load)},
         options_{options},
         executor_{std::move(executor)},
-        clock_{std::move(clock)} {
+        clock_{std::move(clock)},
+        in_flight_{0, key_hash{cache.hash_function()}} {
     const option_check check{"refresh_ahead"};
     check.fraction("refresh_fraction", options_.refresh_fraction);
     check.positive("expire_after_write", cache_.options().expire_after_write);
@@ -150,10 +151,10 @@ class refresh_ahead {
     in_flight_.erase(key);
   }
 
+  // The cache's own seeded hasher: keys a client chooses must not collide here either.
   struct key_hash {
-    std::size_t operator()(const key_type& k) const {
-      return static_cast<std::size_t>(stable_hash{}(k));
-    }
+    typename Cache::hasher hash;
+    std::size_t operator()(const key_type& k) const { return static_cast<std::size_t>(hash(k)); }
   };
 
   Cache& cache_;
