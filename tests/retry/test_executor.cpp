@@ -530,8 +530,11 @@ TEST_CASE("a max_elapsed of duration max never stops retrying for the deadline",
   CHECK(clock.now() - start == 30min);
   REQUIRE(left.size() == 4);
   CHECK(left[0] == duration::max());
-  // Then the time to the saturated deadline, time_point::max(): what the clock has left.
-  CHECK(left[3] == bulwark::time_point::max() - clock.now());
+  // Then the time to the deadline: start + max_elapsed where that fits (a clock before its
+  // epoch: max_elapsed - 30min elapsed), else the saturated time_point::max() - now.
+  const auto expected = start < bulwark::time_point{} ? duration::max() - 30min
+                                                      : bulwark::time_point::max() - clock.now();
+  CHECK(left[3] == expected);
 }
 
 // A server hint of duration::max() with a deadline: "delay >= time left" refuses it without
