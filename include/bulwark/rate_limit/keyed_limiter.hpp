@@ -178,7 +178,8 @@ class keyed_limiter {
     for (std::size_t i = 0; i < (std::size_t{1} << shard_bits_); ++i) {
       shard& s = shards_[i];
       const std::lock_guard lock{s.mutex};
-      dropped += s.drop_idle(detail::to_ns(now) - options_.idle_timeout.count());
+      dropped +=
+          s.drop_idle(detail::saturating_sub(detail::to_ns(now), options_.idle_timeout.count()));
     }
     return dropped;
   }
@@ -390,7 +391,8 @@ class keyed_limiter {
       }
       // Active expiry: look at two keys and drop the idle ones, so that idle keys go even in a
       // table that never fills.
-      const std::int64_t idle_before = now - owner.options_.idle_timeout.count();
+      const std::int64_t idle_before =
+          detail::saturating_sub(now, owner.options_.idle_timeout.count());
       for (int k = 0; k < 2 && count > 0; ++k) {
         std::size_t i = uniform_below(rng, mask + 1);
         while (slots[i].hash == 0)
