@@ -3,6 +3,8 @@
 
 #include <bulwark/balancing/replica_selector.hpp>
 #include <chrono>
+#include <functional>
+#include <memory>
 #include <set>
 #include <string>
 
@@ -244,4 +246,40 @@ TEST_CASE("inside the window, power of two choices prefers fewer operations", "[
                                     .tag_sets = {bulwark::tag_set{{"dc", "north"}}}},
                                    [](const std::string&) { return 0; }),
                   bulwark::no_replica_available);
+}
+
+namespace {
+// A manual clock whose sleeps may run a hook: the "replication" a waiting read waits for.
+struct hooked_clock {
+  using duration = bulwark::duration;
+  using time_point = bulwark::time_point;
+  bulwark::manual_clock base;
+  std::shared_ptr<int> sleeps = std::make_shared<int>(0);
+  std::shared_ptr<std::function<void()>> on_sleep = std::make_shared<std::function<void()>>();
+  [[nodiscard]] time_point now() const noexcept { return base.now(); }
+  void sleep_for(duration d) {
+    ++*sleeps;
+    base.advance(d);
+    if (*on_sleep) (*on_sleep)();
+  }
+};
+}  // namespace
+
+// A wait of duration::max() ("as long as it takes") used to overflow now + wait into the past,
+// so the read fell back to the primary at once. The deadline saturates now.
+TEST_CASE("a tokened read with a wait of duration max waits until a secondary applies it",
+          "[balancing]") {
+  hooked_clock clock;
+  bulwark::replica_selector<std::uint64_t, hooked_clock> s{
+      {.id = "p"}, {{.id = "a"}}, {.causal_poll_interval = 5ms}, clock};
+  s.report_position("a", 5, clock.now());
+  *clock.on_sleep = [&] {
+    if (*clock.sleeps == 3) s.report_position("a", 6, clock.now());
+  };
+  const auto start = clock.now();
+  bulwark::fast_rng rng{3};
+  const auto h = s.select_read({.mode = read_mode::secondary}, rng, 6, bulwark::duration::max());
+  CHECK(h.id() == "a");
+  CHECK(*clock.sleeps == 3);
+  CHECK(clock.now() - start == 15ms);
 }

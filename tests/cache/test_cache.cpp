@@ -547,3 +547,35 @@ TEST_CASE("lock-free reads see whole values while writers replace, evict, grow a
   CHECK(c.get(key_of(1000)) == "x");
   CHECK(c.size() <= 256);
 }
+
+// A clock before its epoch used to overflow never - now (and then read as "never expires"); a
+// clock within a ttl of time_point::max() saturated now + ttl to `never`, the same mistake.
+// Deadlines now saturate one short of `never`: the entry still expires.
+TEST_CASE("cache ttls hold with a clock before its epoch or near the end of its range", "[cache]") {
+  const bulwark::time_point t0 = GENERATE(
+      bulwark::time_point{-24h}, bulwark::time_point::min() + 1h, bulwark::time_point::max() - 1h);
+  manual_clock clock{t0};
+  test_cache<> c({.maximum_size = 10, .expire_after_write = 10s}, clock);
+  c.put(1, 1);
+  c.put(2, 2, 30min);
+  CHECK(c.get_entry(1)->expires_at == t0 + 10s);
+  clock.set(t0 + 10s - 1ns);
+  CHECK(c.get(1) == 1);
+  clock.set(t0 + 10s);
+  CHECK_FALSE(c.get(1).has_value());
+  CHECK(c.get(2) == 2);
+  clock.set(t0 + 30min);
+  CHECK_FALSE(c.get(2).has_value());
+  // A ttl that ends past time_point::max() ends at its last instant, not never.
+  c.put(3, 3, bulwark::duration::max() - 1ns);
+  CHECK(c.get_entry(3)->expires_at < bulwark::time_point::max());
+}
+
+TEST_CASE("a cache ttl of duration max never expires", "[cache]") {
+  manual_clock clock{bulwark::time_point{-24h}};
+  test_cache<> c({.maximum_size = 10, .expire_after_write = bulwark::duration::max()}, clock);
+  c.put(1, 1);
+  CHECK(c.get_entry(1)->expires_at == bulwark::time_point::max());
+  clock.advance(std::chrono::hours{24 * 365 * 200});
+  CHECK(c.get(1) == 1);
+}

@@ -238,3 +238,19 @@ TEST_CASE("write_behind with coalesce under concurrent writers: per key increasi
   CHECK(last == std::vector<int>{1999, 1999, 1999});
   CHECK(stored.size() <= 6000);
 }
+
+// ttl x refresh_fraction was converted from a double to int64 nanoseconds unchecked: for a
+// ttl of duration::max() it is 2^63 ns, out of range (undefined). It now saturates, and an
+// entry that never expires is refreshed on every read (its window spans all time).
+TEST_CASE("refresh_ahead over a cache whose ttl is duration max", "[cache]") {
+  manual_clock clock;
+  int_cache c({.maximum_size = 10, .expire_after_write = bulwark::duration::max()}, clock);
+  int loads = 0;
+  std::vector<std::function<void()>> tasks;
+  bulwark::refresh_ahead refresher(
+      c, [&](int k) { return ++loads + k; }, {.refresh_fraction = 1.0},
+      [&](std::function<void()> task) { tasks.push_back(task); }, clock);
+  CHECK(refresher.get(10) == 11);
+  CHECK(refresher.get(10) == 11);
+  CHECK(tasks.size() == 1);
+}

@@ -83,3 +83,19 @@ TEST_CASE("durations in messages use the unit a person would write", "[core]") {
   CHECK(text(std::chrono::duration<double>(0.25)) == "250ms");
   CHECK(text(true) == "true");
 }
+
+// The ends of the range print exactly: duration::min() is -2^63 ns = -9'223'372'036'854'775'808
+// ns, i.e. -9223372036 s and 854775808 ns; duration::max() is 2^63 - 1 ns. Negating min() was
+// undefined behaviour, and a double would have rounded both to 9223372036.854776.
+TEST_CASE("the ends of the duration range print exactly", "[core]") {
+  const auto text = [](auto d) { return bulwark::detail::to_message_text(d); };
+  CHECK(text(bulwark::duration::min()) == "-9223372036.854775808s");
+  CHECK(text(bulwark::duration::max()) == "9223372036.854775807s");
+  CHECK(text(bulwark::duration::min() + 8ns) == "-9223372036.8547758s");
+  CHECK(text(-1'000'000'001ns) == "-1.000000001s");
+  CHECK(text(1'050us) == "1.05ms");
+  CHECK(text(-1'001ns) == "-1.001us");
+  const bulwark::option_check check{"cache"};
+  CHECK(message_of([&] { check.positive("ttl", bulwark::duration::min()); }) ==
+        "bulwark::cache: ttl must be > 0 (got -9223372036.854775808s)");
+}

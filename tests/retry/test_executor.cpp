@@ -508,3 +508,46 @@ TEST_CASE("an on_retry listener that throws ends the call with its exception", "
       clock);
   CHECK_THROWS_WITH(retry.execute([]() -> int { throw attempt_failed{1}; }), "listener");
 }
+
+// duration::max() as max_elapsed is "no deadline": the deadline saturates at time_point::max()
+// instead of wrapping into the past (which stopped at once, reason deadline, after UB).
+TEST_CASE("a max_elapsed of duration max never stops retrying for the deadline", "[retry]") {
+  const bulwark::time_point start = GENERATE(manual_clock::default_start, bulwark::time_point{-24h},
+                                             bulwark::time_point::max() - 1h);
+  manual_clock clock{start};
+  bulwark::retry retry(
+      {.max_attempts = 4, .max_elapsed = duration::max(), .backoff = no_jitter(10min, 1, 1h)},
+      clock);
+  std::vector<std::optional<duration>> left;
+  const auto e = capture_exhausted([&] {
+    retry.execute([&](const bulwark::attempt_context& context) {
+      left.push_back(context.time_left);
+      throw attempt_failed{0};
+    });
+  });
+  CHECK(e.reason() == retry_stop_reason::attempts);
+  CHECK(e.attempts() == 4);
+  CHECK(clock.now() - start == 30min);
+  REQUIRE(left.size() == 4);
+  CHECK(left[0] == duration::max());
+  // Then the time to the deadline: start + max_elapsed where that fits (a clock before its
+  // epoch: max_elapsed - 30min elapsed), else the saturated time_point::max() - now.
+  const auto expected = start < bulwark::time_point{} ? duration::max() - 30min
+                                                      : bulwark::time_point::max() - clock.now();
+  CHECK(left[3] == expected);
+}
+
+// A server hint of duration::max() with a deadline: "delay >= time left" refuses it without
+// computing now + delay, also when the deadline saturated.
+TEST_CASE("a hint of duration max stops at the deadline without overflow", "[retry]") {
+  manual_clock clock{bulwark::time_point::max() - 1s};
+  bulwark::retry retry({.max_attempts = 3,
+                        .max_elapsed = 1h,
+                        .retry_after = [](const std::exception_ptr&) -> std::optional<duration> {
+                          return duration::max();
+                        }},
+                       clock);
+  const auto e = capture_exhausted([&] { retry.execute([] { throw attempt_failed{0}; }); });
+  CHECK(e.reason() == retry_stop_reason::deadline);
+  CHECK(e.attempts() == 1);
+}

@@ -14,6 +14,7 @@
 
 #include "bulwark/core/clock.hpp"
 #include "bulwark/core/options.hpp"
+#include "bulwark/detail/saturating.hpp"
 
 namespace bulwark {
 
@@ -71,7 +72,7 @@ class health_checker {
     std::vector<std::string> out;
     for (auto& [id, s] : states_) {
       if (s.next_probe && now < *s.next_probe) continue;
-      s.next_probe = now + options_.interval;
+      s.next_probe = detail::deadline_after(now, options_.interval);
       out.push_back(id);
     }
     return out;

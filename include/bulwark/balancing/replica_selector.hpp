@@ -21,6 +21,7 @@
 #include "bulwark/core/errors.hpp"
 #include "bulwark/core/options.hpp"
 #include "bulwark/core/random.hpp"
+#include "bulwark/detail/saturating.hpp"
 
 namespace bulwark {
 
@@ -158,7 +159,7 @@ class replica_selector {
                                            std::optional<Position> after = std::nullopt,
                                            duration wait = duration::zero()) {
     validate(pref);
-    const time_point deadline = clock_.now() + wait;
+    const time_point deadline = detail::deadline_after(clock_.now(), wait);  // max(): no limit
     for (;;) {
       const auto t = current_.load(std::memory_order_acquire);
       if (const auto chosen = select(*t, pref, rng, after)) return handle(*t, *chosen);
@@ -170,7 +171,8 @@ class replica_selector {
         if (after && fallback && p.up) return handle(*t, t->primary);
         return {};
       }
-      clock_.sleep_for(std::min(options_.causal_poll_interval, deadline - clock_.now()));
+      clock_.sleep_for(
+          std::min(options_.causal_poll_interval, detail::saturating_sub(deadline, clock_.now())));
     }
   }
   [[nodiscard]] replica_handle select_read(const read_preference& pref,

@@ -25,6 +25,7 @@
 #include "bulwark/core/clock.hpp"
 #include "bulwark/core/hash.hpp"
 #include "bulwark/core/siphash.hpp"
+#include "bulwark/detail/saturating.hpp"
 
 namespace bulwark {
 
@@ -327,10 +328,12 @@ class cache {
   static std::int64_t now_ns(time_point t) noexcept {
     return std::chrono::duration_cast<std::chrono::nanoseconds>(t.time_since_epoch()).count();
   }
+  // `never` for no ttl or duration::max() (forever). A finite ttl saturates one short of
+  // `never`, so that a clock near the end of its range (or before its epoch, where never - now
+  // overflowed) cannot turn it into "never expires".
   static std::int64_t deadline(std::int64_t now, duration ttl) noexcept {
-    if (ttl <= duration::zero()) return detail::never;
-    const auto ns = std::chrono::duration_cast<std::chrono::nanoseconds>(ttl).count();
-    return ns >= detail::never - now ? detail::never : now + ns;  // saturate
+    if (ttl <= duration::zero() || ttl == duration::max()) return detail::never;
+    return std::min(detail::saturating_add(now, ttl.count()), detail::never - 1);
   }
   static void check_ttl(duration ttl) { option_check{"cache"}.positive("ttl", ttl); }
 

@@ -14,6 +14,7 @@
 #include "bulwark/core/clock.hpp"
 #include "bulwark/core/hash.hpp"
 #include "bulwark/core/options.hpp"
+#include "bulwark/detail/saturating.hpp"
 
 namespace bulwark {
 
@@ -111,14 +112,18 @@ class refresh_ahead {
     check.fraction("refresh_fraction", options_.refresh_fraction);
     check.positive("expire_after_write", cache_.options().expire_after_write);
     const auto ttl = std::chrono::duration<double>(cache_.options().expire_after_write);
-    window_ = std::chrono::duration_cast<duration>(ttl * options_.refresh_fraction);
+    // A ttl of duration::max() (forever) is 2^63 ns as a double, which no duration holds.
+    const auto window = ttl * options_.refresh_fraction;
+    window_ = window >= std::chrono::duration<double>(duration::max())
+                  ? duration::max()
+                  : std::chrono::duration_cast<duration>(window);
   }
 
   /// The value of `key`: cached (reloading it ahead if in the refresh window) or loaded.
   value_type get(const key_type& key) {
     auto entry = cache_.get_entry(key);
     if (!entry) return cache_.get_or_load(key, load_);
-    if (clock_.now() >= entry->expires_at - window_ && claim(key)) {
+    if (clock_.now() >= detail::saturating_sub(entry->expires_at, window_) && claim(key)) {
       auto task = [this, key] { reload(key); };
       if (executor_) {
         executor_(std::move(task));

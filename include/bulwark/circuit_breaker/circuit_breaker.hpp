@@ -20,6 +20,7 @@
 #include "bulwark/core/errors.hpp"
 #include "bulwark/core/metrics.hpp"
 #include "bulwark/core/policy.hpp"
+#include "bulwark/detail/saturating.hpp"
 
 namespace bulwark {
 
@@ -511,11 +512,11 @@ class circuit_breaker {
       attempts = from.state() == circuit_state::half_open && !from_manual
                      ? std::min(from.attempts() + 1, detail::state_word::max_attempts)
                      : 1u;
-      stamp = detail::ceil_ms(now + wait_in_open(attempts));
+      stamp = detail::ceil_ms(detail::saturating_add(now, wait_in_open(attempts)));
     } else if (to == circuit_state::half_open) {
       attempts = from.attempts();
       if (options_.max_wait_in_half_open > duration::zero())
-        stamp = detail::ceil_ms(now + options_.max_wait_in_half_open);
+        stamp = detail::ceil_ms(detail::saturating_add(now, options_.max_wait_in_half_open));
     }
     if (to == circuit_state::closed || to == circuit_state::metrics_only) {
       // Before the CAS: no permit of the new state can record before the window is empty.

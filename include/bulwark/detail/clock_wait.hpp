@@ -9,6 +9,7 @@
 #include <mutex>
 
 #include "bulwark/core/clock.hpp"
+#include "bulwark/detail/saturating.hpp"  // deadline_after, for this header's users
 
 namespace bulwark::detail {
 
@@ -43,13 +44,6 @@ bool wait_until(std::condition_variable& cv, std::unique_lock<std::mutex>& lock,
     }
     return true;
   }
-}
-
-/// `now + d`, saturating instead of overflowing (duration::max() means "no deadline").
-[[nodiscard]] inline time_point deadline_after(time_point now, duration d) noexcept {
-  if (d <= duration::zero()) return now;
-  if (d >= time_point::max() - now) return time_point::max();
-  return now + d;
 }
 
 }  // namespace bulwark::detail

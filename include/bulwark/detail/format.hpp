@@ -3,6 +3,7 @@
 #include <charconv>
 #include <chrono>
 #include <concepts>
+#include <cstddef>
 #include <cstdint>
 #include <string>
 #include <string_view>
@@ -23,7 +24,8 @@ requires(std::is_arithmetic_v<T> && !std::same_as<T, bool>) void append_number(s
 
 /// Appends a duration the way a person writes it: hours and minutes when exact ("2h",
 /// "5min"), otherwise the largest of s, ms, us, ns not above it, as an integer when exact and
-/// as a shortest round-trip decimal when not: "250ms", "1.5s", "-3us", "19.999873ms", "0s".
+/// as its exact decimal when not: "250ms", "1.5s", "-3us", "19.999873ms", "0s". Every value
+/// of the range prints exactly, duration::min() included ("-9223372036.854775808s").
 template <class Rep, class Period>
 void append_duration(std::string& out, std::chrono::duration<Rep, Period> d) {
   const auto ns = std::chrono::duration_cast<std::chrono::nanoseconds>(d).count();
@@ -44,17 +46,32 @@ void append_duration(std::string& out, std::chrono::duration<Rep, Period> d) {
     return;
   }
   struct unit {
-    std::int64_t ns;
+    std::uint64_t ns;
+    int digits;  // of a fraction of the unit: log10(ns)
     std::string_view suffix;
   };
-  static constexpr unit units[] = {{1'000'000'000, "s"}, {1'000'000, "ms"}, {1'000, "us"}};
-  const auto magnitude = ns < 0 ? -ns : ns;
+  static constexpr unit units[] = {{1'000'000'000, 9, "s"}, {1'000'000, 6, "ms"}, {1'000, 3, "us"}};
+  // Unsigned, because -duration::min() does not fit the signed type.
+  const std::uint64_t magnitude =
+      ns < 0 ? std::uint64_t{0} - static_cast<std::uint64_t>(ns) : static_cast<std::uint64_t>(ns);
   for (const auto& u : units) {
     if (magnitude < u.ns) continue;
-    if (ns % u.ns == 0) {
-      append_number(out, ns / u.ns);
-    } else {
-      append_number(out, static_cast<double>(ns) / static_cast<double>(u.ns));
+    // Whole units, then the exact decimal fraction without trailing zeros: integers, because
+    // a double has 16 significant digits and would round duration::max() ("9223372036.854775807s").
+    if (ns < 0) out += '-';
+    append_number(out, magnitude / u.ns);
+    std::uint64_t fraction = magnitude % u.ns;
+    if (fraction != 0) {
+      int digits = u.digits;
+      while (fraction % 10 == 0) {
+        fraction /= 10;
+        --digits;
+      }
+      std::string text;
+      append_number(text, fraction);
+      out += '.';
+      out.append(static_cast<std::size_t>(digits) - text.size(), '0');
+      out += text;
     }
     out += u.suffix;
     return;

@@ -24,6 +24,7 @@
 #include "bulwark/core/hash.hpp"
 #include "bulwark/core/metrics.hpp"
 #include "bulwark/detail/format.hpp"
+#include "bulwark/detail/saturating.hpp"
 #include "bulwark/idempotency/codec.hpp"
 #include "bulwark/idempotency/errors.hpp"
 #include "bulwark/idempotency/options.hpp"
@@ -205,7 +206,7 @@ class idempotency_executor {
       const time_point now = clock_.now();
       if (options_.on_in_progress == in_progress_policy::wait && !wait_until) {
         waits_.add();
-        wait_until = now + options_.wait_timeout;
+        wait_until = detail::deadline_after(now, options_.wait_timeout);
       }
       if (!wait_until || !(now < *wait_until)) {
         in_progress_.add();
@@ -214,9 +215,10 @@ class idempotency_executor {
       // Poll again after `pause`, sooner if the wait ends or the holder's lease expires first
       // (then this call takes the key over). Positive, since now < *wait_until.
       duration sleep = std::min(pause, *wait_until - now);
-      if (holder_deadline > now) sleep = std::min(sleep, holder_deadline - now);
+      if (holder_deadline > now)
+        sleep = std::min(sleep, detail::saturating_sub(holder_deadline, now));
       clock_.sleep_for(sleep);
-      pause = std::min(pause * 2, options_.max_poll_interval);
+      pause = std::min(detail::saturating_mul(pause, 2), options_.max_poll_interval);
     }
   }
 

@@ -18,6 +18,7 @@
 #include "bulwark/core/options.hpp"
 #include "bulwark/core/random.hpp"
 #include "bulwark/core/siphash.hpp"
+#include "bulwark/detail/saturating.hpp"
 #include "bulwark/idempotency/record_table.hpp"
 #include "bulwark/idempotency/store.hpp"
 
@@ -163,14 +164,14 @@ class memory_store {
       }
       r->completed = false;
       r->result.reset();
-      return acquire(s, *r, fingerprint, now + lease);
+      return acquire(s, *r, fingerprint, detail::deadline_after(now, lease));
     }
     if (s.records.size() >= shard_capacity_ && !make_room(s, now)) {
       return outcome{std::in_place_index<3>, begin_status::full};
     }
     record& r = s.records.insert(hash, id);
     bump(s.entries);
-    return acquire(s, r, fingerprint, now + lease);
+    return acquire(s, r, fingerprint, detail::deadline_after(now, lease));
   }
 
   /// Stores `result` as the key's outcome, live for `ttl` from now, if the key is still in
@@ -189,7 +190,7 @@ class memory_store {
     if (r == nullptr) return false;
     r->completed = true;
     r->result.emplace(std::move(result));
-    r->deadline = now + ttl;
+    r->deadline = detail::deadline_after(now, ttl);
     s.link_newest(*r);
     return true;
   }

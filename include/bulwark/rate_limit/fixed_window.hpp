@@ -101,7 +101,10 @@ class fixed_window : public detail::limiter_base<fixed_window<Clock>, Clock> {
   [[nodiscard]] std::int64_t wait_ns(std::uint32_t cost, std::int64_t now) const noexcept {
     const view v = current(state_.load(std::memory_order_relaxed), now);
     if (v.count + cost <= options_.limit) return 0;
-    return (v.window + 1) * options_.window.count() - now;  // the next window's start
+    // The next window's start, saturating: with a window of duration::max() it is past the
+    // end of time.
+    const std::int64_t next = detail::saturating_mul(v.window + 1, options_.window.count());
+    return detail::saturating_sub(next, now);
   }
 
   [[nodiscard]] std::uint64_t available_at(std::int64_t now) const noexcept {

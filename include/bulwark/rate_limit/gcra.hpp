@@ -82,12 +82,16 @@ class gcra : public detail::limiter_base<gcra<Clock>, Clock> {
   // it is a read-modify-write in its single modification order, so no two callers can spend
   // the same capacity whatever the ordering. The limiter publishes no other memory, so there is
   // nothing for acquire/release to order.
+  //
+  // The sums saturate: tau may be up to 2^62 ns, so TAT (up to now + tau) plus an increment
+  // (up to tau) passes 2^63 with a clock a few days past its epoch; wrapped, it would look
+  // like the far past and admit everything. A saturated TAT only ever refuses more.
   bool admit(std::uint32_t cost, std::int64_t now) noexcept {
     const std::int64_t increment = interval_ * cost;
     std::int64_t tat = tat_.load(std::memory_order_relaxed);
     for (;;) {
-      const std::int64_t next = std::max(tat, now) + increment;
-      if (next - now > tau_) return false;  // refused without a write: no line ownership taken
+      if (backlog(tat, now) > tau_ - increment) return false;  // refused without a write
+      const std::int64_t next = detail::saturating_add(std::max(tat, now), increment);
       if (tat_.compare_exchange_weak(tat, next, std::memory_order_relaxed,
                                      std::memory_order_relaxed)) {
         return true;
@@ -101,8 +105,8 @@ class gcra : public detail::limiter_base<gcra<Clock>, Clock> {
     const std::int64_t increment = interval_ * cost;
     std::int64_t tat = tat_.load(std::memory_order_relaxed);
     for (;;) {
-      const std::int64_t next = std::max(tat, now) + increment;
-      const std::int64_t wait = std::max<std::int64_t>(next - tau_ - now, 0);
+      const std::int64_t next = detail::saturating_add(std::max(tat, now), increment);
+      const std::int64_t wait = std::max<std::int64_t>(backlog(tat, now) - (tau_ - increment), 0);
       if (wait > max_wait) return -1;
       if (tat_.compare_exchange_weak(tat, next, std::memory_order_relaxed,
                                      std::memory_order_relaxed)) {
@@ -113,13 +117,18 @@ class gcra : public detail::limiter_base<gcra<Clock>, Clock> {
 
   [[nodiscard]] std::int64_t wait_ns(std::uint32_t cost, std::int64_t now) const noexcept {
     const std::int64_t tat = tat_.load(std::memory_order_relaxed);
-    return std::max<std::int64_t>(std::max(tat, now) + interval_ * cost - tau_ - now, 0);
+    return std::max<std::int64_t>(backlog(tat, now) - (tau_ - interval_ * cost), 0);
   }
 
   [[nodiscard]] std::uint64_t available_at(std::int64_t now) const noexcept {
-    const std::int64_t tat = tat_.load(std::memory_order_relaxed);
-    const std::int64_t backlog = std::max(tat, now) - now;
-    return backlog >= tau_ ? 0 : static_cast<std::uint64_t>((tau_ - backlog) / interval_);
+    const std::int64_t ahead = backlog(tat_.load(std::memory_order_relaxed), now);
+    return ahead >= tau_ ? 0 : static_cast<std::uint64_t>((tau_ - ahead) / interval_);
+  }
+
+  // max(TAT, now) - now, saturating (a clock that jumped back by centuries leaves TAT that far
+  // ahead). The tests compare it with tau - c x T (>= 0, as c <= burst) rather than add c x T.
+  [[nodiscard]] static std::int64_t backlog(std::int64_t tat, std::int64_t now) noexcept {
+    return tat <= now ? 0 : detail::saturating_sub(tat, now);
   }
 
   // The hot fields first: with the base's counters they fill one 64-byte line.

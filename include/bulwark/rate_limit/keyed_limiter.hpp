@@ -21,6 +21,7 @@
 #include "bulwark/core/options.hpp"
 #include "bulwark/core/random.hpp"
 #include "bulwark/core/siphash.hpp"
+#include "bulwark/detail/saturating.hpp"
 #include "bulwark/rate_limit/detail/keyed_state.hpp"
 #include "bulwark/rate_limit/keyed_options.hpp"
 #include "bulwark/rate_limit/limiter_base.hpp"
@@ -357,7 +358,8 @@ class keyed_limiter {
     }
 
     [[nodiscard]] bool droppable(const keyed_limiter& owner, const slot& s, time_point now) const {
-      return s.last_used < detail::to_ns(now) - owner.options_.idle_timeout.count() &&
+      return s.last_used <
+                 detail::saturating_sub(detail::to_ns(now), owner.options_.idle_timeout.count()) &&
              owner.policy_.recovered(s.item.state, now);
     }
 

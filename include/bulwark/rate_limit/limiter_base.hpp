@@ -19,6 +19,7 @@
 #include "bulwark/core/metrics.hpp"
 #include "bulwark/core/options.hpp"
 #include "bulwark/core/rate.hpp"
+#include "bulwark/detail/saturating.hpp"
 
 namespace bulwark {
 
@@ -50,12 +51,6 @@ static_assert(std::same_as<duration, std::chrono::nanoseconds>);
 
 [[nodiscard]] constexpr std::int64_t to_ns(time_point t) noexcept {
   return t.time_since_epoch().count();
-}
-
-/// a + b for b >= 0, saturating at the largest int64 instead of overflowing.
-[[nodiscard]] constexpr std::int64_t saturating_add(std::int64_t a, std::int64_t b) noexcept {
-  return a > std::numeric_limits<std::int64_t>::max() - b ? std::numeric_limits<std::int64_t>::max()
-                                                          : a + b;
 }
 
 /// floor(a / b) for b > 0 (C++ division truncates toward zero; a time before the clock's

@@ -103,7 +103,8 @@ class sliding_window_counter : public detail::limiter_base<sliding_window_counte
     if (ahead == 1) return {window, current, 0, elapsed};
     if (ahead > 1) return {window, 0, 0, elapsed};
     // The clock is behind the stored window: charge that one; the weight saturates at 1.
-    return {window - ahead, previous, current, now - (window - ahead) * options_.window.count()};
+    const std::int64_t start = detail::saturating_mul(window - ahead, options_.window.count());
+    return {window - ahead, previous, current, detail::saturating_sub(now, start)};
   }
 
   // previous x (W - elapsed) / W + counted: the estimate over the last window, exactly as
@@ -146,7 +147,9 @@ class sliding_window_counter : public detail::limiter_base<sliding_window_counte
     std::int64_t e = from;
     if (static_cast<double>(previous) > room) {
       const double solved = static_cast<double>(w) * (1.0 - room / static_cast<double>(previous));
-      e = std::max(e, static_cast<std::int64_t>(std::ceil(solved)));
+      // For a window near duration::max(), solved may round up to 2^63, which no int64 holds.
+      const double rounded = std::ceil(solved);
+      e = rounded >= static_cast<double>(w) ? w : std::max(e, static_cast<std::int64_t>(rounded));
     }
     while (e < w && !fits(previous, counted, e))
       ++e;
@@ -158,10 +161,12 @@ class sliding_window_counter : public detail::limiter_base<sliding_window_counte
     const std::int64_t w = options_.window.count();
     const std::int64_t here =
         decay_point(v.previous, v.current + cost, std::max<std::int64_t>(v.elapsed, 0));
-    if (here < w) return here - v.elapsed;
+    if (here < w) return detail::saturating_sub(here, v.elapsed);
     // In the next window this one's count is the previous, decaying from full weight; cost
-    // <= limit, so it fits there at the latest by the window's end.
-    return (w - v.elapsed) + decay_point(v.current, cost, 0);
+    // <= limit, so it fits there at the latest by the window's end. Saturates: with a window
+    // of duration::max() the next window is past the end of time.
+    return detail::saturating_add(detail::saturating_sub(w, v.elapsed),
+                                  decay_point(v.current, cost, 0));
   }
 
   [[nodiscard]] std::uint64_t available_at(std::int64_t now) const noexcept {

@@ -75,7 +75,9 @@ class sliding_window_log : public detail::limiter_base<sliding_window_log<Clock>
   [[nodiscard]] std::int64_t blocked_for(std::uint32_t cost, std::int64_t now) const noexcept {
     const std::size_t k = options_.limit - cost + 1;
     if (k > size_) return 0;
-    return std::max<std::int64_t>(newest(k) + options_.window.count() - now, 0);
+    // newest(k) <= now: the sum stays in range, also for a window of duration::max().
+    const std::int64_t age = detail::saturating_sub(now, newest(k));
+    return std::max<std::int64_t>(options_.window.count() - age, 0);
   }
 
   // Readings behind the newest entry count as the newest entry's time.
@@ -99,7 +101,7 @@ class sliding_window_log : public detail::limiter_base<sliding_window_log<Clock>
     const std::lock_guard lock{mutex_};
     const std::int64_t at = effective(now);
     const std::int64_t blocked = blocked_for(cost, at);
-    return blocked == 0 ? 0 : blocked + (at - now);
+    return blocked == 0 ? 0 : detail::saturating_add(blocked, detail::saturating_sub(at, now));
   }
 
   [[nodiscard]] std::uint64_t available_at(std::int64_t now) const {
@@ -109,7 +111,7 @@ class sliding_window_log : public detail::limiter_base<sliding_window_log<Clock>
     std::size_t lo = 0, hi = size_;  // entries newest(1..lo) are in the window
     while (lo < hi) {
       const std::size_t mid = lo + (hi - lo + 1) / 2;
-      if (newest(mid) > now - options_.window.count()) {
+      if (detail::saturating_sub(now, newest(mid)) < options_.window.count()) {
         lo = mid;
       } else {
         hi = mid - 1;

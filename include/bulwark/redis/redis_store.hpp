@@ -15,6 +15,7 @@
 #include "bulwark/core/clock.hpp"
 #include "bulwark/core/metrics.hpp"
 #include "bulwark/core/options.hpp"
+#include "bulwark/detail/saturating.hpp"
 #include "bulwark/idempotency/store.hpp"
 #include "bulwark/redis/client.hpp"
 #include "bulwark/redis/keys.hpp"
@@ -121,11 +122,14 @@ class redis_store {
       acquired_.add();
       out.status = begin_status::acquired;
       out.lease = idempotency_lease{std::string{id.scope}, std::string{id.key},
-                                    parse_token(v[1].str()), now + lease};
+                                    parse_token(v[1].str()), detail::deadline_after(now, lease)};
     } else if (status == "in_progress" && v.size() == 2) {
       in_progress_.add();
       out.status = begin_status::in_progress;
-      out.deadline = now + std::chrono::milliseconds{std::max(v[1].integer(), 0LL)};
+      // PTTL of a lease of duration::max() is more milliseconds than nanoseconds fit.
+      const std::int64_t pttl_ms = std::max<std::int64_t>(v[1].integer(), 0);
+      out.deadline =
+          detail::deadline_after(now, duration{detail::saturating_mul(pttl_ms, 1'000'000)});
     } else if (status == "completed" && v.size() == 2 && !v[1].str().empty()) {
       replays_.add();
       out.status = begin_status::completed;

@@ -16,6 +16,7 @@
 #include "bulwark/core/options.hpp"
 #include "bulwark/core/policy.hpp"
 #include "bulwark/core/random.hpp"
+#include "bulwark/detail/saturating.hpp"
 #include "bulwark/retry/active_request_budget.hpp"
 #include "bulwark/retry/backoff.hpp"
 #include "bulwark/retry/budget.hpp"
@@ -153,6 +154,7 @@ class retry {
   struct call_state {
     std::uint32_t attempt = 0;
     std::optional<time_point> deadline{};
+    time_point started{};         // read when there is a deadline (else not read at all)
     std::uint32_t scheduled = 0;  // retries planned by the backoff since the last hint
     duration previous{};          // the last scheduled delay, for decorrelated jitter
     duration delay{};             // the wait planned before the next attempt
@@ -166,7 +168,11 @@ class retry {
   retry_result_t<F, Args...> run(const Call& call, F& f, Args&... args) {
     using result = retry_result_t<F, Args...>;
     call_state state;
-    if (options_.max_elapsed) state.deadline = clock_.now() + *options_.max_elapsed;
+    if (options_.max_elapsed) {
+      // Saturates: a max_elapsed of duration::max() is no deadline, not one in the past.
+      state.started = clock_.now();
+      state.deadline = detail::deadline_after(state.started, *options_.max_elapsed);
+    }
     if (options_.budget) options_.budget->record_request(state_now(state));
     if (options_.active_budget) state.request = options_.active_budget->enter();
     if (call.stop.stop_requested()) give_up(retry_stop_reason::stopped, state, call, args...);
@@ -290,7 +296,9 @@ class retry {
     if (state.deadline) {
       now = clock_.now();
       // Compared as "delay >= time left" so that a huge hint cannot overflow now + delay.
-      if (state.delay >= *state.deadline - *now) return refuse(retry_stop_reason::deadline);
+      if (state.delay >= detail::saturating_sub(*state.deadline, *now)) {
+        return refuse(retry_stop_reason::deadline);
+      }
     }
     if (options_.active_budget) {
       state.retry_slot.release();  // the previous retry has answered (Envoy's resetRetry)
@@ -328,14 +336,14 @@ class retry {
   }
 
   time_point state_now(const call_state& state) const {
-    return state.deadline ? *state.deadline - *options_.max_elapsed : clock_.now();
+    return state.deadline ? state.started : clock_.now();
   }
 
   std::optional<duration> time_left(const call_state& state) const {
     if (!state.deadline) return std::nullopt;
     // The first attempt starts at the start read: no second clock read on the success path.
     if (state.attempt == 1) return *options_.max_elapsed;
-    return *state.deadline - clock_.now();
+    return detail::saturating_sub(*state.deadline, clock_.now());
   }
 
   fast_rng& generator(call_state& state) {

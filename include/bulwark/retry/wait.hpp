@@ -1,11 +1,13 @@
 #pragma once
 
+#include <chrono>
 #include <concepts>
 #include <condition_variable>
 #include <mutex>
 #include <stop_token>
 
 #include "bulwark/core/clock.hpp"
+#include "bulwark/detail/saturating.hpp"
 
 namespace bulwark {
 
@@ -47,7 +49,13 @@ template <clock C>
     std::condition_variable_any wake;
     std::unique_lock lock{mutex};
     // The predicate is never true: only the deadline or the stop request ends the wait.
-    (void)wake.wait_for(lock, stop, d, [] { return false; });
+    // wait_for(d) would compute now + d unchecked; a huge d (a server's hint) must not wrap.
+    const time_point deadline = deadline_after(std::chrono::steady_clock::now(), d);
+    if (deadline == time_point::max()) {
+      (void)wake.wait(lock, stop, [] { return false; });
+    } else {
+      (void)wake.wait_until(lock, stop, deadline, [] { return false; });
+    }
     return !stop.stop_requested();
   } else {
     c.sleep_for(d);
