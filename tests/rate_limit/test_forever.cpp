@@ -6,6 +6,8 @@
 #include <bulwark/rate_limit/gcra.hpp>
 #include <bulwark/rate_limit/sliding_window_counter.hpp>
 #include <bulwark/rate_limit/sliding_window_log.hpp>
+#include <bulwark/rate_limit/smooth_warmup.hpp>
+#include <bulwark/rate_limit/token_bucket.hpp>
 #include <chrono>
 #include <cstdint>
 
@@ -97,4 +99,31 @@ TEST_CASE("gcra near the end of the clock's range refuses instead of wrapping", 
   CHECK(limiter.try_acquire());
   CHECK_FALSE(limiter.try_acquire());
   CHECK(limiter.available() == 0);
+}
+
+// A clock at either end of its range: the bucket's "full since" point (now - depth) and the
+// warm-up's stored permits (now - next_free) used to be plain sums that overflow there.
+TEST_CASE("token_bucket and smooth_warmup at the ends of the clock's range keep their bounds",
+          "[rate_limit]") {
+  for (const time_point start : {time_point::min() + 10s, time_point::max() - 10s}) {
+    manual_clock clock{start};
+    bulwark::token_bucket bucket({.rate = bulwark::per_second(10), .capacity = 3}, clock);
+    CHECK(bucket.try_acquire(3));  // starts full: capacity 3
+    CHECK_FALSE(bucket.try_acquire());
+    clock.advance(100ms);  // one token per 100 ms
+    CHECK(bucket.try_acquire());
+    CHECK_FALSE(bucket.try_acquire());
+
+    manual_clock warm_clock{start};
+    // The warm-up decides at either end exactly as it does at an ordinary time.
+    manual_clock ordinary_clock;
+    const bulwark::smooth_warmup_options warm{.rate = bulwark::per_second(10), .warmup_period = 1s};
+    bulwark::smooth_warmup warmup(warm, warm_clock);
+    bulwark::smooth_warmup ordinary(warm, ordinary_clock);
+    for (int step = 0; step < 40; ++step) {
+      CHECK(warmup.try_acquire() == ordinary.try_acquire());
+      warm_clock.advance(37ms);
+      ordinary_clock.advance(37ms);
+    }
+  }
 }

@@ -17,6 +17,7 @@
 #include "bulwark/core/clock.hpp"
 #include "bulwark/core/options.hpp"
 #include "bulwark/core/random.hpp"
+#include "bulwark/detail/saturating.hpp"
 
 namespace bulwark {
 
@@ -199,8 +200,9 @@ class outlier_detector {
     if (!bernoulli(rng, enforcing_percent / 100.0)) return false;
     auto& r = records_[&s];
     const auto cap = std::max(options_.base_ejection_time, options_.max_ejection_time);
-    if (options_.base_ejection_time * static_cast<duration::rep>(r.multiplier) <
-        cap + options_.base_ejection_time)
+    if (detail::saturating_mul(options_.base_ejection_time,
+                               static_cast<duration::rep>(r.multiplier)) <
+        detail::saturating_add(cap, options_.base_ejection_time))
       ++r.multiplier;
     r.ejected_at = now;
     s.ejected.store(true, std::memory_order_relaxed);

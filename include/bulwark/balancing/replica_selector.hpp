@@ -244,7 +244,8 @@ class replica_selector {
     }
     if (pref.max_staleness) {
       const duration floor = std::max<duration>(
-          std::chrono::seconds{90}, options_.heartbeat_frequency + options_.idle_write_period);
+          std::chrono::seconds{90},
+          detail::saturating_add(options_.heartbeat_frequency, options_.idle_write_period));
       check.at_least("max_staleness", *pref.max_staleness, floor);
     }
   }
@@ -279,7 +280,8 @@ class replica_selector {
       const member& m = t.members[k];
       if (k != t.primary && m.up && m.last_update) freshest = std::max(freshest, m.last_write);
     }
-    return freshest - s.last_write + options_.heartbeat_frequency;
+    // freshest >= s.last_write; only the heartbeat option can push the sum past the range.
+    return detail::saturating_add(freshest - s.last_write, options_.heartbeat_frequency);
   }
 
   static bool matches(const member& m, const tag_set& tags) {

@@ -14,6 +14,7 @@
 #include "bulwark/core/clock.hpp"
 #include "bulwark/core/options.hpp"
 #include "bulwark/core/rate.hpp"
+#include "bulwark/detail/saturating.hpp"
 #include "bulwark/rate_limit/limiter_base.hpp"
 
 namespace bulwark {
@@ -115,8 +116,9 @@ class smooth_warmup : public detail::limiter_base<smooth_warmup<Clock>, Clock> {
   // Guava's resync: idle time after the next free time stores permits.
   void resync(std::int64_t now) noexcept {
     if (now > next_free_) {
-      stored_ =
-          std::min(max_permits_, stored_ + static_cast<double>(now - next_free_) / cool_down_);
+      stored_ = std::min(
+          max_permits_,
+          stored_ + static_cast<double>(detail::saturating_sub(now, next_free_)) / cool_down_);
       next_free_ = now;
     }
   }
@@ -125,17 +127,19 @@ class smooth_warmup : public detail::limiter_base<smooth_warmup<Clock>, Clock> {
   // returned wait is N - now (what this caller waits), and N moves by this request's cost.
   std::int64_t reserve(std::uint32_t cost, std::int64_t now, std::int64_t max_wait) {
     const std::lock_guard lock{mutex_};
-    if (next_free_ - now > max_wait) return -1;
+    if (detail::saturating_sub(next_free_, now) > max_wait) return -1;
     resync(now);
-    const std::int64_t wait = std::max<std::int64_t>(next_free_ - now, 0);
+    const std::int64_t wait = std::max<std::int64_t>(detail::saturating_sub(next_free_, now), 0);
     const double take = std::min(static_cast<double>(cost), stored_);
     const double fresh = static_cast<double>(cost) - take;
     const double delay = stored_wait(stored_, take) + fresh * stable_;
     // Guava truncates the double wait to whole microseconds; here to whole nanoseconds, and
-    // saturates as Guava's saturatedAdd does.
-    const double room = static_cast<double>(std::numeric_limits<std::int64_t>::max() - next_free_);
-    next_free_ = delay >= room ? std::numeric_limits<std::int64_t>::max()
-                               : next_free_ + static_cast<std::int64_t>(delay);
+    // saturates as Guava's saturatedAdd does (also for a clock far before its epoch, where
+    // max - next_free_ itself overflowed and let every call through).
+    constexpr auto most = std::numeric_limits<std::int64_t>::max();
+    const std::int64_t step =
+        delay >= static_cast<double>(most) ? most : static_cast<std::int64_t>(delay);
+    next_free_ = detail::saturating_add(next_free_, step);
     stored_ -= take;
     return wait;
   }
@@ -144,14 +148,15 @@ class smooth_warmup : public detail::limiter_base<smooth_warmup<Clock>, Clock> {
 
   [[nodiscard]] std::int64_t wait_ns(std::uint32_t, std::int64_t now) const {
     const std::lock_guard lock{mutex_};
-    return std::max<std::int64_t>(next_free_ - now, 0);
+    return std::max<std::int64_t>(detail::saturating_sub(next_free_, now), 0);
   }
 
   [[nodiscard]] std::uint64_t available_at(std::int64_t now) const {
     const std::lock_guard lock{mutex_};
     if (now < next_free_) return 0;
-    const double stored =
-        std::min(max_permits_, stored_ + static_cast<double>(now - next_free_) / cool_down_);
+    const double stored = std::min(
+        max_permits_,
+        stored_ + static_cast<double>(detail::saturating_sub(now, next_free_)) / cool_down_);
     return static_cast<std::uint64_t>(stored);
   }
 

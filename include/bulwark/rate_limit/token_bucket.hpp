@@ -12,6 +12,7 @@
 #include "bulwark/core/clock.hpp"
 #include "bulwark/core/options.hpp"
 #include "bulwark/core/rate.hpp"
+#include "bulwark/detail/saturating.hpp"
 #include "bulwark/rate_limit/limiter_base.hpp"
 
 namespace bulwark {
@@ -80,7 +81,8 @@ class token_bucket : public detail::limiter_base<token_bucket<Clock>, Clock> {
   // full for a while is full, not fuller), then spend.
   [[nodiscard]] std::int64_t spent(std::int64_t zero, std::uint32_t cost,
                                    std::int64_t now) const noexcept {
-    return std::max(zero, now - depth_) + interval_ * cost;
+    return detail::saturating_add(std::max(zero, detail::saturating_sub(now, depth_)),
+                                  detail::saturating_mul(interval_, std::int64_t{cost}));
   }
 
   // Relaxed ordering: as in gcra, the decision reads and writes this one word only, and the
@@ -116,7 +118,8 @@ class token_bucket : public detail::limiter_base<token_bucket<Clock>, Clock> {
   }
 
   [[nodiscard]] std::uint64_t available_at(std::int64_t now) const noexcept {
-    const std::int64_t zero = std::max(zero_.load(std::memory_order_relaxed), now - depth_);
+    const std::int64_t zero =
+        std::max(zero_.load(std::memory_order_relaxed), detail::saturating_sub(now, depth_));
     return zero >= now ? 0 : static_cast<std::uint64_t>((now - zero) / interval_);
   }
 

@@ -28,6 +28,7 @@
 #include "bulwark/core/metrics.hpp"
 #include "bulwark/core/options.hpp"
 #include "bulwark/core/random.hpp"
+#include "bulwark/detail/saturating.hpp"
 #include "bulwark/redis/health.hpp"
 #include "bulwark/redis/sha1.hpp"
 
@@ -309,9 +310,9 @@ class redis_connection {
     backoff = std::min(backoff, cap);
     ++failures_;
     const double u = uniform01(rng_);
-    next_attempt_ =
-        now + backoff / 2 +
-        duration{static_cast<duration::rep>(u * static_cast<double>(backoff.count()) / 2.0)};
+    next_attempt_ = detail::deadline_after(
+        now, backoff / 2 + duration{static_cast<duration::rep>(
+                               u * static_cast<double>(backoff.count()) / 2.0)});
     return readiness::connect_failed;
   }
 

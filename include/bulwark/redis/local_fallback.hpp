@@ -12,6 +12,7 @@
 #include <string_view>
 
 #include "bulwark/core/clock.hpp"
+#include "bulwark/detail/saturating.hpp"
 #include "bulwark/rate_limit/gcra.hpp"
 #include "bulwark/rate_limit/keyed_limiter.hpp"
 #include "bulwark/rate_limit/limiter_base.hpp"
@@ -55,7 +56,7 @@ class redis_local_fallback {
       // caller's `now` is behind the clock the estimate read): try again, at the later time.
       clock_.sleep_for(wait);
       slept = slept || wait > duration::zero();
-      now = std::max(now + wait, clock_.now());
+      now = std::max(detail::saturating_add(now, wait), clock_.now());
     }
   }
 

@@ -20,6 +20,7 @@
 #include "bulwark/core/metrics.hpp"
 #include "bulwark/core/options.hpp"
 #include "bulwark/core/rate.hpp"
+#include "bulwark/detail/saturating.hpp"
 #include "bulwark/rate_limit/limiter_base.hpp"
 #include "bulwark/redis/batch.hpp"
 #include "bulwark/redis/client.hpp"
@@ -279,7 +280,8 @@ class redis_gcra {
       admitted_.add();
       return {.admitted = true};
     }
-    if (a->granted > cost) batches_.put(key, a->granted - cost, now + options_.batch_ttl, now);
+    if (a->granted > cost)
+      batches_.put(key, a->granted - cost, detail::deadline_after(now, options_.batch_ttl), now);
     admitted_.add();
     return {.admitted = true, .remaining = a->remaining};
   }
