@@ -45,7 +45,8 @@ std::vector<row> table_rows(const scenario_result& result) {
   // an arm without it. None at all: the table is unchanged.
   const std::size_t fixed = rows.size();
   for (const arm_result& a : result.arms) {
-    for (const auto& [name, value] : a.counters) {
+    for (const auto& counter : a.counters) {
+      const std::string& name = counter.first;
       const auto same = [&name](const row& r) { return r.label == name; };
       if (std::find_if(rows.begin() + static_cast<std::ptrdiff_t>(fixed), rows.end(), same) ==
           rows.end())
