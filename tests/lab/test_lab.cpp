@@ -543,3 +543,78 @@ TEST_CASE("overload: gradient2 admits a healthy load, codel bounds the queue's p
   CHECK(arm("adaptive lifo").stats.rejections == 0);
   CHECK(arm("adaptive lifo").stats.successes >= arm("codel").stats.successes);
 }
+
+namespace {
+
+const lab::arm_result& arm_named(const lab::scenario_result& result, std::string_view name) {
+  for (const lab::arm_result& a : result.arms)
+    if (a.name == name) return a;
+  throw std::logic_error("no arm " + std::string{name});
+}
+
+std::uint64_t counter_of(const lab::arm_result& a, std::string_view name) {
+  for (const auto& [key, value] : a.counters)
+    if (key == name) return value;
+  throw std::logic_error("no counter " + std::string{name} + " in arm " + a.name);
+}
+
+}  // namespace
+
+// Envoy's retry budget (envoy.config.cluster.v3.CircuitBreakers.Thresholds.RetryBudget,
+// resource_manager_impl.h): retries in flight <= max(20% x requests in flight, 3). During the
+// outage each hung request holds its count about 1 s, so at most about a fifth of them can
+// have a retry out: backend calls stay within about 20% of the requests over the outage's
+// quarter of the run (about 5% over the run), where naive retries send up to 4 calls each.
+TEST_CASE("retry-storm: the active-request budget caps retry amplification", "[lab]") {
+  const std::uint64_t seed = GENERATE(as<std::uint64_t>{}, 1, 42);
+  const lab::scenario_result result = lab::run_scenario(lab::retry_storm(), seed);
+  const auto& active = arm_named(result, "active budget");
+  const auto& naive = arm_named(result, "naive-retry");
+  CHECK(active.backend.calls > active.stats.requests);  // it does retry (the 1% errors)
+  CHECK(active.backend.calls < active.stats.requests * 115 / 100);
+  CHECK(active.backend.calls < naive.backend.calls * 7 / 10);
+  CHECK(active.stats.successes >= arm_named(result, "unprotected").stats.successes);
+}
+
+// Envoy's priority load (docs priority.rst, LoadBalancerBase::recalculatePerPriorityState,
+// overprovisioning factor 140) and panic (panic_threshold.rst):
+//   17s-27s (a-1, a-2 marked down): P0 health min(100, 140 x 2/4) = 70, P1 100 -> P1 takes 30%;
+//   27s-42s (all of zone-a down):   P0 health 0, P1 100, total 100 -> no panic, P1 takes 100%.
+// So P1 picks ~ 0.3 x 200/s x 10s + 200/s x 15s = 3600. Plain round robin ignores priorities:
+// 2 of 6 healthy is under panic_threshold 0.5, so from 27s it balances over all six and
+// about 2/3 of those requests meet a dead endpoint.
+TEST_CASE("zone-outage: locality_aware fails over by Envoy's priority load", "[lab]") {
+  const std::uint64_t seed = GENERATE(as<std::uint64_t>{}, 1, 42);
+  const lab::scenario_result result = lab::run_scenario(lab::zone_outage(), seed);
+  const auto& rr = arm_named(result, "round_robin");
+  const auto& aware = arm_named(result, "locality_aware");
+  const auto p1 = static_cast<double>(counter_of(aware, "picks priority 1"));
+  CHECK(p1 > 3600 * 0.9);
+  CHECK(p1 < 3600 * 1.1);
+  CHECK(aware.stats.failures * 3 < rr.stats.failures);
+  // 28s-40s, buckets 14 to 19: P1 serves every request; round robin panics.
+  std::uint64_t aware_ok = 0, rr_ok = 0, requests = 0;
+  for (std::size_t b = 14; b < 20; ++b) {
+    aware_ok += aware.stats.timeline.at(b).successes;
+    rr_ok += rr.stats.timeline.at(b).successes;
+    requests += rr.stats.timeline.at(b).requests();
+  }
+  CHECK(aware_ok * 100 >= requests * 99);
+  CHECK(rr_ok * 2 < requests);
+}
+
+// Netflix concurrency-limits AbstractPartitionedLimiter: at the limit only a partition under
+// max(1, ceil(share x limit)) gets in, so with shares 0.7 / 0.3 and half the requests each,
+// interactive keeps more of the shrunken limit during the slow spell than batch does.
+TEST_CASE("overload: the partitioned limit keeps the interactive share in the slow spell",
+          "[lab]") {
+  const std::uint64_t seed = GENERATE(as<std::uint64_t>{}, 1, 42);
+  const lab::scenario_result result = lab::run_scenario(lab::overload(), seed);
+  const auto& partitioned = arm_named(result, "partitioned");
+  const std::uint64_t interactive = counter_of(partitioned, "interactive ok 20-40s");
+  const std::uint64_t batch = counter_of(partitioned, "batch ok 20-40s");
+  CHECK(batch > 0);
+  CHECK(interactive * 4 > batch * 5);
+  CHECK(counter_of(partitioned, "batch refused 20-40s") >
+        counter_of(partitioned, "interactive refused 20-40s"));
+}

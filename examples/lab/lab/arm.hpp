@@ -1,8 +1,10 @@
 #pragma once
 
 #include <cstdint>
+#include <deque>
 #include <functional>
 #include <string>
+#include <utility>
 
 #include "bulwark/core/clock.hpp"
 #include "bulwark/core/random.hpp"
@@ -40,11 +42,25 @@ class arm_context {
   /// or never.
   void finish(const request& r, outcome result) { recorder_.finished(r, result, sim_.now()); }
 
+  /// A counter of the arm's own (traffic per priority, successes per partition), reported as
+  /// an extra row of the table and under "counters" in the JSON. Register it in make_client,
+  /// in the order the rows should show, and keep the reference: it stays valid for the run.
+  /// An arm that registers none reports exactly as before.
+  [[nodiscard]] std::uint64_t& counter(std::string name) {
+    for (auto& [existing, value] : counters_)
+      if (existing == name) return value;
+    return counters_.emplace_back(std::move(name), 0).second;
+  }
+  [[nodiscard]] const std::deque<std::pair<std::string, std::uint64_t>>& counters() const {
+    return counters_;
+  }
+
  private:
   simulation& sim_;
   simulated_backend& backend_;
   arm_recorder& recorder_;
   bulwark::fast_rng rng_;
+  std::deque<std::pair<std::string, std::uint64_t>> counters_;  // a deque: references stay valid
 };
 
 /// An arm's client: called at each request's arrival. It may answer at once (a guard refused)

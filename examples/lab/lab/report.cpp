@@ -38,8 +38,28 @@ std::vector<row> table_rows(const scenario_result& result) {
         std::to_string(a.stats.failures), std::to_string(a.stats.rejections),
         std::to_string(a.backend.calls),  format_duration(a.stats.p50),
         format_duration(a.stats.p99)};
-    for (std::size_t i = 0; i < rows.size(); ++i)
+    for (std::size_t i = 0; i < std::size(cells); ++i)
       rows[i].values.push_back(cells[i]);
+  }
+  // The arms' own counters, one row per name in the order the arms registered them; "-" for
+  // an arm without it. None at all: the table is unchanged.
+  const std::size_t fixed = rows.size();
+  for (const arm_result& a : result.arms) {
+    for (const auto& counter : a.counters) {
+      const std::string& name = counter.first;
+      const auto same = [&name](const row& r) { return r.label == name; };
+      if (std::find_if(rows.begin() + static_cast<std::ptrdiff_t>(fixed), rows.end(), same) ==
+          rows.end())
+        rows.push_back({name, {}});
+    }
+  }
+  for (std::size_t i = fixed; i < rows.size(); ++i) {
+    for (const arm_result& a : result.arms) {
+      std::string cell = "-";
+      for (const auto& [name, value] : a.counters)
+        if (name == rows[i].label) cell = std::to_string(value);
+      rows[i].values.push_back(std::move(cell));
+    }
   }
   return rows;
 }
@@ -70,6 +90,12 @@ void write_arm(json_writer& json, const arm_result& a) {
   json.key("timed_out").number(a.backend.timed_out);
   json.key("max_in_flight").number(a.backend.max_in_flight);
   json.end_object();
+  if (!a.counters.empty()) {  // only arms that keep counters: the others' JSON is unchanged
+    json.key("counters").begin_object();
+    for (const auto& [name, value] : a.counters)
+      json.key(name).number(value);
+    json.end_object();
+  }
   // Column-wise, one array per outcome, so the timeline stays short and easy to plot.
   json.key("timeline").begin_object();
   for (const auto& [name, field] : {std::pair{"successes", &timeline_bucket::successes},

@@ -59,7 +59,10 @@ arm_result run_arm(const scenario& s, const arm& a, std::uint64_t seed,
     throw std::logic_error{"lab: arm '" + a.name + "' of scenario '" + s.name + "' left " +
                            std::to_string(lost) + " requests without an outcome"};
   }
-  return {a.name, recorder.stats(), backend.metrics()};
+  return {a.name,
+          recorder.stats(),
+          backend.metrics(),
+          {context.counters().begin(), context.counters().end()}};
 }
 
 }  // namespace

@@ -4,6 +4,7 @@
 #include <cstdint>
 #include <functional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "lab/arm.hpp"
@@ -29,6 +30,8 @@ struct arm_result {
   std::string name{};
   arm_stats stats{};
   backend_metrics backend{};  // backend.calls: calls that reached it, retries included
+  /// The arm's own counters (arm_context::counter), in registration order; usually none.
+  std::vector<std::pair<std::string, std::uint64_t>> counters{};
 
   friend bool operator==(const arm_result&, const arm_result&) = default;
 };

@@ -18,6 +18,7 @@ std::vector<scenario> all_scenarios() {
   list.push_back(double_charge());
   list.push_back(global_limit());
   list.push_back(reshard());
+  list.push_back(zone_outage());
   // An area adds its scenario here, one line, e.g. list.push_back(rate_limit());
   return list;
 }

@@ -36,6 +36,8 @@ namespace lab {
 [[nodiscard]] scenario global_limit();
 /// "reshard": a store growing from 4 to 5 shards, hash % n against jump hash and a range split.
 [[nodiscard]] scenario reshard();
+/// "zone-outage": the local zone failing in two steps, round robin against Envoy's priorities.
+[[nodiscard]] scenario zone_outage();
 
 /// Every scenario, in the order `--list` shows them and a full run plays them. Built on each
 /// call: a plain list, with no registration at static-initialisation time to go wrong.

@@ -23,10 +23,18 @@
 // simulation cannot host, so the pool applies the bulkhead's rule to its queued jobs: a job
 // queued at t is dropped at max(nonempty_since + interval, t + target), where nonempty_since
 // is when the queue last became non-empty (include/bulwark/bulkhead/semaphore.hpp).
+//
+// The partitioned arm shares one Gradient2 limit between two classes of caller
+// (bulwark::partitioned_adaptive_limiter, Netflix's AbstractPartitionedLimiter): interactive
+// requests are guaranteed 70% of the current limit, batch 30%. Half the requests are batch, so
+// batch asks for more than its share: below the limit either class borrows, at the limit only
+// a class under its share gets in. When the slow spell shrinks the limit, the shedding falls
+// on batch and interactive keeps its share. Its extra rows count each class's outcomes.
 
 #include <algorithm>
 #include <bulwark/bulkhead/adaptive_limiter.hpp>
 #include <bulwark/bulkhead/bulkhead.hpp>
+#include <bulwark/bulkhead/partitioned_adaptive.hpp>
 #include <chrono>
 #include <cstdint>
 #include <deque>
@@ -43,6 +51,7 @@ namespace {
 
 constexpr duration client_timeout = 1s;
 constexpr std::uint32_t threads = 60;
+constexpr duration slow_from = 20s, slow_until = 40s;  // the backend's slow spell
 
 // The service's request threads: a job runs when a thread is idle, else waits in FIFO order.
 class thread_pool {
@@ -236,6 +245,62 @@ client adaptive(arm_context& context) {
   };
 }
 
+// A drop or a success for the limit, as the gradient2 arm reports them.
+template <class Permit>
+void report(Permit& held, const call_result& result) {
+  if (result.ok()) {
+    held.success();
+  } else if (result.status == call_status::timed_out || result.status == call_status::overloaded) {
+    held.dropped();
+  } else {
+    held.ignore();
+  }
+}
+
+client partitioned(arm_context& context) {
+  using limiter_t =
+      bulwark::partitioned_adaptive_limiter<bulwark::gradient2_limit, bulwark::manual_clock>;
+  struct counts {
+    std::uint64_t* ok;
+    std::uint64_t* refused;
+  };
+  struct state {
+    explicit state(bulwark::manual_clock clock)
+        : limiter{{.initial_limit = 20, .min_limit = 5, .max_limit = threads},
+                  {{"interactive", 0.7}, {"batch", 0.3}},
+                  clock} {}
+    thread_pool pool;
+    limiter_t limiter;
+    counts by_class[2]{};
+    std::uint64_t outside_spell = 0;  // requests before and after the slow spell: not shown
+  };
+  auto s = std::make_unique<state>(context.clock());
+  const char* const names[] = {"interactive", "batch"};
+  for (std::size_t c = 0; c < 2; ++c) {
+    s->by_class[c] = {&context.counter(std::string{names[c]} + " ok 20-40s"),
+                      &context.counter(std::string{names[c]} + " refused 20-40s")};
+  }
+  return [&context, s = std::move(s)](const request& r) {
+    // Half and half, from the arm's own stream: the arrivals stay every arm's.
+    const std::size_t c = context.rng()() >> 63U;
+    const duration elapsed = context.sim().elapsed();
+    const counts tally = elapsed >= slow_from && elapsed < slow_until
+                             ? s->by_class[c]
+                             : counts{&s->outside_spell, &s->outside_spell};
+    auto permit = s->limiter.try_acquire(c);
+    if (!permit) {
+      ++*tally.refused;
+      context.finish(r, outcome::rejected);
+      return;
+    }
+    run_admitted(context, s->pool, r, std::move(permit),
+                 [tally](auto& held, const call_result& result) {
+                   report(held, result);
+                   if (result.ok()) ++*tally.ok;
+                 });
+  };
+}
+
 }  // namespace
 
 scenario overload() {
@@ -245,8 +310,8 @@ scenario overload() {
       .load = {.rate = bulwark::per_second(200), .length = 60s},
       .backend = {.failure_rate = 0.01,
                   .latency = latency_model::log_normal(20ms, 100ms),
-                  .outages = {{.start = 20s,
-                               .end = 40s,
+                  .outages = {{.start = slow_from,
+                               .end = slow_until,
                                .failure_probability = 0.5,
                                .failure_latency = hang}}},
       .arms = {{.name = "unprotected", .make_client = unprotected},
@@ -256,7 +321,8 @@ scenario overload() {
                {.name = "adaptive lifo",
                 .make_client = with_discipline<bulwark::queue_discipline::adaptive_lifo>},
                {.name = "codel+lifo",
-                .make_client = with_discipline<bulwark::queue_discipline::codel_adaptive_lifo>}},
+                .make_client = with_discipline<bulwark::queue_discipline::codel_adaptive_lifo>},
+               {.name = "partitioned", .make_client = partitioned}},
   };
 }
 

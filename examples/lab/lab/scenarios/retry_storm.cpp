@@ -5,13 +5,21 @@
 //   - unprotected: one attempt (the baseline's client);
 //   - naive-retry: up to 4 attempts, each retry sent the moment the last attempt failed;
 //   - jitter+budget: up to 4 attempts, exponential backoff with full jitter (AWS), and a
-//     ratio retry budget (Finagle's defaults: 20% of recent requests plus 10 per second).
+//     ratio retry budget (Finagle's defaults: 20% of recent requests plus 10 per second);
+//   - active budget: the same backoff under bulwark::active_request_budget (Envoy's retry
+//     budget, its defaults): retries in flight at most 20% of the requests in flight, or 3.
+//     A request counts from arrival to its outcome, a retry from the failure that asks for it
+//     through its backoff to its answer, as retry_options::active_budget holds them.
 //
 // During the outage every naive request makes 4 backend calls: the backend's 150 slots fill
 // with retries of hung calls, and the retries of overloaded calls are refused within a
 // millisecond and sent again, so backend calls reach about four times the load. The budget
 // holds retries to about a fifth of the load; the background 1% errors are still retried.
+// The active budget caps retries by concurrency instead of by rate: during the outage about
+// 200 requests hang at once, so about 40 retries may be in flight, each holding its slot
+// through a backoff and a 1 s hang: again about a fifth of the load, with no window to tune.
 
+#include <bulwark/retry/active_request_budget.hpp>
 #include <bulwark/retry/backoff.hpp>
 #include <bulwark/retry/budget.hpp>
 #include <chrono>
@@ -35,44 +43,76 @@ constexpr std::uint32_t max_attempts = 4;
 class retrying_client {
  public:
   retrying_client(arm_context& context, bulwark::backoff_options backoff,
-                  std::unique_ptr<bulwark::retry_budget> budget)
-      : context_{context}, backoff_{backoff}, budget_{std::move(budget)} {}
+                  std::unique_ptr<bulwark::retry_budget> budget,
+                  std::unique_ptr<bulwark::active_request_budget> active = nullptr)
+      : context_{context},
+        backoff_{backoff},
+        budget_{std::move(budget)},
+        active_{std::move(active)} {}
 
   void start(const request& r) {
     if (budget_) budget_->record_request(context_.sim().now());
-    attempt(r, 1, duration::zero());
+    auto held = std::make_shared<scopes>();
+    if (active_) held->request = active_->enter();
+    attempt(r, 1, duration::zero(), std::move(held));
   }
 
  private:
-  void attempt(const request& r, std::uint32_t n, duration previous) {
-    context_.backend().call(client_timeout, [this, r, n, previous](const call_result& result) {
+  // The active budget's counts for one request, carried from attempt to attempt and released
+  // at its outcome.
+  struct scopes {
+    bulwark::active_request_budget::scope request;
+    bulwark::active_request_budget::scope retry;
+  };
+
+  // The request's counts end with its outcome, not when the callbacks holding them go.
+  void finish(const request& r, outcome result, scopes& held) {
+    held.retry.release();
+    held.request.release();
+    context_.finish(r, result);
+  }
+
+  void attempt(const request& r, std::uint32_t n, duration previous, std::shared_ptr<scopes> held) {
+    context_.backend().call(client_timeout, [this, r, n, previous,
+                                             held = std::move(held)](const call_result& result) {
       if (result.ok()) {
         if (budget_) budget_->record_success();
-        context_.finish(r, outcome::success);
+        finish(r, outcome::success, *held);
         return;
       }
       if (n >= max_attempts) {
         if (budget_) budget_->record_failure();
-        context_.finish(r, outcome::failure);
+        finish(r, outcome::failure, *held);
         return;
       }
       if (budget_ && !budget_->try_spend(context_.sim().now())) {
-        context_.finish(r, outcome::failure);
+        finish(r, outcome::failure, *held);
         return;
       }
+      if (active_) {
+        held->retry.release();  // the previous retry has answered (Envoy's resetRetry)
+        held->retry = active_->try_retry();
+        if (!held->retry) {
+          finish(r, outcome::failure, *held);
+          return;
+        }
+      }
       const duration delay = backoff_.delay(n, previous, context_.rng());
-      context_.sim().after(delay, [this, r, n, delay] { attempt(r, n + 1, delay); });
+      context_.sim().after(delay, [this, r, n, delay, held] { attempt(r, n + 1, delay, held); });
     });
   }
 
   arm_context& context_;
   bulwark::backoff backoff_;
   std::unique_ptr<bulwark::retry_budget> budget_;
+  std::unique_ptr<bulwark::active_request_budget> active_;
 };
 
 client make_retrying(arm_context& context, bulwark::backoff_options backoff,
-                     std::unique_ptr<bulwark::retry_budget> budget) {
-  auto state = std::make_unique<retrying_client>(context, backoff, std::move(budget));
+                     std::unique_ptr<bulwark::retry_budget> budget,
+                     std::unique_ptr<bulwark::active_request_budget> active = nullptr) {
+  auto state =
+      std::make_unique<retrying_client>(context, backoff, std::move(budget), std::move(active));
   return [state = std::move(state)](const request& r) { state->start(r); };
 }
 
@@ -89,6 +129,11 @@ client budgeted_client(arm_context& context) {
                        std::make_unique<bulwark::retry_budget>(bulwark::ratio_budget_options{}));
 }
 
+client active_budget_client(arm_context& context) {
+  return make_retrying(context, {.base = 100ms, .cap = 2s, .jitter = bulwark::jitter_kind::full},
+                       nullptr, std::make_unique<bulwark::active_request_budget>());
+}
+
 }  // namespace
 
 scenario retry_storm() {
@@ -97,6 +142,7 @@ scenario retry_storm() {
   s.summary = "naive retries multiply an outage's load; jittered retries under a budget do not";
   s.arms.push_back({.name = "naive-retry", .make_client = naive_client});
   s.arms.push_back({.name = "jitter+budget", .make_client = budgeted_client});
+  s.arms.push_back({.name = "active budget", .make_client = active_budget_client});
   return s;
 }
 
