@@ -57,8 +57,8 @@ class payment_client {
  public:
   payment_client(arm_context& context, bool idempotent) : context_{context} {
     if (idempotent) {
-      store_ = std::make_unique<store_t>(bulwark::memory_store_options{.max_entries = 100'000},
-                                         context.clock());
+      store_ = std::make_unique<store_t>(
+          bulwark::memory_store_options{.max_entries = 100'000, .hash_seed = 0}, context.clock());
       executor_ =
           std::make_unique<executor_t>(*store_, bulwark::idempotency_options{}, context.clock());
     }

@@ -63,7 +63,10 @@ client cached(arm_context& context) {
   using cache_type = bulwark::cache<std::uint64_t, int, Policy, bulwark::manual_clock>;
   struct state {
     explicit state(bulwark::manual_clock clock)
-        : cache({.maximum_size = 2000, .expire_after_write = 30s, .shards = 1}, clock) {}
+        // A fixed hash seed: the policy's sampling follows the hash, and the lab promises the
+        // same table for the same --seed (a cache's default seed is random per instance).
+        : cache({.maximum_size = 2000, .expire_after_write = 30s, .shards = 1, .hash_seed = 0},
+                clock) {}
     cache_type cache;
     std::unordered_map<std::uint64_t, std::vector<request>> waiting;  // misses in flight
   };
