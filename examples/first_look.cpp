@@ -16,7 +16,7 @@ int main() {
   bulwark::circuit_breaker breaker({.window_size = 20, .minimum_calls = 10, .wait_in_open = 5s},
                                    clock);
   bulwark::retry retry({.max_attempts = 3, .seed = 1}, clock);  // seeded jitter: runs repeat
-  bulwark::pipeline protect(retry, breaker, limiter);  // outermost first
+  bulwark::pipeline protect(retry, breaker, limiter);           // outermost first
 
   // A backend that fails one call in five, and every call during an outage.
   int calls = 0;
