@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "catch.hpp"
+#include "record.hpp"
 
 using namespace std::chrono_literals;
 using bulwark::call_outcome;
@@ -19,15 +20,8 @@ using bulwark::transition_reason;
 
 namespace {
 
-using breaker = bulwark::circuit_breaker<bulwark::manual_clock>;
-
-void record(breaker& b, call_outcome o, int times = 1) {
-  for (int i = 0; i < times; ++i) {
-    auto p = b.try_acquire();
-    REQUIRE(p);
-    p.record(o);
-  }
-}
+using breaker_test::breaker;
+using breaker_test::record;
 void succeed(breaker& b, int times = 1) {
   record(b, call_outcome::success, times);
 }

@@ -12,6 +12,7 @@
 #include <string>
 
 #include "catch.hpp"
+#include "record.hpp"
 
 using namespace std::chrono_literals;
 using bulwark::call_outcome;
@@ -19,15 +20,8 @@ using bulwark::circuit_state;
 
 namespace {
 
-using breaker = bulwark::circuit_breaker<bulwark::manual_clock>;
-
-void record(breaker& b, call_outcome o, int times = 1) {
-  for (int i = 0; i < times; ++i) {
-    auto p = b.try_acquire();
-    REQUIRE(p);
-    p.record(o);
-  }
-}
+using breaker_test::breaker;
+using breaker_test::record;
 
 // Trips a window_size = 1 breaker from closed, then walks it through `reopens` failed probes,
 // each taken 1 ms after the wait (OpenState admits strictly after it). Returns the wait of the
