@@ -7,7 +7,7 @@
 // size() is the model's size; a record keeps the token it was given; erase_if erases exactly
 // the records the predicate chose, and for_each visits exactly the records held.
 
-#include <bulwark/idempotency/record_table.hpp>
+#include <bulwark/idempotency/detail/record_table.hpp>
 #include <cstddef>
 #include <cstdint>
 #include <string>

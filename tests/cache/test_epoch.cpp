@@ -1,9 +1,9 @@
-// The cache's epoch domain (include/bulwark/cache/epoch.hpp): when the epoch may advance, with
-// pins nested and slots shared. Single-threaded and deterministic: a domain of one slot makes
+// The cache's epoch domain (include/bulwark/cache/detail/epoch.hpp): when the epoch may advance,
+// with pins nested and slots shared. Single-threaded and deterministic: a domain of one slot makes
 // every pin share it, which is what two threads that hash to one slot do.
 
 #include <atomic>
-#include <bulwark/cache/epoch.hpp>
+#include <bulwark/cache/detail/epoch.hpp>
 #include <cstdint>
 #include <latch>
 #include <memory>

@@ -1,5 +1,5 @@
+#include <bulwark/cache/detail/frequency_sketch.hpp>
 #include <bulwark/cache/eviction.hpp>
-#include <bulwark/cache/frequency_sketch.hpp>
 #include <bulwark/cache/s3fifo.hpp>
 #include <bulwark/cache/sieve.hpp>
 #include <bulwark/cache/tiny_lfu.hpp>

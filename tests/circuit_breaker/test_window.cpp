@@ -1,4 +1,4 @@
-#include <bulwark/circuit_breaker/window.hpp>
+#include <bulwark/circuit_breaker/detail/window.hpp>
 #include <chrono>
 #include <cstdint>
 #include <thread>

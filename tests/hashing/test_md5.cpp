@@ -1,5 +1,5 @@
 #include <bulwark/core/random.hpp>
-#include <bulwark/hashing/md5.hpp>
+#include <bulwark/hashing/detail/md5.hpp>
 #include <cstdint>
 #include <string>
 #include <string_view>

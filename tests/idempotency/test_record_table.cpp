@@ -5,7 +5,7 @@
 #include <bulwark/core/hash.hpp>
 #include <bulwark/core/random.hpp>
 #include <bulwark/core/siphash.hpp>
-#include <bulwark/idempotency/record_table.hpp>
+#include <bulwark/idempotency/detail/record_table.hpp>
 #include <cstdint>
 #include <map>
 #include <set>

@@ -1,6 +1,6 @@
 #include <bulwark/redis/client.hpp>
-#include <bulwark/redis/scripts.hpp>
-#include <bulwark/redis/sha1.hpp>
+#include <bulwark/redis/detail/scripts.hpp>
+#include <bulwark/redis/detail/sha1.hpp>
 #include <chrono>
 #include <string>
 

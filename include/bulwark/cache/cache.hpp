@@ -18,9 +18,9 @@
 #include <utility>
 
 #include "bulwark/cache/cache_options.hpp"
-#include "bulwark/cache/epoch.hpp"
+#include "bulwark/cache/detail/epoch.hpp"
+#include "bulwark/cache/detail/shard.hpp"
 #include "bulwark/cache/eviction.hpp"
-#include "bulwark/cache/shard.hpp"
 #include "bulwark/cache/tiny_lfu.hpp"
 #include "bulwark/core/clock.hpp"
 #include "bulwark/core/hash.hpp"

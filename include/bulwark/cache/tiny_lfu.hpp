@@ -17,8 +17,8 @@
 #include <cstdint>
 #include <vector>
 
+#include "bulwark/cache/detail/frequency_sketch.hpp"
 #include "bulwark/cache/eviction.hpp"
-#include "bulwark/cache/frequency_sketch.hpp"
 #include "bulwark/core/random.hpp"
 
 namespace bulwark {

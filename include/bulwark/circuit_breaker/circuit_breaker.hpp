@@ -10,12 +10,12 @@
 #include <type_traits>
 #include <utility>
 
+#include "bulwark/circuit_breaker/detail/probes.hpp"
+#include "bulwark/circuit_breaker/detail/state_word.hpp"
+#include "bulwark/circuit_breaker/detail/window.hpp"
 #include "bulwark/circuit_breaker/metrics.hpp"
 #include "bulwark/circuit_breaker/options.hpp"
-#include "bulwark/circuit_breaker/probes.hpp"
 #include "bulwark/circuit_breaker/state.hpp"
-#include "bulwark/circuit_breaker/state_word.hpp"
-#include "bulwark/circuit_breaker/window.hpp"
 #include "bulwark/core/clock.hpp"
 #include "bulwark/core/errors.hpp"
 #include "bulwark/core/metrics.hpp"

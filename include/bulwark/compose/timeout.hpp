@@ -9,7 +9,7 @@
 #include <type_traits>
 #include <utility>
 
-#include "bulwark/compose/watchdog.hpp"
+#include "bulwark/compose/detail/watchdog.hpp"
 #include "bulwark/core/clock.hpp"
 #include "bulwark/core/errors.hpp"
 #include "bulwark/core/options.hpp"

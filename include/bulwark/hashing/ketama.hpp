@@ -15,7 +15,7 @@
 #include <vector>
 
 #include "bulwark/core/options.hpp"
-#include "bulwark/hashing/md5.hpp"
+#include "bulwark/hashing/detail/md5.hpp"
 #include "bulwark/hashing/node.hpp"
 
 namespace bulwark {

@@ -19,7 +19,7 @@
 #include "bulwark/core/random.hpp"
 #include "bulwark/core/siphash.hpp"
 #include "bulwark/detail/saturating.hpp"
-#include "bulwark/idempotency/record_table.hpp"
+#include "bulwark/idempotency/detail/record_table.hpp"
 #include "bulwark/idempotency/store.hpp"
 
 namespace bulwark {

@@ -29,8 +29,8 @@
 #include "bulwark/core/options.hpp"
 #include "bulwark/core/random.hpp"
 #include "bulwark/detail/saturating.hpp"
+#include "bulwark/redis/detail/sha1.hpp"
 #include "bulwark/redis/health.hpp"
-#include "bulwark/redis/sha1.hpp"
 
 namespace bulwark {
 

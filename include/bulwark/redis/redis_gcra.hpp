@@ -22,13 +22,13 @@
 #include "bulwark/core/rate.hpp"
 #include "bulwark/detail/saturating.hpp"
 #include "bulwark/rate_limit/limiter_base.hpp"
-#include "bulwark/redis/batch.hpp"
 #include "bulwark/redis/client.hpp"
 #include "bulwark/redis/decision.hpp"
-#include "bulwark/redis/keys.hpp"
-#include "bulwark/redis/local_fallback.hpp"
+#include "bulwark/redis/detail/batch.hpp"
+#include "bulwark/redis/detail/keys.hpp"
+#include "bulwark/redis/detail/local_fallback.hpp"
+#include "bulwark/redis/detail/scripts.hpp"
 #include "bulwark/redis/redis_gcra_options.hpp"
-#include "bulwark/redis/scripts.hpp"
 
 namespace bulwark {
 

@@ -18,8 +18,8 @@
 #include "bulwark/detail/saturating.hpp"
 #include "bulwark/idempotency/store.hpp"
 #include "bulwark/redis/client.hpp"
-#include "bulwark/redis/keys.hpp"
-#include "bulwark/redis/scripts.hpp"
+#include "bulwark/redis/detail/keys.hpp"
+#include "bulwark/redis/detail/scripts.hpp"
 
 namespace bulwark {
 

@@ -27,10 +27,10 @@
 #include <vector>
 
 #include "bulwark/cache/cache_options.hpp"
-#include "bulwark/cache/epoch.hpp"
+#include "bulwark/cache/detail/epoch.hpp"
+#include "bulwark/cache/detail/read_buffer.hpp"
+#include "bulwark/cache/detail/slab.hpp"
 #include "bulwark/cache/eviction.hpp"
-#include "bulwark/cache/read_buffer.hpp"
-#include "bulwark/cache/slab.hpp"
 #include "bulwark/detail/false_sharing.hpp"
 
 namespace bulwark::detail {

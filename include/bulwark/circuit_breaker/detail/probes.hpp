@@ -4,7 +4,7 @@
 #include <cstdint>
 #include <memory>
 
-#include "bulwark/circuit_breaker/state_word.hpp"
+#include "bulwark/circuit_breaker/detail/state_word.hpp"
 
 // The half-open probe slots: permitted_calls_in_half_open words, one per probe. A probe owns
 // its slot from try_acquire to its verdict, so no more probes than slots are ever admitted.
