@@ -1,6 +1,6 @@
 // bulkhead benchmarks.
 //
-// bulkhead/*: one try_enter and its release per iteration, the bulkhead never full (the
+// bulkhead/*: one try_acquire and its release per iteration, the bulkhead never full (the
 // uncontended success path the issue targets), beside the bulkhead a user would hand-write
 // with a std::mutex and a std::condition_variable, and beside C++20's std::counting_semaphore.
 // Threads share one bulkhead, so the threaded rows measure contention on its one word.
@@ -28,7 +28,7 @@ using namespace std::chrono_literals;
 class mutex_bulkhead {
  public:
   explicit mutex_bulkhead(std::uint32_t max) : max_{max} {}
-  bool try_enter() {
+  bool try_acquire() {
     const std::lock_guard lock{mutex_};
     if (in_flight_ >= max_) return false;
     ++in_flight_;
@@ -52,7 +52,7 @@ class mutex_bulkhead {
 void bulkhead_ours(benchmark::State& state) {
   static bulwark::bulkhead bulkhead({.max_concurrent = 1000});
   for (auto _ : state) {
-    auto permit = bulkhead.try_enter();
+    auto permit = bulkhead.try_acquire();
     benchmark::DoNotOptimize(permit);
   }
   state.SetItemsProcessed(state.iterations());
@@ -63,7 +63,7 @@ void bulkhead_codel(benchmark::State& state) {
   static bulwark::bulkhead bulkhead(
       {.max_concurrent = 1000, .queue = bulwark::queue_discipline::codel_adaptive_lifo});
   for (auto _ : state) {
-    auto permit = bulkhead.try_enter();
+    auto permit = bulkhead.try_acquire();
     benchmark::DoNotOptimize(permit);
   }
   state.SetItemsProcessed(state.iterations());
@@ -77,7 +77,7 @@ BENCHMARK(bulkhead_codel)
 void bulkhead_mutex(benchmark::State& state) {
   static mutex_bulkhead bulkhead{1000};
   for (auto _ : state) {
-    const bool in = bulkhead.try_enter();
+    const bool in = bulkhead.try_acquire();
     benchmark::DoNotOptimize(in);
     if (in) bulkhead.release();
   }

@@ -20,8 +20,8 @@ int main() {
   bulwark::pipeline pay(payments);
 
   // Simulate a hang: every slot of the recommendations bulkhead is held by a stuck call.
-  auto stuck1 = recommendations.try_enter();
-  auto stuck2 = recommendations.try_enter();
+  auto stuck1 = recommendations.try_acquire();
+  auto stuck2 = recommendations.try_acquire();
 
   const std::string shown = recommend.execute([] { return std::string{"personalised"}; });
   std::printf("recommendations: %s\n", shown.c_str());

@@ -27,7 +27,7 @@ using test_support::await;
 
 namespace {
 
-// Threads that queue in enter_for(1h), one at a time (each is queued before the next starts),
+// Threads that queue in try_acquire_for(1h), one at a time (each is queued before the next starts),
 // and record the order in which they get the slot; a refused thread records nothing.
 class waiters {
  public:
@@ -35,7 +35,7 @@ class waiters {
   void queue(Bulkhead& bulkhead, int id) {
     const auto before = bulkhead.waiting();
     threads_.emplace_back([this, &bulkhead, id] {
-      auto p = bulkhead.enter_for(1h);
+      auto p = bulkhead.try_acquire_for(1h);
       if (!p) return;  // no Catch2 assertion off the main thread
       const std::lock_guard lock{mutex_};
       order_.push_back(id);
@@ -69,7 +69,7 @@ TEST_CASE("codel drops a waiter only once the queue has stayed non-empty for the
   bulwark::manual_clock clock;
   bulwark::bulkhead bulkhead(
       {.max_concurrent = 1, .max_waiting = 8, .queue = bulwark::queue_discipline::codel}, clock);
-  auto holder = bulkhead.try_enter();
+  auto holder = bulkhead.try_acquire();
   waiters w;
   w.queue(bulkhead, 0);
   clock.advance(99ms);
@@ -101,7 +101,7 @@ TEST_CASE("fifo, the default, never sheds: the same waits are served in arrival 
   bulwark::manual_clock clock;
   bulwark::bulkhead bulkhead({.max_concurrent = 1, .max_waiting = 8}, clock);
   CHECK(bulkhead.options().queue == bulwark::queue_discipline::fifo);
-  auto holder = bulkhead.try_enter();
+  auto holder = bulkhead.try_acquire();
   waiters w;
   w.queue(bulkhead, 0);
   clock.advance(99ms);
@@ -122,7 +122,7 @@ TEST_CASE("execute raises bulkhead_full at once when codel sheds the wait", "[bu
                               .queue_target = 10ms,
                               .queue_interval = 50ms},
                              clock);
-  auto holder = bulkhead.try_enter();
+  auto holder = bulkhead.try_acquire();
   std::string message;  // asserted on this thread: Catch2 is not thread-safe
   std::thread caller{[&] {
     try {
@@ -149,7 +149,7 @@ TEST_CASE("adaptive lifo serves the newest waiter first once the queue is overlo
       {.max_concurrent = 1, .max_waiting = 8, .queue = bulwark::queue_discipline::adaptive_lifo},
       clock);
   SECTION("a young queue is FIFO") {
-    auto holder = bulkhead.try_enter();
+    auto holder = bulkhead.try_acquire();
     waiters w;
     for (int id = 0; id < 4; ++id)
       w.queue(bulkhead, id);
@@ -158,7 +158,7 @@ TEST_CASE("adaptive lifo serves the newest waiter first once the queue is overlo
     CHECK(w.join() == std::vector<int>{0, 1, 2, 3});
   }
   SECTION("an overloaded queue is LIFO, and nobody is shed") {
-    auto holder = bulkhead.try_enter();
+    auto holder = bulkhead.try_acquire();
     waiters w;
     w.queue(bulkhead, 0);
     w.queue(bulkhead, 1);
@@ -181,7 +181,7 @@ TEST_CASE("codel with adaptive lifo sheds the stale and serves the newest", "[bu
                               .max_waiting = 8,
                               .queue = bulwark::queue_discipline::codel_adaptive_lifo},
                              clock);
-  auto holder = bulkhead.try_enter();
+  auto holder = bulkhead.try_acquire();
   waiters w;
   w.queue(bulkhead, 0);
   clock.advance(99ms);

@@ -114,8 +114,8 @@ TEST_CASE("the standard guards compose: retry, breaker, limiter, bulkhead", "[co
   CHECK(bulkhead.metrics().rejected == 0);
 
   // A refusal from an inner guard reaches the outer ones as a bulwark::rejected subclass.
-  auto held = bulkhead.try_enter();
-  auto held2 = bulkhead.try_enter();
+  auto held = bulkhead.try_acquire();
+  auto held2 = bulkhead.try_acquire();
   bulwark::pipeline inner(breaker, bulkhead);
   CHECK_THROWS_AS(inner.execute([] { return 1; }), bulwark::bulkhead_full);
 }
@@ -125,7 +125,7 @@ TEST_CASE("rejections reach a fallback placed outside the guard", "[compose]") {
   bulwark::fallback on_refusal([](const bulwark::rejected&) { return -1; });
   bulwark::pipeline p(on_refusal, bulkhead);
   CHECK(p.execute([] { return 5; }) == 5);
-  auto held = bulkhead.try_enter();
+  auto held = bulkhead.try_acquire();
   CHECK(p.execute([] { return 5; }) == -1);
   // Not a rejection: passes through the fallback unchanged.
   held.release();

@@ -1,6 +1,6 @@
 // Bulkhead occupancy: never more than max_concurrent calls inside at once (docs/bulkhead.md,
-// max_concurrent: "calls inside at once"), whichever way callers enter: try_enter, enter_for
-// (which queues), execute. Occupancy is counted inside the guarded call.
+// max_concurrent: "calls inside at once"), whichever way callers enter: try_acquire,
+// try_acquire_for (which queues), execute. Occupancy is counted inside the guarded call.
 
 #include <atomic>
 #include <bulwark/bulkhead.hpp>
@@ -51,14 +51,14 @@ TEST_CASE("bulkhead never holds more than max_concurrent calls, any way of enter
       for (int i = 0; i < 1'500; ++i) {
         switch (bulwark::uniform_below(rng, 3)) {
           case 0:
-            if (auto p = bulkhead.try_enter()) {
+            if (auto p = bulkhead.try_acquire()) {
               seen.guarded_call();
             } else {
               refused.fetch_add(1);
             }
             break;
           case 1:
-            if (auto p = bulkhead.enter_for(1h)) {
+            if (auto p = bulkhead.try_acquire_for(1h)) {
               seen.guarded_call();
             } else {
               refused.fetch_add(1);  // the queue was full

@@ -20,11 +20,11 @@ namespace bulwark {
 struct bulkhead_options {
   /// Calls allowed inside at once. In [1, 2^31 - 1].
   std::uint32_t max_concurrent = 25;
-  /// Callers allowed to wait in enter_for() at once; the next one is refused at once. In
+  /// Callers allowed to wait in try_acquire_for() at once; the next one is refused at once. In
   /// [0, 2^31 - 1].
   std::uint32_t max_waiting = 100;
   /// How long execute() waits for a slot (resilience4j's maxWaitDuration). >= 0; zero: it
-  /// never waits, which is try_enter().
+  /// never waits, which is try_acquire().
   duration max_wait = duration::zero();
   /// How waiters are served (see queue_discipline). fifo: arrival order, as before.
   queue_discipline queue = queue_discipline::fifo;
@@ -42,14 +42,14 @@ struct bulkhead_options {
 ///
 ///   bulwark::bulkhead payments({.max_concurrent = 10, .max_wait = 50ms});
 ///   auto receipt = payments.execute(charge, order);      // throws bulkhead_full when refused
-///   if (auto permit = payments.try_enter()) { ... }      // non-throwing; released at scope end
+///   if (auto permit = payments.try_acquire()) { ... }      // non-throwing; released at scope end
 ///
-/// try_enter() and a permit's release are one CAS each on one 64-bit word when nobody waits
-/// (lock-free; see bulkhead_semaphore). enter_for() queues when the bulkhead is full: waiters
-/// are served in the order options().queue says (arrival order by default), and try_enter()
+/// try_acquire() and a permit's release are one CAS each on one 64-bit word when nobody waits
+/// (lock-free; see bulkhead_semaphore). try_acquire_for() queues when the bulkhead is full: waiters
+/// are served in the order options().queue says (arrival order by default), and try_acquire()
 /// does not overtake them.
 ///
-/// The clock only times enter_for()'s waits: with manual_clock a waiter's deadline is virtual
+/// The clock only times try_acquire_for()'s waits: with manual_clock a waiter's deadline is virtual
 /// (it is checked every millisecond of real time), which lets tests run timeouts without
 /// sleeping. Thread-safe; neither copyable nor movable (permits point at it).
 template <clock Clock = steady_clock>
@@ -73,24 +73,24 @@ class bulkhead {
 
   /// A permit if a slot is free and nobody is waiting for one, else an empty permit. Never
   /// blocks, never reads the clock. O(1), lock-free.
-  [[nodiscard]] permit try_enter() noexcept { return semaphore_.try_enter(); }
+  [[nodiscard]] permit try_acquire() noexcept { return semaphore_.try_acquire(); }
 
   /// A permit, waiting up to `timeout` for a slot in the queue when the bulkhead is full; an
   /// empty permit if the queue is full, the wait timed out, or CoDel shed it. A zero or
   /// negative timeout never waits. Reads the clock only when it has to wait.
-  [[nodiscard]] permit enter_for(duration timeout) {
-    if (permit p = semaphore_.try_enter(false)) return p;
+  [[nodiscard]] permit try_acquire_for(duration timeout) {
+    if (permit p = semaphore_.try_acquire(false)) return p;
     if (timeout <= duration::zero()) {
       semaphore_.count_refusal();
       return {};
     }
-    return semaphore_.enter_until(clock_, detail::deadline_after(clock_.now(), timeout));
+    return semaphore_.try_acquire_until(clock_, detail::deadline_after(clock_.now(), timeout));
   }
 
-  /// As enter_for, until the time point `deadline` of the bulkhead's clock.
-  [[nodiscard]] permit enter_until(time_point deadline) {
-    if (permit p = semaphore_.try_enter(false)) return p;
-    return semaphore_.enter_until(clock_, deadline);
+  /// As try_acquire_for, until the time point `deadline` of the bulkhead's clock.
+  [[nodiscard]] permit try_acquire_until(time_point deadline) {
+    if (permit p = semaphore_.try_acquire(false)) return p;
+    return semaphore_.try_acquire_until(clock_, deadline);
   }
 
   /// Runs f(args...) inside the bulkhead (waiting up to options().max_wait for a slot) and
@@ -102,14 +102,14 @@ class bulkhead {
     using refusal = detail::bulkhead_semaphore::refusal;
     refusal why = refusal::none;
     const permit p =
-        options_.max_wait > duration::zero() ? wait_for(options_.max_wait, why) : try_enter();
+        options_.max_wait > duration::zero() ? wait_for(options_.max_wait, why) : try_acquire();
     if (!p) throw bulkhead_full{"bulkhead", refusal_reason(why)};
     return std::invoke(std::forward<F>(f), std::forward<Args>(args)...);
   }
 
   /// Calls inside now (a snapshot). O(1).
   [[nodiscard]] std::uint32_t in_flight() const noexcept { return semaphore_.in_flight(); }
-  /// Callers queued in enter_for() now (a snapshot). O(1).
+  /// Callers queued in try_acquire_for() now (a snapshot). O(1).
   [[nodiscard]] std::uint32_t waiting() const noexcept { return semaphore_.waiting(); }
   /// Counters and gauges. O(1).
   [[nodiscard]] bulkhead_metrics metrics() const noexcept { return semaphore_.metrics(); }
@@ -136,8 +136,9 @@ class bulkhead {
   }
 
   permit wait_for(duration timeout, detail::bulkhead_semaphore::refusal& why) {
-    if (permit p = semaphore_.try_enter(false)) return p;
-    return semaphore_.enter_until(clock_, detail::deadline_after(clock_.now(), timeout), &why);
+    if (permit p = semaphore_.try_acquire(false)) return p;
+    return semaphore_.try_acquire_until(clock_, detail::deadline_after(clock_.now(), timeout),
+                                        &why);
   }
 
   [[nodiscard]] const char* refusal_reason(detail::bulkhead_semaphore::refusal why) const noexcept {

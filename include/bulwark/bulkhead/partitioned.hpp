@@ -54,7 +54,7 @@ struct partition_metrics {
 ///
 ///   bulwark::partitioned_bulkhead db({.max_concurrent = 100,
 ///                                     .partitions = {{"interactive", 0.7}, {"batch", 0.3}}});
-///   auto permit = db.try_enter(db.partition("batch"));
+///   auto permit = db.try_acquire(db.partition("batch"));
 ///
 /// A partition has ceil(share * max_concurrent) reserved slots. While the bulkhead as a whole
 /// has room, any partition may borrow idle capacity; once max_concurrent calls are in flight,
@@ -133,7 +133,7 @@ class partitioned_bulkhead {
 
   /// A permit for partition `index` if the rules above admit it, else an empty permit.
   /// Throws std::out_of_range for a bad index.
-  [[nodiscard]] permit try_enter(std::size_t index) {
+  [[nodiscard]] permit try_acquire(std::size_t index) {
     state& p = partitions_.at(index);
     const std::lock_guard lock{mutex_};
     if (total_ >= max_ && p.in_flight >= p.reserved) {
@@ -150,7 +150,7 @@ class partitioned_bulkhead {
   template <class F, class... Args>
   requires std::invocable<F, Args...>
   decltype(auto) execute(std::size_t index, F&& f, Args&&... args) {
-    const permit p = try_enter(index);
+    const permit p = try_acquire(index);
     if (!p)
       throw bulkhead_full{"partitioned_bulkhead", "partition " + partitions_[index].name +
                                                       " is at its share of a full limit"};

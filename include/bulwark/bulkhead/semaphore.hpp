@@ -17,7 +17,7 @@ namespace bulwark {
 
 /// A bulkhead's counters (monotonic) and gauges (snapshots). Calls let in are not counted, as
 /// in resilience4j's bulkhead metrics: the counter would be a third atomic read-modify-write
-/// on the try_enter/release path, half as much again as its two CASes (see docs/bulkhead.md).
+/// on the try_acquire/release path, half as much again as its two CASes (see docs/bulkhead.md).
 struct bulkhead_metrics {
   std::uint64_t rejected = 0;   ///< calls refused (full, queue full, or the wait timed out)
   std::uint64_t waited = 0;     ///< admitted calls that waited in the queue first
@@ -105,7 +105,7 @@ namespace detail {
 /// 32. Invariant: waiting > 0 implies in_flight == max. It holds because a caller queues only
 /// under the mutex after seeing in_flight == max (its CAS fails if a slot was freed meanwhile),
 /// and a release that finds waiting > 0 never frees its slot: it hands it to a waiter
-/// (waiting - 1, in_flight unchanged). So try_enter() refuses whenever anyone waits, and
+/// (waiting - 1, in_flight unchanged). So try_acquire() refuses whenever anyone waits, and
 /// waiters cannot be overtaken: the queue's discipline alone decides who goes next.
 ///
 /// The disciplines live on the slow path only. A waiter stays in the queue until served or
@@ -128,15 +128,15 @@ class bulkhead_semaphore {
                      const void* clock = nullptr) noexcept
       : max_{max_concurrent}, max_waiting_{max_waiting}, queue_{queue}, now_{now}, clock_{clock} {}
 
-  /// Why enter_until refused, for bulkhead::execute's message.
+  /// Why try_acquire_until refused, for bulkhead::execute's message.
   enum class refusal { none, full, timed_out, shed };
 
   bulkhead_semaphore(const bulkhead_semaphore&) = delete;
   bulkhead_semaphore& operator=(const bulkhead_semaphore&) = delete;
 
   /// One CAS when a slot is free and nobody waits. `count_refusal`: whether a refusal counts
-  /// as rejected (enter_for's first try does not: it may still wait).
-  bulkhead_permit try_enter(bool count_refusal = true) noexcept {
+  /// as rejected (try_acquire_for's first try does not: it may still wait).
+  bulkhead_permit try_acquire(bool count_refusal = true) noexcept {
     std::uint64_t word = word_.load(std::memory_order_relaxed);
     do {
       if (waiting_of(word) != 0 || in_flight_of(word) >= max_) {
@@ -151,9 +151,9 @@ class bulkhead_semaphore {
     return bulkhead_permit{this};
   }
 
-  /// The slow path of enter_for: queues until a slot is handed over or `deadline` passes.
+  /// The slow path of try_acquire_for: queues until a slot is handed over or `deadline` passes.
   template <clock C>
-  bulkhead_permit enter_until(const C& clock, time_point deadline, refusal* why = nullptr) {
+  bulkhead_permit try_acquire_until(const C& clock, time_point deadline, refusal* why = nullptr) {
     std::unique_lock lock{mutex_};
     std::uint64_t word = word_.load(std::memory_order_relaxed);
     time_point now{};
@@ -298,7 +298,7 @@ class bulkhead_semaphore {
     next.wake.notify_one();
   }
 
-  // The word has a cache line of its own (with the read-only bounds): try_enter and release
+  // The word has a cache line of its own (with the read-only bounds): try_acquire and release
   // touch nothing else.
   alignas(64) std::atomic<std::uint64_t> word_{0};
   std::uint32_t max_;

@@ -1,6 +1,6 @@
 #pragma once
 // Waiting on a condition variable until a deadline read from any bulwark clock. Shared by the
-// bulkhead (enter_for) and compose (timeout's watchdog, hedge's delay).
+// bulkhead (try_acquire_for) and compose (timeout's watchdog, hedge's delay).
 
 #include <algorithm>
 #include <chrono>

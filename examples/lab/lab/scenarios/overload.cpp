@@ -205,7 +205,7 @@ client with_bulkhead(arm_context& context) {
   };
   auto s = std::make_unique<state>(context.clock());
   return [&context, s = std::move(s)](const request& r) {
-    auto permit = s->bulkhead.try_enter();
+    auto permit = s->bulkhead.try_acquire();
     if (!permit) {
       context.finish(r, outcome::rejected);
       return;
