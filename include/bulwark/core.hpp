@@ -3,6 +3,7 @@
 // The shared vocabulary every component uses: clocks, rates, options checks, errors, the
 // policy concept, stable and flood-resistant hashing, random generators and metrics.
 #include "bulwark/core/clock.hpp"
+#include "bulwark/core/error_handler.hpp"
 #include "bulwark/core/errors.hpp"
 #include "bulwark/core/hash.hpp"
 #include "bulwark/core/metrics.hpp"

@@ -26,6 +26,7 @@
 #include "bulwark/core/metrics.hpp"
 #include "bulwark/core/options.hpp"
 #include "bulwark/core/random.hpp"
+#include "bulwark/detail/raise.hpp"
 
 namespace bulwark {
 
@@ -191,13 +192,14 @@ class load_balancer {
 
   /// Runs f(endpoint) on a picked endpoint, reporting success (f returned) or failure (f
   /// threw) with the elapsed time; rethrows f's exception. Throws no_endpoint_available.
-  template <class F>
+  /// Not offered without exceptions (detail::with_exceptions): pick() and the handle are.
+  template <detail::with_exceptions F>
   requires std::invocable<F, const endpoint&>
   decltype(auto) execute(F&& f) {
     endpoint_handle handle = pick();
-    if (!handle) throw no_endpoint_available{};
+    if (!handle) detail::raise<no_endpoint_available>();
     const time_point start = clock_.now();
-    try {
+    BULWARK_TRY {
       if constexpr (std::is_void_v<std::invoke_result_t<F, const endpoint&>>) {
         std::invoke(std::forward<F>(f), handle.get());
         handle.success(clock_.now() - start);
@@ -206,9 +208,10 @@ class load_balancer {
         handle.success(clock_.now() - start);
         return result;
       }
-    } catch (...) {
+    }
+    BULWARK_CATCH_ALL {
       handle.failure(clock_.now() - start);
-      throw;
+      BULWARK_RETHROW;
     }
   }
 
@@ -356,10 +359,10 @@ class load_balancer {
         const auto run = s.consecutive_failures.fetch_add(1, std::memory_order_relaxed) + 1;
         const auto threshold = self->detector_->options().consecutive_failures;
         if (threshold != 0 && run == threshold) {
-          try {
+          BULWARK_TRY {
             self->eject_inline(s);
-          } catch (...) {  // allocation failure in the detector's bookkeeping: skip it
           }
+          BULWARK_CATCH_ALL {}  // allocation failure in the detector's bookkeeping: skip it
         }
       }
     }

@@ -21,6 +21,7 @@
 #include "bulwark/core/errors.hpp"
 #include "bulwark/core/options.hpp"
 #include "bulwark/core/random.hpp"
+#include "bulwark/detail/raise.hpp"
 #include "bulwark/detail/saturating.hpp"
 
 namespace bulwark {
@@ -141,11 +142,12 @@ class replica_selector {
   }
 
   /// Runs f(primary_id) and returns its result; throws no_primary while the primary is down.
-  template <class F>
+  /// Not offered without exceptions (detail::with_exceptions): select_write is.
+  template <detail::with_exceptions F>
   requires std::invocable<F, const std::string&>
   decltype(auto) execute_write(F&& f) {
     replica_handle h = select_write();
-    if (!h) throw no_primary{};
+    if (!h) detail::raise<no_primary>();
     return std::invoke(std::forward<F>(f), h.id());
   }
 
@@ -182,13 +184,14 @@ class replica_selector {
   }
 
   /// Runs f(member_id) on a selected member; throws no_replica_available if none matches.
-  template <class F>
+  /// Not offered without exceptions (detail::with_exceptions): select_read is.
+  template <detail::with_exceptions F>
   requires std::invocable<F, const std::string&>
   decltype(auto) execute_read(const read_preference& pref, F&& f,
                               std::optional<Position> after = std::nullopt,
                               duration wait = duration::zero()) {
     replica_handle h = select_read(pref, after, wait);
-    if (!h) throw no_replica_available{};
+    if (!h) detail::raise<no_replica_available>();
     return std::invoke(std::forward<F>(f), h.id());
   }
 
@@ -253,8 +256,8 @@ class replica_selector {
   static std::size_t index_of(const topology& t, std::string_view id) {
     for (std::size_t i = 0; i < t.members.size(); ++i)
       if (t.members[i].id == id) return i;
-    throw std::invalid_argument("bulwark::replica_selector: unknown member \"" + std::string{id} +
-                                "\"");
+    detail::raise<std::invalid_argument>("bulwark::replica_selector: unknown member \"" +
+                                         std::string{id} + "\"");
   }
 
   template <class Mutate>

@@ -13,6 +13,7 @@
 #include "bulwark/core/clock.hpp"
 #include "bulwark/core/errors.hpp"
 #include "bulwark/core/metrics.hpp"
+#include "bulwark/detail/raise.hpp"
 
 namespace bulwark {
 
@@ -157,13 +158,14 @@ class adaptive_limiter {
   /// Runs f(args...) under the limit and returns its result. A return counts as a success
   /// with the measured latency; a bulwark::rejected from f (the backend or an inner guard
   /// refused) as a drop; any other exception is ignored (no sample) and propagates. Throws
-  /// bulwark::bulkhead_full when the limit is reached.
-  template <class F, class... Args>
+  /// bulwark::bulkhead_full when the limit is reached. Not offered without exceptions
+  /// (detail::with_exceptions): try_acquire is.
+  template <detail::with_exceptions F, class... Args>
   requires std::invocable<F, Args...>
   decltype(auto) execute(F&& f, Args&&... args) {
     permit p = try_acquire();
-    if (!p) throw bulkhead_full{"adaptive_limiter", "the concurrency limit is reached"};
-    try {
+    if (!p) detail::raise<bulkhead_full>("adaptive_limiter", "the concurrency limit is reached");
+    BULWARK_TRY {
       if constexpr (std::is_void_v<std::invoke_result_t<F, Args...>>) {
         std::invoke(std::forward<F>(f), std::forward<Args>(args)...);
         p.success();
@@ -176,9 +178,10 @@ class adaptive_limiter {
           return r;
         }
       }
-    } catch (const rejected&) {
+    }
+    BULWARK_CATCH(const rejected&) {
       p.dropped();
-      throw;
+      BULWARK_RETHROW;
     }
   }
 

@@ -18,6 +18,7 @@
 #include "bulwark/core/metrics.hpp"
 #include "bulwark/core/options.hpp"
 #include "bulwark/core/random.hpp"
+#include "bulwark/detail/raise.hpp"
 
 namespace bulwark {
 
@@ -177,8 +178,9 @@ class adaptive_throttle {
 
   /// Runs f(args...) under the throttle. A return is an accept; an exception is a rejection
   /// unless options.accept_on says otherwise, and propagates. Throws bulwark::rejected
-  /// ("bulwark::adaptive_throttle: throttled") when refused locally.
-  template <class F, class... Args>
+  /// ("bulwark::adaptive_throttle: throttled") when refused locally. Not offered without exceptions
+  /// (detail::with_exceptions): try_acquire is.
+  template <detail::with_exceptions F, class... Args>
   requires std::invocable<F, Args...>
   decltype(auto) execute(F&& f, Args&&... args) {
     return execute_with([](const auto&...) { return true; }, std::forward<F>(f),
@@ -187,12 +189,12 @@ class adaptive_throttle {
 
   /// The same, with a success criterion on the result: accepted(result) decides (for a void
   /// callable, accepted() with no argument).
-  template <class Accepted, class F, class... Args>
+  template <class Accepted, detail::with_exceptions F, class... Args>
   requires std::invocable<F, Args...>
   decltype(auto) execute_with(Accepted&& accepted, F&& f, Args&&... args) {
     permit p = try_acquire();
-    if (!p) throw rejected{"adaptive_throttle", "throttled"};
-    try {
+    if (!p) detail::raise<rejected>("adaptive_throttle", "throttled");
+    BULWARK_TRY {
       if constexpr (std::is_void_v<std::invoke_result_t<F, Args...>>) {
         std::invoke(std::forward<F>(f), std::forward<Args>(args)...);
         if (std::invoke(accepted)) p.accepted();
@@ -205,9 +207,10 @@ class adaptive_throttle {
           return r;
         }
       }
-    } catch (...) {
+    }
+    BULWARK_CATCH_ALL {
       if (options_.accept_on && options_.accept_on(std::current_exception())) p.accepted();
-      throw;
+      BULWARK_RETHROW;
     }
   }
 

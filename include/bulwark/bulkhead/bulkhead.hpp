@@ -11,6 +11,7 @@
 #include "bulwark/core/errors.hpp"
 #include "bulwark/core/options.hpp"
 #include "bulwark/detail/clock_wait.hpp"
+#include "bulwark/detail/raise.hpp"
 
 namespace bulwark {
 
@@ -95,15 +96,16 @@ class bulkhead {
 
   /// Runs f(args...) inside the bulkhead (waiting up to options().max_wait for a slot) and
   /// returns its result; the slot is released however f ends. Throws bulwark::bulkhead_full
-  /// when refused, and f's exceptions unchanged.
-  template <class F, class... Args>
+  /// when refused, and f's exceptions unchanged. Not offered without exceptions
+  /// (detail::with_exceptions): try_acquire is.
+  template <detail::with_exceptions F, class... Args>
   requires std::invocable<F, Args...>
   decltype(auto) execute(F&& f, Args&&... args) {
     using refusal = detail::bulkhead_semaphore::refusal;
     refusal why = refusal::none;
     const permit p =
         options_.max_wait > duration::zero() ? wait_for(options_.max_wait, why) : try_acquire();
-    if (!p) throw bulkhead_full{"bulkhead", refusal_reason(why)};
+    if (!p) detail::raise<bulkhead_full>("bulkhead", refusal_reason(why));
     return std::invoke(std::forward<F>(f), std::forward<Args>(args)...);
   }
 

@@ -14,6 +14,7 @@
 #include "bulwark/core/errors.hpp"
 #include "bulwark/core/metrics.hpp"
 #include "bulwark/core/options.hpp"
+#include "bulwark/detail/raise.hpp"
 
 namespace bulwark {
 
@@ -126,8 +127,8 @@ class partitioned_bulkhead {
   [[nodiscard]] std::size_t partition(std::string_view name) const {
     for (std::size_t i = 0; i < partitions_.size(); ++i)
       if (partitions_[i].name == name) return i;
-    throw std::invalid_argument("bulwark::partitioned_bulkhead: no partition named \"" +
-                                std::string{name} + "\"");
+    detail::raise<std::invalid_argument>("bulwark::partitioned_bulkhead: no partition named \"" +
+                                         std::string{name} + "\"");
   }
   [[nodiscard]] std::size_t partitions() const noexcept { return partitions_.size(); }
 
@@ -147,13 +148,14 @@ class partitioned_bulkhead {
   }
 
   /// Runs f(args...) in partition `index`; throws bulwark::bulkhead_full when refused.
-  template <class F, class... Args>
+  /// Not offered without exceptions (detail::with_exceptions): try_acquire is.
+  template <detail::with_exceptions F, class... Args>
   requires std::invocable<F, Args...>
   decltype(auto) execute(std::size_t index, F&& f, Args&&... args) {
     const permit p = try_acquire(index);
     if (!p)
-      throw bulkhead_full{"partitioned_bulkhead", "partition " + partitions_[index].name +
-                                                      " is at its share of a full limit"};
+      detail::raise<bulkhead_full>("partitioned_bulkhead", "partition " + partitions_[index].name +
+                                                               " is at its share of a full limit");
     return std::invoke(std::forward<F>(f), std::forward<Args>(args)...);
   }
 

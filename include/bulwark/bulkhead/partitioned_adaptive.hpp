@@ -20,6 +20,7 @@
 #include "bulwark/core/clock.hpp"
 #include "bulwark/core/errors.hpp"
 #include "bulwark/core/options.hpp"
+#include "bulwark/detail/raise.hpp"
 
 namespace bulwark {
 
@@ -130,8 +131,8 @@ class partitioned_adaptive_limiter {
   [[nodiscard]] std::size_t partition(std::string_view name) const {
     for (std::size_t i = 0; i < partitions_.size(); ++i)
       if (partitions_[i].name == name) return i;
-    throw std::invalid_argument("bulwark::partitioned_adaptive_limiter: no partition named \"" +
-                                std::string{name} + "\"");
+    detail::raise<std::invalid_argument>(
+        "bulwark::partitioned_adaptive_limiter: no partition named \"" + std::string{name} + "\"");
   }
   [[nodiscard]] std::size_t partitions() const noexcept { return partitions_.size(); }
 
@@ -154,15 +155,17 @@ class partitioned_adaptive_limiter {
 
   /// Runs f(args...) in partition `index`, reporting as adaptive_limiter::execute does (a
   /// return is a success, a bulwark::rejected a drop, another exception no sample). Throws
-  /// bulwark::bulkhead_full when refused.
-  template <class F, class... Args>
+  /// bulwark::bulkhead_full when refused. Not offered without exceptions (detail::with_exceptions):
+  /// try_acquire is.
+  template <detail::with_exceptions F, class... Args>
   requires std::invocable<F, Args...>
   decltype(auto) execute(std::size_t index, F&& f, Args&&... args) {
     permit p = try_acquire(index);
     if (!p)
-      throw bulkhead_full{"partitioned_adaptive_limiter", "partition " + partitions_[index].name +
-                                                              " is at its share of a full limit"};
-    try {
+      detail::raise<bulkhead_full>(
+          "partitioned_adaptive_limiter",
+          "partition " + partitions_[index].name + " is at its share of a full limit");
+    BULWARK_TRY {
       if constexpr (std::is_void_v<std::invoke_result_t<F, Args...>>) {
         std::invoke(std::forward<F>(f), std::forward<Args>(args)...);
         p.success();
@@ -172,9 +175,10 @@ class partitioned_adaptive_limiter {
         p.success();
         return r;
       }
-    } catch (const rejected&) {
+    }
+    BULWARK_CATCH(const rejected&) {
       p.dropped();
-      throw;
+      BULWARK_RETHROW;
     }
   }
 

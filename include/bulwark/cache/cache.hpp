@@ -25,6 +25,7 @@
 #include "bulwark/core/clock.hpp"
 #include "bulwark/core/hash.hpp"
 #include "bulwark/core/siphash.hpp"
+#include "bulwark/detail/raise.hpp"
 #include "bulwark/detail/saturating.hpp"
 
 namespace bulwark {
@@ -173,7 +174,8 @@ class cache {
     if (auto hit = find_locked(*st.shard, key, hash)) return std::move(*hit);
     if (auto it = st.flights.find(key); it != st.flights.end()) {
       if (it->second->owner == std::this_thread::get_id()) {
-        throw std::logic_error("bulwark::cache: get_or_load called recursively for one key");
+        detail::raise<std::logic_error>(
+            "bulwark::cache: get_or_load called recursively for one key");
       }
       std::shared_future<Value> pending = it->second->result;
       lock.unlock();
@@ -185,12 +187,13 @@ class cache {
     auto mine = std::make_shared<flight>();
     st.flights.emplace(key, mine);
     lock.unlock();
-    try {
+    BULWARK_TRY {
       Value value = std::invoke(loader, key);
       complete_flight(st, key, hash, mine, value);
       mine->promise.set_value(value);
       return value;
-    } catch (...) {
+    }
+    BULWARK_CATCH_ALL {
       {
         std::lock_guard relock{st.shard->mutex()};
         if (auto it = st.flights.find(key); it != st.flights.end() && it->second == mine) {
@@ -199,7 +202,7 @@ class cache {
       }
       load_failures_.add();
       mine->promise.set_exception(std::current_exception());
-      throw;
+      BULWARK_RETHROW;
     }
   }
 
@@ -464,9 +467,10 @@ class cache {
   void notify(removals& out) {
     std::exception_ptr first;
     for (auto& r : out) {
-      try {
+      BULWARK_TRY {
         callbacks_.on_removal(r.key, r.value, r.cause);
-      } catch (...) {
+      }
+      BULWARK_CATCH_ALL {
         if (!first) first = std::current_exception();
       }
     }

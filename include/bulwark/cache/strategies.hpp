@@ -14,6 +14,7 @@
 #include "bulwark/core/clock.hpp"
 #include "bulwark/core/hash.hpp"
 #include "bulwark/core/options.hpp"
+#include "bulwark/detail/raise.hpp"
 #include "bulwark/detail/saturating.hpp"
 
 namespace bulwark {
@@ -147,9 +148,10 @@ class refresh_ahead {
   }
 
   void reload(const key_type& key) {
-    try {
+    BULWARK_TRY {
       cache_.put(key, load_(key));
-    } catch (...) {
+    }
+    BULWARK_CATCH_ALL {
       // Keep the old value; a later read in the window retries.
     }
     std::lock_guard lock{mutex_};

@@ -15,6 +15,7 @@
 
 #include "bulwark/core/clock.hpp"
 #include "bulwark/core/options.hpp"
+#include "bulwark/detail/raise.hpp"
 
 namespace bulwark {
 
@@ -99,10 +100,10 @@ class write_behind {
   write_behind& operator=(const write_behind&) = delete;
 
   ~write_behind() {
-    try {
+    BULWARK_TRY {
       close();
-    } catch (...) {  // NOLINT(bugprone-empty-catch): documented; close() reports it
     }
+    BULWARK_CATCH_ALL {}  // NOLINT(bugprone-empty-catch): documented; close() reports it
   }
 
   /// Updates the cache and queues the write; flushes if a batch is due. Throws
@@ -111,7 +112,7 @@ class write_behind {
     for (;;) {
       {
         std::lock_guard lock{mutex_};
-        if (closed_) throw std::logic_error("bulwark::write_behind: put after close");
+        if (closed_) detail::raise<std::logic_error>("bulwark::write_behind: put after close");
         if (options_.coalesce) {
           if (const auto it = queued_.find(key); it != queued_.end()) {
             cache_.put(key, value);
@@ -190,16 +191,17 @@ class write_behind {
         ++head_;
       }
     }
-    try {
+    BULWARK_TRY {
       flush_(batch);
-    } catch (...) {
+    }
+    BULWARK_CATCH_ALL {
       std::lock_guard lock{mutex_};
       // Back at the head, as they were; still closed to coalescing (see the class comment),
       // so the positions in queued_ only shift with head_.
       for (std::size_t i = batch.size(); i-- > 0;)
         queue_.push_front({std::move(batch[i]), times[i]});
       head_ -= batch.size();
-      throw;
+      BULWARK_RETHROW;
     }
     return true;
   }

@@ -20,6 +20,7 @@
 #include "bulwark/core/errors.hpp"
 #include "bulwark/core/metrics.hpp"
 #include "bulwark/core/policy.hpp"
+#include "bulwark/detail/raise.hpp"
 #include "bulwark/detail/saturating.hpp"
 
 namespace bulwark {
@@ -150,7 +151,8 @@ class circuit_breaker {
   /// Runs f(args...) under the breaker and returns its result. A result counts as a success;
   /// an exception is classified by options().classify_exception and rethrown. Throws
   /// bulwark::circuit_open, with retry_after() while open, when the call is refused.
-  template <class F, class... Args>
+  /// Not offered without exceptions (detail::with_exceptions): try_acquire is.
+  template <detail::with_exceptions F, class... Args>
   requires std::invocable<F, Args...>
   decltype(auto) execute(F&& f, Args&&... args) {
     return execute_classified([](const auto&) { return call_outcome::success; }, std::forward<F>(f),
@@ -159,13 +161,13 @@ class circuit_breaker {
 
   /// As execute(), with `classify(result)` deciding how a result counts (a failure, a
   /// success or ignored), e.g. an HTTP 503 returned rather than thrown.
-  template <class Classify, class F, class... Args>
+  template <class Classify, detail::with_exceptions F, class... Args>
   requires std::invocable<F, Args...>
   decltype(auto) execute_classified(Classify&& classify, F&& f, Args&&... args) {
     using result = std::invoke_result_t<F, Args...>;
     permit p = try_acquire();
     if (!p) throw_refused(p);
-    try {
+    BULWARK_TRY {
       if constexpr (std::is_void_v<result>) {
         std::invoke(std::forward<F>(f), std::forward<Args>(args)...);
         p.success();
@@ -178,9 +180,10 @@ class circuit_breaker {
           return r;
         }
       }
-    } catch (...) {
+    }
+    BULWARK_CATCH_ALL {
       p.record(classify_exception(std::current_exception()));
-      throw;
+      BULWARK_RETHROW;
     }
   }
 
@@ -476,18 +479,20 @@ class circuit_breaker {
   // (dead store elimination across the call that throws), so a throwing function got the
   // 1 ms floor. tests/circuit_breaker/test_wait_function_o2.cpp checks this at -O2.
   duration custom_wait(std::uint32_t attempt, duration fallback) const noexcept {
-    try {
+    BULWARK_TRY {
       return options_.wait_in_open_function(attempt);
-    } catch (...) {
+    }
+    BULWARK_CATCH_ALL {
       return fallback;
     }
   }
 
   call_outcome classify_exception(const std::exception_ptr& e) const noexcept {
     if (!options_.classify_exception) return call_outcome::failure;
-    try {
+    BULWARK_TRY {
       return options_.classify_exception(e);
-    } catch (...) {
+    }
+    BULWARK_CATCH_ALL {
       return call_outcome::failure;
     }
   }
@@ -495,11 +500,11 @@ class circuit_breaker {
   [[noreturn]] static void throw_refused(const permit& p) {
     switch (p.state()) {
       case circuit_state::forced_open:
-        throw circuit_open{"circuit_breaker", "circuit is forced open"};
+        detail::raise<circuit_open>("circuit_breaker", "circuit is forced open");
       case circuit_state::half_open:
-        throw circuit_open{"circuit_breaker", "half-open probes are all in flight"};
+        detail::raise<circuit_open>("circuit_breaker", "half-open probes are all in flight");
       default:
-        throw circuit_open{"circuit_breaker", "circuit is open", p.retry_after()};
+        detail::raise<circuit_open>("circuit_breaker", "circuit is open", p.retry_after());
     }
   }
 

@@ -9,6 +9,7 @@
 #include "bulwark/circuit_breaker/state.hpp"
 #include "bulwark/core/clock.hpp"
 #include "bulwark/core/options.hpp"
+#include "bulwark/detail/raise.hpp"
 
 namespace bulwark {
 
@@ -127,6 +128,10 @@ inline void validate(const circuit_breaker_options& o) {
 
 template <class E, class... Rest>
 bool exception_is(const std::exception_ptr& e) {
+#if !BULWARK_HAS_EXCEPTIONS
+  static_cast<void>(e);
+  return false;  // nothing is ever thrown, so no exception_ptr holds an E
+#else
   try {
     std::rethrow_exception(e);
   } catch (const E&) {
@@ -138,6 +143,7 @@ bool exception_is(const std::exception_ptr& e) {
       return false;
     }
   }
+#endif
 }
 
 }  // namespace detail

@@ -6,6 +6,8 @@
 #include <type_traits>
 #include <utility>
 
+#include "bulwark/detail/raise.hpp"
+
 namespace bulwark {
 
 namespace detail {
@@ -41,6 +43,7 @@ template <class H>
 using handled_exception_t = std::remove_cvref_t<typename sole_parameter<std::decay_t<H>>::type>;
 }  // namespace detail
 
+#if BULWARK_HAS_EXCEPTIONS
 /// Turns chosen exceptions (a guard's refusal, a backend's error) into a substitute result,
 /// as Polly's fallback strategy and resilience4j's Decorators.withFallback do.
 ///
@@ -55,7 +58,8 @@ using handled_exception_t = std::remove_cvref_t<typename sole_parameter<std::dec
 ///
 /// The handler's result is converted to f's result type (void for a void f). Exceptions not
 /// handled, and exceptions thrown by the handler, propagate unchanged. Thread-safe when the
-/// handler is; no cost on the success path beyond a try block.
+/// handler is; no cost on the success path beyond a try block. Not offered without exceptions
+/// (BULWARK_HAS_EXCEPTIONS): there is nothing to fall back from.
 template <class Handler, class... Exceptions>
 class fallback {
  public:
@@ -123,5 +127,6 @@ template <class... Exceptions, class Handler>
   static_assert(sizeof...(Exceptions) > 0, "bulwark::fallback_on: list the exceptions handled");
   return fallback<std::decay_t<Handler>, Exceptions...>{std::forward<Handler>(handler)};
 }
+#endif
 
 }  // namespace bulwark

@@ -20,6 +20,7 @@
 #include "bulwark/core/metrics.hpp"
 #include "bulwark/core/options.hpp"
 #include "bulwark/detail/clock_wait.hpp"
+#include "bulwark/detail/raise.hpp"
 #include "bulwark/retry/active_request_budget.hpp"
 #include "bulwark/retry/budget.hpp"
 
@@ -191,9 +192,10 @@ class hedge {
       executor_.post([state, stop = state->stops.back().get_token()]() mutable {
         std::optional<stored> value;
         std::exception_ptr error;
-        try {
+        BULWARK_TRY {
           value.emplace(run_attempt<with_token, result>(*state, stop));
-        } catch (...) {
+        }
+        BULWARK_CATCH_ALL {
           error = std::current_exception();
         }
         const std::lock_guard lock{state->mutex};

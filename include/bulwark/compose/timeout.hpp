@@ -14,6 +14,7 @@
 #include "bulwark/core/errors.hpp"
 #include "bulwark/core/options.hpp"
 #include "bulwark/detail/clock_wait.hpp"
+#include "bulwark/detail/raise.hpp"
 
 namespace bulwark {
 
@@ -71,7 +72,9 @@ class timeout {
         clock_{std::move(clock)},
         watchdog_{std::make_shared<detail::watchdog<Clock>>(clock_)} {}
 
-  template <class F, class... Args>
+  /// Not offered without exceptions (detail::with_exceptions): give the callable a deadline or a
+  /// stop token directly.
+  template <detail::with_exceptions F, class... Args>
   requires std::invocable<F, Args...> || detail::takes_stop_token<F, Args...> ||
       detail::takes_deadline<F, Args...>
   decltype(auto) execute(F&& f, Args&&... args) {
@@ -94,7 +97,7 @@ class timeout {
       });
     } else if constexpr (detail::is_future<std::invoke_result_t<F, Args...>>) {
       auto future = std::invoke(std::forward<F>(f), std::forward<Args>(args)...);
-      if (!wait_for_future(future, deadline)) throw expired();
+      if (!wait_for_future(future, deadline)) detail::raise<timeout_expired>(expired());
       return future.get();
     } else {
       return checked(deadline, [&]() -> decltype(auto) {
@@ -120,24 +123,26 @@ class timeout {
   template <class Run>
   decltype(auto) checked(time_point deadline, Run&& run) {
     using result = std::invoke_result_t<Run&>;
-    try {
+    BULWARK_TRY {
       if constexpr (std::is_void_v<result>) {
         run();
-        if (late(deadline)) throw expired();
+        if (late(deadline)) detail::raise<timeout_expired>(expired());
       } else {
         decltype(auto) r = run();
-        if (late(deadline)) throw expired();
+        if (late(deadline)) detail::raise<timeout_expired>(expired());
         if constexpr (std::is_reference_v<result>) {
           return static_cast<result>(r);
         } else {
           return r;
         }
       }
-    } catch (const timeout_expired&) {
-      throw;
-    } catch (...) {
-      if (late(deadline)) throw expired();
-      throw;
+    }
+    BULWARK_CATCH(const timeout_expired&) {
+      BULWARK_RETHROW;
+    }
+    BULWARK_CATCH_ALL {
+      if (late(deadline)) detail::raise<timeout_expired>(expired());
+      BULWARK_RETHROW;
     }
   }
 

@@ -5,10 +5,12 @@
 #include <string_view>
 
 #include "bulwark/detail/format.hpp"
+#include "bulwark/detail/raise.hpp"
 
 namespace bulwark {
 
-/// Throws std::invalid_argument with the one message shape every component uses:
+/// Raises std::invalid_argument (detail::raise: thrown, or the error handler without exceptions)
+/// with the one message shape every component uses:
 ///   "bulwark::<component>: <field> must be <rule> (got <value>)"
 /// e.g. "bulwark::gcra: burst must be >= 1 (got 0)". The value is rendered as the user wrote
 /// it: numbers in decimal, durations in their exact unit ("250ms"), strings quoted.
@@ -18,7 +20,7 @@ template <class T>
   std::string message = "bulwark::";
   message.append(component).append(": ").append(field).append(" must be ").append(rule);
   message.append(" (got ").append(detail::to_message_text(value)).append(")");
-  throw std::invalid_argument(message);
+  detail::raise<std::invalid_argument>(message);
 }
 
 /// Validates one component's options field by field; each check throws on the first bad field

@@ -15,6 +15,7 @@
 #include "bulwark/core/metrics.hpp"
 #include "bulwark/core/options.hpp"
 #include "bulwark/detail/format.hpp"
+#include "bulwark/detail/raise.hpp"
 
 namespace bulwark {
 
@@ -48,15 +49,16 @@ class prometheus_text {
   prometheus_text& add(std::string_view prefix, const S& snapshot,
                        std::initializer_list<metric_label> labels = {}) {
     std::vector<added> done;
-    try {
+    BULWARK_TRY {
       snapshot.for_each_metric([&](const metric& m) {
         done.emplace_back();  // room first, so that a recorded sample can always be undone
         done.back() = add_one(prefix, m, labels);
       });
-    } catch (...) {
+    }
+    BULWARK_CATCH_ALL {
       for (auto it = done.rbegin(); it != done.rend(); ++it)
         undo(*it);
-      throw;
+      BULWARK_RETHROW;
     }
     return *this;
   }
@@ -164,28 +166,31 @@ class prometheus_text {
 
     added done{known != family_index_.end() ? known->second : families_.size(),
                known == family_index_.end(), series_.insert(std::move(identity)).first};
-    try {
+    BULWARK_TRY {
       if (done.new_family) {
         families_.push_back({name, std::string{m.help}, m.type, {}});
-        try {
+        BULWARK_TRY {
           family_index_.emplace(std::move(name), done.family);
-        } catch (...) {
+        }
+        BULWARK_CATCH_ALL {
           families_.pop_back();
-          throw;
+          BULWARK_RETHROW;
         }
       }
-      try {
+      BULWARK_TRY {
         families_[done.family].samples.push_back(std::move(sample));
-      } catch (...) {
+      }
+      BULWARK_CATCH_ALL {
         if (done.new_family) {
           family_index_.erase(families_.back().name);
           families_.pop_back();
         }
-        throw;
+        BULWARK_RETHROW;
       }
-    } catch (...) {
+    }
+    BULWARK_CATCH_ALL {
       series_.erase(done.series);
-      throw;
+      BULWARK_RETHROW;
     }
     return done;
   }

@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "bulwark/core/hash.hpp"
+#include "bulwark/detail/raise.hpp"
 #include "bulwark/hashing/node.hpp"
 
 namespace bulwark {
@@ -94,8 +95,8 @@ class anchor_hash {
     detail::check_nodes("anchor_hash", next.nodes_);
     option_check{"anchor_hash"}.that(n.weight == 1, "node weight", "1", n.weight);
     if (next.removed_.empty()) {
-      throw std::length_error("bulwark::anchor_hash: capacity " +
-                              std::to_string(options_.capacity) + " reached");
+      detail::raise<std::length_error>("bulwark::anchor_hash: capacity " +
+                                       std::to_string(options_.capacity) + " reached");
     }
     const std::uint32_t b = next.add_bucket();
     next.bucket_node_[b] = static_cast<std::uint32_t>(next.nodes_.size() - 1);

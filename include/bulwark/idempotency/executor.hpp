@@ -24,6 +24,7 @@
 #include "bulwark/core/hash.hpp"
 #include "bulwark/core/metrics.hpp"
 #include "bulwark/detail/format.hpp"
+#include "bulwark/detail/raise.hpp"
 #include "bulwark/detail/saturating.hpp"
 #include "bulwark/idempotency/codec.hpp"
 #include "bulwark/idempotency/errors.hpp"
@@ -175,14 +176,15 @@ class idempotency_executor {
   /// `canonical_request` is the caller's canonical form of the request (the fields that define
   /// the operation, in a fixed order); its hash64 is the fingerprint.
   /// Throws invalid_idempotency_key, key_reused, request_in_progress, idempotency_store_full,
-  /// replayed_failure, lease_lost, or what `f` throws.
-  template <class F, class... Args>
+  /// replayed_failure, lease_lost, or what `f` throws. Not offered without exceptions
+  /// (detail::with_exceptions): try_begin is.
+  template <detail::with_exceptions F, class... Args>
   requires std::invocable<F, Args...> &&
       std::convertible_to<std::invoke_result_t<F, Args...>, result_type>
           idempotency_result<result_type> execute(idempotency_key id,
                                                   std::string_view canonical_request, F&& f,
                                                   Args&&... args) {
-    if (!valid_key(id)) throw invalid_idempotency_key(key_message(id));
+    if (!valid_key(id)) detail::raise<invalid_idempotency_key>(key_message(id));
     const std::uint64_t fingerprint = hash64(canonical_request);
     std::optional<time_point> wait_until;
     duration pause = options_.poll_interval;
@@ -197,10 +199,10 @@ class idempotency_executor {
       if (auto* status = std::get_if<begin_status>(&begun)) {
         if (*status == begin_status::mismatch) {
           mismatches_.add();
-          throw key_reused("idempotency", "key reused with a different request");
+          detail::raise<key_reused>("idempotency", "key reused with a different request");
         }
         store_full_.add();
-        throw idempotency_store_full("idempotency", "store full of in-progress records");
+        detail::raise<idempotency_store_full>("idempotency", "store full of in-progress records");
       }
       const time_point holder_deadline = std::get<in_progress_until>(begun).deadline;
       const time_point now = clock_.now();
@@ -210,7 +212,7 @@ class idempotency_executor {
       }
       if (!wait_until || !(now < *wait_until)) {
         in_progress_.add();
-        throw request_in_progress("idempotency", "a request with this key is in progress");
+        detail::raise<request_in_progress>("idempotency", "a request with this key is in progress");
       }
       // Poll again after `pause`, sooner if the wait ends or the holder's lease expires first
       // (then this call takes the key over). Positive, since now < *wait_until.
@@ -296,20 +298,18 @@ class idempotency_executor {
   idempotency_result<result_type> run(const idempotency_lease& lease, F&& f, Args&&... args) {
     executions_.add();
     std::optional<result_type> value;
-    try {
+    BULWARK_TRY {
       value.emplace(std::invoke(std::forward<F>(f), std::forward<Args>(args)...));
-    } catch (const std::exception& e) {
-      settle_failure(lease, e.what());
-      throw;
-    } catch (...) {
-      settle_failure(lease, "unknown exception");
-      throw;
+    }
+    BULWARK_CATCH_ALL {
+      settle_failure(lease, detail::what_of(std::current_exception(), "unknown exception"));
+      BULWARK_RETHROW;
     }
     if (!store_.complete(lease,
                          stored_result<value_type>{std::in_place_index<0>, codec_.encode(*value)},
                          options_.ttl)) {
       leases_lost_.add();
-      throw lease_lost(
+      detail::raise<lease_lost>(
           "bulwark::idempotency: the lease expired and was taken over; result "
           "discarded");
     }
@@ -319,7 +319,7 @@ class idempotency_executor {
   idempotency_result<result_type> replay(stored_result<value_type>&& stored) {
     replays_.add();
     if (auto* failure = std::get_if<stored_failure>(&stored)) {
-      throw replayed_failure(failure->what);
+      detail::raise<replayed_failure>(failure->what);
     }
     return {codec_.decode(std::get<0>(std::move(stored))), true};
   }

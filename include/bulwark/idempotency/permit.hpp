@@ -8,6 +8,7 @@
 #include <utility>
 
 #include "bulwark/core/clock.hpp"
+#include "bulwark/detail/raise.hpp"
 #include "bulwark/idempotency/store.hpp"
 
 namespace bulwark {
@@ -89,10 +90,10 @@ class idempotency_permit {
 
  private:
   void settle_quietly() noexcept {
-    try {
+    BULWARK_TRY {
       release();
-    } catch (...) {  // a destructor must not throw; the lease then simply expires
     }
+    BULWARK_CATCH_ALL {}  // a destructor must not throw; the lease then simply expires
   }
 
   Executor* executor_ = nullptr;

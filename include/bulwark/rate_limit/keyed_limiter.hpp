@@ -21,6 +21,7 @@
 #include "bulwark/core/options.hpp"
 #include "bulwark/core/random.hpp"
 #include "bulwark/core/siphash.hpp"
+#include "bulwark/detail/raise.hpp"
 #include "bulwark/detail/saturating.hpp"
 #include "bulwark/rate_limit/detail/keyed_state.hpp"
 #include "bulwark/rate_limit/keyed_options.hpp"
@@ -132,13 +133,14 @@ class keyed_limiter {
   }
 
   /// Runs f(args...) if `key` may take one unit, else throws rate_limited with the key's
-  /// retry_after. Exceptions from f propagate.
-  template <class F, class... Args>
+  /// retry_after. Exceptions from f propagate. Not offered without exceptions
+  /// (detail::with_exceptions): try_acquire is.
+  template <detail::with_exceptions F, class... Args>
   requires std::invocable<F, Args...>
   decltype(auto) execute(const Key& key, F&& f, Args&&... args) {
     if (!try_acquire(key)) {
-      throw rate_limited("keyed_limiter", "rate limit exceeded for this key",
-                         time_until_available(key));
+      detail::raise<rate_limited>("keyed_limiter", "rate limit exceeded for this key",
+                                  time_until_available(key));
     }
     return std::invoke(std::forward<F>(f), std::forward<Args>(args)...);
   }

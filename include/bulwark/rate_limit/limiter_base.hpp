@@ -19,6 +19,7 @@
 #include "bulwark/core/metrics.hpp"
 #include "bulwark/core/options.hpp"
 #include "bulwark/core/rate.hpp"
+#include "bulwark/detail/raise.hpp"
 #include "bulwark/detail/saturating.hpp"
 
 namespace bulwark {
@@ -192,8 +193,9 @@ class alignas(64) limiter_base {
   /// Runs f(args...) if one unit can be taken, and returns its result; otherwise throws
   /// bulwark::rate_limited with retry_after() = time_until_available(1). A shaper
   /// (leaky_bucket) waits its turn in the queue first and throws only when the queue is full.
-  /// Exceptions from f propagate; the unit stays spent. Thread-safe.
-  template <class F, class... Args>
+  /// Exceptions from f propagate; the unit stays spent. Thread-safe. Not offered without exceptions
+  /// (detail::with_exceptions): try_acquire is.
+  template <detail::with_exceptions F, class... Args>
   requires std::invocable<F, Args...>
   decltype(auto) execute(F&& f, Args&&... args) {
     bool admitted = false;
@@ -210,7 +212,7 @@ class alignas(64) limiter_base {
       } else {
         retry = self().wait_ns(1, now);
       }
-      throw rate_limited(Derived::component, "rate limit exceeded", duration{retry});
+      detail::raise<rate_limited>(Derived::component, "rate limit exceeded", duration{retry});
     }
     return std::invoke(std::forward<F>(f), std::forward<Args>(args)...);
   }

@@ -20,6 +20,7 @@
 #include "bulwark/core/metrics.hpp"
 #include "bulwark/core/options.hpp"
 #include "bulwark/core/rate.hpp"
+#include "bulwark/detail/raise.hpp"
 #include "bulwark/detail/saturating.hpp"
 #include "bulwark/rate_limit/limiter_base.hpp"
 #include "bulwark/redis/client.hpp"
@@ -139,16 +140,17 @@ class redis_gcra {
 
   /// Runs f(args...) if `key` may take one unit; otherwise throws bulwark::rate_limited with
   /// the decision's retry_after (none for fail_closed), or std::invalid_argument for a bad key.
-  template <class F, class... Args>
+  /// Not offered without exceptions (detail::with_exceptions): try_acquire is.
+  template <detail::with_exceptions F, class... Args>
   requires std::invocable<F, Args...>
   decltype(auto) execute(std::string_view key, F&& f, Args&&... args) {
     const redis_gcra_decision d = try_acquire(key);
     if (d.source == redis_decision_source::invalid_key) throw_bad_key(key);
     if (!d.admitted) {
       if (d.source == redis_decision_source::fail_closed) {
-        throw rate_limited("redis_gcra", "Redis unavailable, failing closed");
+        detail::raise<rate_limited>("redis_gcra", "Redis unavailable, failing closed");
       }
-      throw rate_limited("redis_gcra", "rate limit exceeded", d.retry_after);
+      detail::raise<rate_limited>("redis_gcra", "rate limit exceeded", d.retry_after);
     }
     return std::invoke(std::forward<F>(f), std::forward<Args>(args)...);
   }
@@ -210,7 +212,7 @@ class redis_gcra {
   }
 
   [[noreturn]] void throw_bad_key(std::string_view key) const {
-    throw std::invalid_argument(
+    detail::raise<std::invalid_argument>(
         detail::key_part_message("redis_gcra", "key", key, options_.max_key_length));
   }
 

@@ -15,6 +15,7 @@
 #include "bulwark/core/clock.hpp"
 #include "bulwark/core/metrics.hpp"
 #include "bulwark/core/options.hpp"
+#include "bulwark/detail/raise.hpp"
 #include "bulwark/detail/saturating.hpp"
 #include "bulwark/idempotency/store.hpp"
 #include "bulwark/redis/client.hpp"
@@ -144,7 +145,7 @@ class redis_store {
       out.status = begin_status::mismatch;
     } else {
       unavailable_.add();
-      throw redis_error("bulwark::redis_store: unexpected reply to try_begin");
+      detail::raise<redis_error>("bulwark::redis_store: unexpected reply to try_begin");
     }
     if (out.status == begin_status::acquired && in_quarantine()) refuse_after_restart(*out.lease);
     return out;
@@ -177,11 +178,11 @@ class redis_store {
   /// ("a:b", "c") and ("a", "b:c") apart). Throws std::invalid_argument for a bad scope or key.
   [[nodiscard]] std::string record_key(idempotency_key id) const {
     if (!id.scope.empty() && !detail::valid_key_part(id.scope, options_.max_key_length)) {
-      throw std::invalid_argument(
+      detail::raise<std::invalid_argument>(
           detail::key_part_message("redis_store", "scope", id.scope, options_.max_key_length));
     }
     if (!detail::valid_key_part(id.key, options_.max_key_length)) {
-      throw std::invalid_argument(
+      detail::raise<std::invalid_argument>(
           detail::key_part_message("redis_store", "key", id.key, options_.max_key_length));
     }
     std::string out = options_.prefix;
@@ -225,11 +226,11 @@ class redis_store {
 
   [[noreturn]] void refuse_after_restart(const idempotency_lease& lease) {
     quarantined_.add();
-    try {
+    BULWARK_TRY {
       (void)release(lease);  // best effort: otherwise the key waits out the lease
-    } catch (const redis_error&) {
     }
-    throw redis_error(
+    BULWARK_CATCH(const redis_error&) {}
+    detail::raise<redis_error>(
         "bulwark::redis_store: Redis restarted (run_id changed) within restart_quarantine; "
         "refusing to acquire a key whose completed record the restart may have erased");
   }
@@ -243,7 +244,8 @@ class redis_store {
   static std::uint64_t parse_token(std::string_view text) {
     std::uint64_t token = 0;
     for (const char c : text) {
-      if (c < '0' || c > '9') throw redis_error("bulwark::redis_store: malformed fencing token");
+      if (c < '0' || c > '9')
+        detail::raise<redis_error>("bulwark::redis_store: malformed fencing token");
       token = token * 10 + static_cast<std::uint64_t>(c - '0');
     }
     return token;
@@ -252,11 +254,11 @@ class redis_store {
   redis_value checked(const redis_result& r) {
     if (r.status() != redis_status::ok) {
       unavailable_.add();
-      throw redis_error("bulwark::redis_store: Redis unavailable");
+      detail::raise<redis_error>("bulwark::redis_store: Redis unavailable");
     }
     if (r.value().is_error()) {
       unavailable_.add();
-      throw redis_error("bulwark::redis_store: " + std::string{r.value().str()});
+      detail::raise<redis_error>("bulwark::redis_store: " + std::string{r.value().str()});
     }
     return r.value();
   }

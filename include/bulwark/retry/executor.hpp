@@ -16,6 +16,7 @@
 #include "bulwark/core/options.hpp"
 #include "bulwark/core/policy.hpp"
 #include "bulwark/core/random.hpp"
+#include "bulwark/detail/raise.hpp"
 #include "bulwark/detail/saturating.hpp"
 #include "bulwark/retry/active_request_budget.hpp"
 #include "bulwark/retry/backoff.hpp"
@@ -53,6 +54,7 @@ struct retry_options {
   std::optional<std::uint64_t> seed{};
 };
 
+#if BULWARK_HAS_EXCEPTIONS
 /// Returns a retry_on predicate that retries exceptions of the listed types (or derived).
 template <class... Exceptions>
 [[nodiscard]] std::function<bool(const std::exception_ptr&)> retry_on_exceptions() {
@@ -69,6 +71,7 @@ template <class... Exceptions>
     return (is.template operator()<Exceptions>(error) || ...);
   };
 }
+#endif
 
 /// A retry executor's counters (resilience4j's four outcomes, plus retries).
 struct retry_metrics {
@@ -94,6 +97,7 @@ struct retry_metrics {
   friend bool operator==(const retry_metrics&, const retry_metrics&) = default;
 };
 
+#if BULWARK_HAS_EXCEPTIONS
 /// Runs a callable, retrying it after failures with backoff and jitter, within max_attempts,
 /// an optional deadline, a shared budget and the call's stop token, honouring server hints.
 ///
@@ -116,6 +120,9 @@ struct retry_metrics {
 /// Thread-safe: execute may run on many threads at once; the options are read-only after
 /// construction and counters are relaxed atomics. Success path: one relaxed counter
 /// increment, plus one clock read when a deadline is set (and budget bookkeeping when one is).
+///
+/// Not offered without exceptions (BULWARK_HAS_EXCEPTIONS): the retry budgets and backoff
+/// schedules are, for code that drives its own attempts.
 template <clock Clock = steady_clock>
 class retry {
  public:
@@ -370,5 +377,6 @@ retry()->retry<steady_clock>;
 retry(retry_options)->retry<steady_clock>;
 template <clock Clock>
 retry(retry_options, Clock) -> retry<Clock>;
+#endif
 
 }  // namespace bulwark

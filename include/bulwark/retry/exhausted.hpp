@@ -8,6 +8,7 @@
 
 #include "bulwark/core/clock.hpp"
 #include "bulwark/core/errors.hpp"
+#include "bulwark/detail/raise.hpp"
 
 namespace bulwark {
 
@@ -75,6 +76,9 @@ class retries_exhausted : public rejected, public std::nested_exception {
     detail::append_number(text, attempts);
     text += attempts == 1 ? " attempt (" : " attempts (";
     text.append(to_string(reason)).append(")");
+#if !BULWARK_HAS_EXCEPTIONS
+    static_cast<void>(last);  // nothing can be rethrown to read its message
+#else
     if (last) {
       try {
         std::rethrow_exception(last);
@@ -84,6 +88,7 @@ class retries_exhausted : public rejected, public std::nested_exception {
         text += ": non-standard exception";
       }
     }
+#endif
     return text;
   }
 

@@ -32,6 +32,7 @@
 #include "bulwark/cache/detail/slab.hpp"
 #include "bulwark/cache/eviction.hpp"
 #include "bulwark/detail/false_sharing.hpp"
+#include "bulwark/detail/raise.hpp"
 
 namespace bulwark::detail {
 
@@ -145,11 +146,12 @@ class cache_shard {
   void make_timed() {
     if (write_timed_) return;
     write_timed_ = true;
-    try {
+    BULWARK_TRY {
       if (const slab* s = current()) grow_slab(s->capacity);  // the same size, with deadlines
-    } catch (...) {
+    }
+    BULWARK_CATCH_ALL {
       write_timed_ = false;  // the slab has no write deadlines: keep saying so
-      throw;
+      BULWARK_RETHROW;
     }
   }
 
@@ -341,7 +343,7 @@ class cache_shard {
     if (free_slot_ != none) return;
     const auto now = static_cast<std::uint32_t>(slot_cell_.size());
     if (now >= slot_limit_) {
-      throw std::length_error("bulwark::cache: a shard is limited to 16777214 entries");
+      detail::raise<std::length_error>("bulwark::cache: a shard is limited to 16777214 entries");
     }
     const std::uint32_t grown = next_capacity(now, slot_limit_);
     policy_.reserve(grown);
@@ -361,7 +363,8 @@ class cache_shard {
       if (free_cell_ == none) {
         const std::uint32_t now = current() == nullptr ? 0 : current()->capacity;
         if (now >= max_cells) {
-          throw std::length_error("bulwark::cache: a shard is limited to 16777214 entries");
+          detail::raise<std::length_error>(
+              "bulwark::cache: a shard is limited to 16777214 entries");
         }
         grow_slab(next_capacity(now, cell_limit_));
       }
@@ -395,12 +398,13 @@ class cache_shard {
     if (old != nullptr) {
       copied = constructed_cells();
       for (std::size_t i = 0; i < copied.size(); ++i) {
-        try {
+        BULWARK_TRY {
           std::construct_at(&fresh->cells[copied[i]].kv, old->kv(copied[i]));
-        } catch (...) {
+        }
+        BULWARK_CATCH_ALL {
           copied.resize(i);
           fresh->constructed = std::move(copied);  // destroys what was copied
-          throw;
+          BULWARK_RETHROW;
         }
         fresh->set_deadlines(copied[i], old->write_deadline_of(copied[i]),
                              old->access_deadline_of(copied[i]));

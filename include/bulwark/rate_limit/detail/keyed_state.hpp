@@ -12,6 +12,7 @@
 #include <utility>
 
 #include "bulwark/core/clock.hpp"
+#include "bulwark/detail/raise.hpp"
 #include "bulwark/rate_limit/gcra.hpp"
 #include "bulwark/rate_limit/limiter_base.hpp"
 #include "bulwark/rate_limit/token_bucket.hpp"
@@ -96,7 +97,8 @@ class keyed_inline_base {
   void check_cost(std::uint32_t cost) const {
     if (cost == 0 || cost > max_cost_) [[unlikely]] {
       (void)prototype_.time_until_available(cost, time_point{});  // throws the limiter's error
-      throw std::logic_error("bulwark::keyed_limiter: cost check out of step with the limiter");
+      detail::raise<std::logic_error>(
+          "bulwark::keyed_limiter: cost check out of step with the limiter");
     }
   }
 
