@@ -92,7 +92,7 @@ class cache {
         clock_{std::move(clock)},
         hasher_{detail::seeded_hasher(std::move(hash), options.hash_seed)},
         counted_{!callbacks_.weigher} {
-    detail::check_cache_options(options_, !counted_);
+    detail::validate(options_, !counted_);
     option_check{"cache"}.that(detail::seedable_hasher<Hasher> || !options_.hash_seed, "hash_seed",
                                "unset for a Hasher without a seed member",
                                options_.hash_seed.value_or(0));

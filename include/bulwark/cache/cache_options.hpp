@@ -120,7 +120,7 @@ namespace detail {
 
 /// Validates cache_options (shared by cache and its wrappers). `weighted` says whether a weigher
 /// was given.
-inline void check_cache_options(const cache_options& o, bool weighted) {
+inline void validate(const cache_options& o, bool weighted) {
   const option_check check{"cache"};
   if (weighted) {
     check.positive("maximum_weight", o.maximum_weight);

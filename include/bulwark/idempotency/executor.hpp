@@ -166,7 +166,7 @@ class idempotency_executor {
 
   idempotency_executor(Store& store, idempotency_options options, Codec codec, Clock clock = {})
       : store_{store}, options_{options}, codec_{std::move(codec)}, clock_{std::move(clock)} {
-    detail::check(options_);
+    detail::validate(options_);
   }
 
   idempotency_executor(const idempotency_executor&) = delete;  // permits point to it

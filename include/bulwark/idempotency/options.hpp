@@ -46,7 +46,7 @@ struct idempotency_options {
 
 namespace detail {
 
-inline void check(const idempotency_options& o) {
+inline void validate(const idempotency_options& o) {
   option_check check{"idempotency_executor"};
   check.positive("lease", o.lease);
   check.positive("ttl", o.ttl);

@@ -155,7 +155,7 @@ class redis_client {
 
  private:
   static redis_client_options validated(redis_client_options options) {
-    detail::check(options);
+    detail::validate(options);
     return options;
   }
 

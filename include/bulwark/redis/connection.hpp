@@ -139,7 +139,7 @@ class redis_result {
 
 namespace detail {
 
-inline void check(const redis_client_options& o) {
+inline void validate(const redis_client_options& o) {
   const option_check check{"redis_client"};
   check.that(!o.host.empty(), "host", "non-empty", o.host);
   check.in_range("port", o.port, 1, 65535);
