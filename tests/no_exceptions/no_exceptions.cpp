@@ -197,6 +197,24 @@ void balancing() {
   second.failure(1ms);
 }
 
+// A user-written policy that never throws: it counts the calls it lets through.
+struct counting {
+  int* calls;
+  template <class F>
+  decltype(auto) execute(F&& f) const {
+    ++*calls;
+    return std::forward<F>(f)();
+  }
+};
+
+// A pipeline of policies that never throw still composes.
+void compose() {
+  int calls = 0;
+  bulwark::pipeline chain(bulwark::passthrough{}, counting{&calls});
+  NX_CHECK(chain.execute([](int x) { return x * 2; }, 21) == 42);
+  NX_CHECK(calls == 1);
+}
+
 int permits() {
   rate_limiters();
   circuit_breaker();
@@ -206,6 +224,7 @@ int permits() {
   idempotency();
   hashing_and_sharding();
   balancing();
+  compose();
   if (failures == 0) std::puts("no_exceptions: every permit API checked");
   return failures == 0 ? 0 : 1;
 }
