@@ -183,7 +183,7 @@ class hedge {
     calls_.add();
     // The budgets' bookkeeping is a retry schedule's, each hedge a retry it grants. Declared
     // before the lock: its budget holds end after it, with the call, winner or exception.
-    retry_schedule schedule{budgets_, now()};
+    retry_schedule schedule{budgets_, clock_};
 
     // Starts attempt number state->stops.size(); called with the mutex held.
     const auto launch = [&] {

@@ -104,7 +104,7 @@ class retry {
   template <class Call, class F, class... Args>
   retry_result_t<F, Args...> run(const Call& call, F& f, Args&... args) {
     using result = retry_result_t<F, Args...>;
-    retry_schedule schedule{policy_, now()};
+    retry_schedule schedule{policy_, clock_};
     if (call.stop.stop_requested()) give_up(retry_stop_reason::stopped, schedule, call, args...);
     for (;;) {
       schedule.begin_attempt();

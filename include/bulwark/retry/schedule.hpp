@@ -61,11 +61,13 @@ class retry_schedule {
  public:
   /// `now` is read only when policy.reads_clock() (the deadline's start, the ratio budget).
   retry_schedule(const retry_policy& policy, time_point now) : policy_{&policy} {
-    const retry_options& options = policy.options();
-    // Saturates: a max_elapsed of duration::max() is no deadline, not one in the past.
-    if (options.max_elapsed) deadline_ = detail::deadline_after(now, *options.max_elapsed);
-    if (options.budget) options.budget->record_request(now);
-    if (options.active_budget) request_ = options.active_budget->enter();
+    start([now] { return now; });
+  }
+  /// The same, reading `c.now()` only when the policy needs it (at most once): without a
+  /// deadline or a retry_budget, starting a call reads no clock.
+  template <bulwark::clock C>
+  retry_schedule(const retry_policy& policy, const C& c) : policy_{&policy} {
+    start([&c] { return c.now(); });
   }
   /// The same, drawing jitter from `generator` (a simulation's, shared by its calls).
   retry_schedule(const retry_policy& policy, time_point now, fast_rng& generator)
@@ -143,6 +145,19 @@ class retry_schedule {
   }
 
  private:
+  template <class Now>
+  void start(const Now& now) {
+    const retry_options& options = policy_->options();
+    std::optional<time_point> started{};
+    if (options.max_elapsed) {
+      started = now();
+      // Saturates: a max_elapsed of duration::max() is no deadline, not one in the past.
+      deadline_ = detail::deadline_after(*started, *options.max_elapsed);
+    }
+    if (options.budget) options.budget->record_request(started ? *started : now());
+    if (options.active_budget) request_ = options.active_budget->enter();
+  }
+
   retry_verdict refuse(retry_stop_reason reason) {
     // gRPC counts every retryable failure against the budget, retried or not.
     if (const auto& budget = policy_->options().budget) budget->record_failure();
