@@ -9,4 +9,6 @@
 #include "bulwark/retry/executor.hpp"
 #include "bulwark/retry/exhausted.hpp"
 #include "bulwark/retry/jitter.hpp"
+#include "bulwark/retry/policy.hpp"
+#include "bulwark/retry/schedule.hpp"
 #include "bulwark/retry/wait.hpp"

@@ -23,6 +23,8 @@
 #include "bulwark/detail/raise.hpp"
 #include "bulwark/retry/active_request_budget.hpp"
 #include "bulwark/retry/budget.hpp"
+#include "bulwark/retry/policy.hpp"
+#include "bulwark/retry/schedule.hpp"
 
 namespace bulwark {
 
@@ -180,11 +182,9 @@ class hedge {
     };
     auto state = std::make_shared<shared>(std::forward<F>(f), std::forward<Args>(args)...);
     calls_.add();
-    if (options_.budget) options_.budget->record_request(clock_.now());
-    // Declared before the lock: they end after it, with the call, winner or exception.
-    active_request_budget::scope request{};
-    active_request_budget::scope retry_slot{};
-    if (options_.active_budget) request = options_.active_budget->enter();
+    // The budgets' bookkeeping is a retry schedule's, each hedge a retry it grants. Declared
+    // before the lock: its budget holds end after it, with the call, winner or exception.
+    retry_schedule schedule{budgets_, clock_};
 
     // Starts attempt number state->stops.size(); called with the mutex held.
     const auto launch = [&] {
@@ -214,6 +214,7 @@ class hedge {
     // attempt (or a test advancing a manual clock once it sees the attempt) could move time
     // past the start first and push the hedge's deadline out by that much.
     time_point launched_at = clock_.now();
+    schedule.begin_attempt();
     launch();
     const std::uint32_t most = 1 + options_.max_hedged_attempts;
     bool may_hedge = true;
@@ -230,7 +231,7 @@ class hedge {
       if (state->value) break;
       if (state->failed == started && !can_start) break;  // every attempt failed
       // The delay passed, or every attempt so far failed: hedge, if the budgets allow.
-      if (!may_spend(retry_slot)) {
+      if (!schedule.after_failure(std::nullopt, now()).retry) {
         refused_.add();
         may_hedge = false;
         if (state->failed == started) break;
@@ -238,12 +239,13 @@ class hedge {
       }
       hedges_.add();
       launched_at = clock_.now();
+      schedule.begin_attempt();
       launch();
     }
     for (auto& s : state->stops)
       s.request_stop();  // the winner has finished; the others are asked to stop
     if (!state->value) std::rethrow_exception(state->last_error);
-    if (options_.budget) options_.budget->record_success();
+    schedule.succeeded();
     if constexpr (!std::is_void_v<result>) return std::move(*state->value);
   }
 
@@ -253,18 +255,18 @@ class hedge {
   [[nodiscard]] const hedge_options& options() const noexcept { return options_; }
 
  private:
-  // Takes a retry from each budget set; false (and the call's retry released) when one refuses.
-  bool may_spend(active_request_budget::scope& retry_slot) {
-    if (options_.active_budget) {
-      retry_slot.release();  // Envoy's shouldRetry resets the previous retry first
-      retry_slot = options_.active_budget->try_retry();
-      if (!retry_slot) return false;
-    }
-    if (options_.budget && !options_.budget->try_spend(clock_.now())) {
-      retry_slot.release();  // not started: it must not hold the concurrency budget
-      return false;
-    }
-    return true;
+  // The schedule reads `now` only with a retry_budget: skip the read otherwise.
+  time_point now() const { return budgets_.reads_clock() ? clock_.now() : time_point{}; }
+
+  // The budgets as a retry policy: an attempt per hedge, no backoff (a hedge waits `delay`
+  // from each start, which the hedge times itself), no deadline.
+  static retry_options budget_options(const hedge_options& options) {
+    return {.max_attempts = 1 + options.max_hedged_attempts,
+            .backoff = {.kind = backoff_kind::constant,
+                        .base = duration::zero(),
+                        .jitter = jitter_kind::none},
+            .budget = options.budget,
+            .active_budget = options.active_budget};
   }
 
   static hedge_options validated(hedge_options options) {
@@ -293,6 +295,7 @@ class hedge {
   }
 
   hedge_options options_;
+  retry_policy budgets_{budget_options(options_)};
   Executor executor_;
   [[no_unique_address]] Clock clock_;
   metric_counter calls_;

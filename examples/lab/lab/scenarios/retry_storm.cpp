@@ -22,9 +22,12 @@
 #include <bulwark/retry/active_request_budget.hpp>
 #include <bulwark/retry/backoff.hpp>
 #include <bulwark/retry/budget.hpp>
+#include <bulwark/retry/policy.hpp>
+#include <bulwark/retry/schedule.hpp>
 #include <chrono>
 #include <cstdint>
 #include <memory>
+#include <optional>
 
 #include "lab/scenarios.hpp"
 
@@ -37,80 +40,60 @@ namespace {
 constexpr duration client_timeout = 1s;
 constexpr std::uint32_t max_attempts = 4;
 
-// A retrying client built from bulwark's pieces: the backoff computes each wait, the budget
-// (if any) decides whether a retry may go, and the simulation schedules it. Lives as long as
-// the client, which outlives the run's events.
+// A retrying client driven by bulwark's retry_schedule, as an event loop drives one: the
+// schedule decides (attempts, budgets, backoff drawn from the arm's generator), and the
+// simulation waits and sends the next attempt. Lives as long as the client, which outlives
+// the run's events.
 class retrying_client {
  public:
   retrying_client(arm_context& context, bulwark::backoff_options backoff,
-                  std::unique_ptr<bulwark::retry_budget> budget,
-                  std::unique_ptr<bulwark::active_request_budget> active = nullptr)
+                  std::shared_ptr<bulwark::retry_budget> budget,
+                  std::shared_ptr<bulwark::active_request_budget> active = nullptr)
       : context_{context},
-        backoff_{backoff},
-        budget_{std::move(budget)},
-        active_{std::move(active)} {}
+        policy_{{.max_attempts = max_attempts,
+                 .backoff = backoff,
+                 .budget = std::move(budget),
+                 .active_budget = std::move(active)}} {}
 
   void start(const request& r) {
-    if (budget_) budget_->record_request(context_.sim().now());
-    auto held = std::make_shared<scopes>();
-    if (active_) held->request = active_->enter();
-    attempt(r, 1, duration::zero(), std::move(held));
+    // A request's schedule holds its budget counts, carried from attempt to attempt.
+    attempt(r, std::make_shared<bulwark::retry_schedule>(policy_, context_.sim().now(),
+                                                         context_.rng()));
   }
 
  private:
-  // The active budget's counts for one request, carried from attempt to attempt and released
-  // at its outcome.
-  struct scopes {
-    bulwark::active_request_budget::scope request;
-    bulwark::active_request_budget::scope retry;
-  };
-
   // The request's counts end with its outcome, not when the callbacks holding them go.
-  void finish(const request& r, outcome result, scopes& held) {
-    held.retry.release();
-    held.request.release();
+  void finish(const request& r, outcome result, bulwark::retry_schedule& schedule) {
+    schedule.finish();
     context_.finish(r, result);
   }
 
-  void attempt(const request& r, std::uint32_t n, duration previous, std::shared_ptr<scopes> held) {
-    context_.backend().call(client_timeout, [this, r, n, previous,
-                                             held = std::move(held)](const call_result& result) {
-      if (result.ok()) {
-        if (budget_) budget_->record_success();
-        finish(r, outcome::success, *held);
-        return;
-      }
-      if (n >= max_attempts) {
-        if (budget_) budget_->record_failure();
-        finish(r, outcome::failure, *held);
-        return;
-      }
-      if (budget_ && !budget_->try_spend(context_.sim().now())) {
-        finish(r, outcome::failure, *held);
-        return;
-      }
-      if (active_) {
-        held->retry.release();  // the previous retry has answered (Envoy's resetRetry)
-        held->retry = active_->try_retry();
-        if (!held->retry) {
-          finish(r, outcome::failure, *held);
-          return;
-        }
-      }
-      const duration delay = backoff_.delay(n, previous, context_.rng());
-      context_.sim().after(delay, [this, r, n, delay, held] { attempt(r, n + 1, delay, held); });
-    });
+  void attempt(const request& r, std::shared_ptr<bulwark::retry_schedule> schedule) {
+    schedule->begin_attempt();
+    context_.backend().call(
+        client_timeout, [this, r, schedule = std::move(schedule)](const call_result& result) {
+          if (result.ok()) {
+            schedule->succeeded();
+            finish(r, outcome::success, *schedule);
+            return;
+          }
+          const bulwark::retry_verdict verdict =
+              schedule->after_failure(std::nullopt, context_.sim().now());
+          if (!verdict.retry) {
+            finish(r, outcome::failure, *schedule);
+            return;
+          }
+          context_.sim().after(verdict.delay, [this, r, schedule] { attempt(r, schedule); });
+        });
   }
 
   arm_context& context_;
-  bulwark::backoff backoff_;
-  std::unique_ptr<bulwark::retry_budget> budget_;
-  std::unique_ptr<bulwark::active_request_budget> active_;
+  bulwark::retry_policy policy_;
 };
 
 client make_retrying(arm_context& context, bulwark::backoff_options backoff,
-                     std::unique_ptr<bulwark::retry_budget> budget,
-                     std::unique_ptr<bulwark::active_request_budget> active = nullptr) {
+                     std::shared_ptr<bulwark::retry_budget> budget,
+                     std::shared_ptr<bulwark::active_request_budget> active = nullptr) {
   auto state =
       std::make_unique<retrying_client>(context, backoff, std::move(budget), std::move(active));
   return [state = std::move(state)](const request& r) { state->start(r); };
@@ -126,12 +109,12 @@ client naive_client(arm_context& context) {
 
 client budgeted_client(arm_context& context) {
   return make_retrying(context, {.base = 100ms, .cap = 2s, .jitter = bulwark::jitter_kind::full},
-                       std::make_unique<bulwark::retry_budget>(bulwark::ratio_budget_options{}));
+                       std::make_shared<bulwark::retry_budget>(bulwark::ratio_budget_options{}));
 }
 
 client active_budget_client(arm_context& context) {
   return make_retrying(context, {.base = 100ms, .cap = 2s, .jitter = bulwark::jitter_kind::full},
-                       nullptr, std::make_unique<bulwark::active_request_budget>());
+                       nullptr, std::make_shared<bulwark::active_request_budget>());
 }
 
 }  // namespace
