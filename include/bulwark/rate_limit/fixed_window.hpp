@@ -29,10 +29,6 @@ class fixed_window : public detail::cas_limiter<fixed_window_rule, Clock> {
   /// number the window it starts in.
   explicit fixed_window(fixed_window_options options, Clock clock = {})
       : detail::cas_limiter<fixed_window_rule, Clock>{options, std::move(clock)} {}
-
-  [[nodiscard]] const fixed_window_options& options() const noexcept {
-    return this->rule().options();
-  }
 };
 
 }  // namespace bulwark

@@ -28,9 +28,6 @@ class gcra : public detail::cas_limiter<gcra_rule, Clock> {
   explicit gcra(gcra_options options, Clock clock = {})
       : detail::cas_limiter<gcra_rule, Clock>{options, std::move(clock)} {}
 
-  /// The options it was built with.
-  [[nodiscard]] gcra_options options() const noexcept { return this->rule().options(); }
-
   /// The emission interval T: the time one unit of cost is worth.
   [[nodiscard]] duration emission_interval() const noexcept {
     return this->rule().emission_interval();

@@ -35,9 +35,6 @@ class leaky_bucket : public detail::cas_limiter<leaky_bucket_rule, Clock> {
   /// Validates `options` (std::invalid_argument naming the field); the bucket starts empty.
   explicit leaky_bucket(leaky_bucket_options options, Clock clock = {})
       : detail::cas_limiter<leaky_bucket_rule, Clock>{options, std::move(clock)} {}
-
-  /// The options it was built with.
-  [[nodiscard]] leaky_bucket_options options() const noexcept { return this->rule().options(); }
 };
 
 }  // namespace bulwark

@@ -35,10 +35,6 @@ class sliding_window_counter : public detail::cas_limiter<sliding_window_counter
   /// number the window it starts in.
   explicit sliding_window_counter(sliding_window_counter_options options, Clock clock = {})
       : detail::cas_limiter<sliding_window_counter_rule, Clock>{options, std::move(clock)} {}
-
-  [[nodiscard]] const sliding_window_counter_options& options() const noexcept {
-    return this->rule().options();
-  }
 };
 
 }  // namespace bulwark

@@ -29,9 +29,6 @@ class token_bucket : public detail::cas_limiter<token_bucket_rule, Clock> {
   /// Validates `options` (std::invalid_argument naming the field); the bucket starts full.
   explicit token_bucket(token_bucket_options options, Clock clock = {})
       : detail::cas_limiter<token_bucket_rule, Clock>{options, std::move(clock)} {}
-
-  /// The options it was built with.
-  [[nodiscard]] token_bucket_options options() const noexcept { return this->rule().options(); }
 };
 
 }  // namespace bulwark

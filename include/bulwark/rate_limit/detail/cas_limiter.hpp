@@ -23,6 +23,9 @@ class cas_limiter : public limiter_base<cas_limiter<Rule, Clock>, Clock> {
   /// The rule this limiter decides with.
   [[nodiscard]] const Rule& rule() const noexcept { return rule_; }
 
+  /// The options it was built with.
+  [[nodiscard]] decltype(auto) options() const noexcept { return rule_.options(); }
+
  protected:
   // Builds (and so validates) the rule first, then reads the clock only for a rule whose
   // initial state depends on it (the windows number the window they start in).

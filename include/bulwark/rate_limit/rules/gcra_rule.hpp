@@ -13,6 +13,7 @@
 #include "bulwark/core/options.hpp"
 #include "bulwark/core/rate.hpp"
 #include "bulwark/detail/saturating.hpp"
+#include "bulwark/rate_limit/detail/paced_rule.hpp"
 #include "bulwark/rate_limit/detail/rule_math.hpp"
 #include "bulwark/rate_limit/rules/rate_decision.hpp"
 
@@ -41,39 +42,17 @@ struct gcra_options {
 /// The sums saturate: tau may be up to 2^62 ns, so TAT plus an increment passes 2^63 with a
 /// clock a few days past its epoch; wrapped it would look like the far past and admit
 /// everything. A saturated TAT only refuses more. A clock that goes back leaves TAT as it is.
-class gcra_rule {
+class gcra_rule : public detail::paced_rule<&gcra_options::burst> {
  public:
-  using state = std::int64_t;
-  using options_type = gcra_options;
   static constexpr std::string_view component = "gcra";
-  static constexpr bool reserves = true;
 
   /// Validates `options` (std::invalid_argument naming the field, as bulwark::gcra).
-  explicit gcra_rule(const gcra_options& options)
-      : interval_{validated(options).rate.interval().count()},
-        tau_{interval_ * static_cast<std::int64_t>(options.burst)},
-        rate_{options.rate} {}
+  explicit gcra_rule(const gcra_options& options) : paced_rule{component, "burst", options} {}
 
-  [[nodiscard]] gcra_options options() const noexcept {
-    return {rate_, static_cast<std::uint32_t>(max_cost())};
-  }
   /// The emission interval T: the time one unit of cost is worth.
   [[nodiscard]] duration emission_interval() const noexcept { return duration{interval_}; }
-  /// The delay variation tolerance tau = burst x T.
-  [[nodiscard]] duration tolerance() const noexcept { return duration{tau_}; }
-  /// burst: the largest cost (a division, kept off the hot path; see admissible()).
-  [[nodiscard]] std::uint32_t max_cost() const noexcept {
-    return static_cast<std::uint32_t>(tau_ / interval_);
-  }
-  /// Whether `cost` is in [1, max_cost()], without a division (the hot path's check).
-  [[nodiscard]] bool admissible(std::uint32_t cost) const noexcept {
-    return cost != 0 && detail::saturating_mul(interval_, std::int64_t{cost}) <= tau_;
-  }
-
-  /// "Never": max(TAT, now) is now for any clock reading, so a fresh limiter is full.
-  [[nodiscard]] static constexpr state initial(time_point = {}) noexcept {
-    return std::numeric_limits<state>::min();
-  }
+  /// The delay variation tolerance tau = burst x T (the paced depth).
+  [[nodiscard]] duration tolerance() const noexcept { return duration{depth_}; }
 
   /// The decision for `cost` (in [1, max_cost()]) at `now`.
   [[nodiscard]] rate_decision<state> decide(state tat, std::uint32_t cost, time_point now,
@@ -81,7 +60,7 @@ class gcra_rule {
     const std::int64_t t = detail::to_ns(now);
     const std::int64_t increment = interval_ * cost;
     // backlog - (tau - c x T), compared rather than summed: tau - c x T >= 0 as c <= burst.
-    const std::int64_t late = backlog(tat, t) - (tau_ - increment);
+    const std::int64_t late = backlog(tat, t) - (depth_ - increment);
     if (late <= 0) return {true, detail::saturating_add(std::max(tat, t), increment), {}};
     if (late > max_wait.count()) return {false, tat, duration{late}};
     return {true, detail::saturating_add(std::max(tat, t), increment), duration{late}};
@@ -89,14 +68,14 @@ class gcra_rule {
 
   /// How long until `cost` units could be taken: the wait of a refusal, zero otherwise.
   [[nodiscard]] duration wait(state tat, std::uint32_t cost, time_point now) const noexcept {
-    const std::int64_t late = backlog(tat, detail::to_ns(now)) - (tau_ - interval_ * cost);
+    const std::int64_t late = backlog(tat, detail::to_ns(now)) - (depth_ - interval_ * cost);
     return duration{std::max<std::int64_t>(late, 0)};
   }
 
   /// floor((tau - max(0, TAT - t)) / T), redis-cell's "remaining".
   [[nodiscard]] std::uint64_t available(state tat, time_point now) const noexcept {
     const std::int64_t ahead = backlog(tat, detail::to_ns(now));
-    return ahead >= tau_ ? 0 : static_cast<std::uint64_t>((tau_ - ahead) / interval_);
+    return ahead >= depth_ ? 0 : static_cast<std::uint64_t>((depth_ - ahead) / interval_);
   }
 
   /// Whether every decision from `now` on is the initial state's: TAT <= now.
@@ -105,23 +84,11 @@ class gcra_rule {
   }
 
  private:
-  static const gcra_options& validated(const gcra_options& options) {
-    const option_check check{component};
-    detail::check_rate(check, "rate", options.rate);
-    check.at_least("burst", options.burst, std::uint32_t{1});
-    detail::check_span(check, "burst", options.burst, options.rate.interval());
-    return options;
-  }
-
   // max(TAT, t) - t, saturating (a clock that jumped back by centuries leaves TAT that far
   // ahead).
   [[nodiscard]] static std::int64_t backlog(std::int64_t tat, std::int64_t t) noexcept {
     return tat <= t ? 0 : detail::saturating_sub(tat, t);
   }
-
-  std::int64_t interval_;  // T, ns
-  std::int64_t tau_;       // burst x T, ns
-  bulwark::rate rate_;
 };
 
 static_assert(rate_rule<gcra_rule>);

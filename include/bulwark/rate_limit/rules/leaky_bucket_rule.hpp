@@ -11,6 +11,7 @@
 #include "bulwark/core/options.hpp"
 #include "bulwark/core/rate.hpp"
 #include "bulwark/detail/saturating.hpp"
+#include "bulwark/rate_limit/detail/paced_rule.hpp"
 #include "bulwark/rate_limit/detail/rule_math.hpp"
 #include "bulwark/rate_limit/rules/rate_decision.hpp"
 
@@ -32,34 +33,15 @@ struct leaky_bucket_options {
 /// is refused; otherwise D := s + c x T and the caller is released at s (decision.wait = s - t,
 /// also for a refusal). The initial D is "never": the bucket starts empty. A clock that goes
 /// back leaves D where it is, which lengthens waits and never shortens them.
-class leaky_bucket_rule {
- public:
-  using state = std::int64_t;
-  using options_type = leaky_bucket_options;
+// A struct: everything but the parameters it inherits is public.
+struct leaky_bucket_rule : detail::paced_rule<&leaky_bucket_options::capacity> {
   static constexpr std::string_view component = "leaky_bucket";
-  static constexpr bool reserves = true;
   /// A shaper: execute() queues for its turn rather than refusing at once.
   static constexpr bool queues = true;
 
   /// Validates `options` (std::invalid_argument naming the field, as bulwark::leaky_bucket).
   explicit leaky_bucket_rule(const leaky_bucket_options& options)
-      : interval_{validated(options).rate.interval().count()},
-        depth_{interval_ * static_cast<std::int64_t>(options.capacity)},
-        rate_{options.rate} {}
-
-  [[nodiscard]] leaky_bucket_options options() const noexcept { return {rate_, max_cost()}; }
-  /// capacity: the largest cost (a division, kept off the hot path; see admissible()).
-  [[nodiscard]] std::uint32_t max_cost() const noexcept {
-    return static_cast<std::uint32_t>(depth_ / interval_);
-  }
-  /// Whether `cost` is in [1, max_cost()], without a division (the hot path's check).
-  [[nodiscard]] bool admissible(std::uint32_t cost) const noexcept {
-    return cost != 0 && detail::saturating_mul(interval_, std::int64_t{cost}) <= depth_;
-  }
-
-  [[nodiscard]] static constexpr state initial(time_point = {}) noexcept {
-    return std::numeric_limits<state>::min();
-  }
+      : paced_rule{component, "capacity", options} {}
 
   [[nodiscard]] rate_decision<state> decide(state drained, std::uint32_t cost, time_point now,
                                             duration max_wait = {}) const noexcept {
@@ -93,19 +75,6 @@ class leaky_bucket_rule {
     const std::int64_t backlog = std::max(drained, t) - t;
     return backlog >= depth_ ? 0 : static_cast<std::uint64_t>((depth_ - backlog) / interval_);
   }
-
- private:
-  static const leaky_bucket_options& validated(const leaky_bucket_options& options) {
-    const option_check check{component};
-    detail::check_rate(check, "rate", options.rate);
-    check.at_least("capacity", options.capacity, std::uint32_t{1});
-    detail::check_span(check, "capacity", options.capacity, options.rate.interval());
-    return options;
-  }
-
-  std::int64_t interval_;  // T, ns per unit
-  std::int64_t depth_;     // capacity x T, ns
-  bulwark::rate rate_;
 };
 
 static_assert(rate_rule<leaky_bucket_rule>);

@@ -34,7 +34,7 @@ struct sliding_window_counter_options {
 ///
 /// State: 24 bits of window number (serial arithmetic, so a clock that goes back keeps
 /// charging the newest window, weighting its predecessor fully) and two 20-bit counts.
-class sliding_window_counter_rule {
+class sliding_window_counter_rule final {
  public:
   using state = std::uint64_t;
   using options_type = sliding_window_counter_options;

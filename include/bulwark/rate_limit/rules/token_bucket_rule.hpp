@@ -12,6 +12,7 @@
 #include "bulwark/core/options.hpp"
 #include "bulwark/core/rate.hpp"
 #include "bulwark/detail/saturating.hpp"
+#include "bulwark/rate_limit/detail/paced_rule.hpp"
 #include "bulwark/rate_limit/detail/rule_math.hpp"
 #include "bulwark/rate_limit/rules/rate_decision.hpp"
 
@@ -35,34 +36,13 @@ struct token_bucket_options {
 ///
 /// The same decision as gcra_rule with burst = capacity (Z is GCRA's TAT - tau); available()
 /// counts whole tokens, floor((t - max(Z, t - C x T)) / T).
-class token_bucket_rule {
+class token_bucket_rule final : public detail::paced_rule<&token_bucket_options::capacity> {
  public:
-  using state = std::int64_t;
-  using options_type = token_bucket_options;
   static constexpr std::string_view component = "token_bucket";
-  static constexpr bool reserves = true;
 
   /// Validates `options` (std::invalid_argument naming the field, as bulwark::token_bucket).
   explicit token_bucket_rule(const token_bucket_options& options)
-      : interval_{validated(options).rate.interval().count()},
-        depth_{interval_ * static_cast<std::int64_t>(options.capacity)},
-        rate_{options.rate} {}
-
-  [[nodiscard]] token_bucket_options options() const noexcept { return {rate_, max_cost()}; }
-  /// capacity: the largest cost (a division, kept off the hot path; see admissible()).
-  [[nodiscard]] std::uint32_t max_cost() const noexcept {
-    return static_cast<std::uint32_t>(depth_ / interval_);
-  }
-  /// Whether `cost` is in [1, max_cost()], without a division (the hot path's check).
-  [[nodiscard]] bool admissible(std::uint32_t cost) const noexcept {
-    return cost != 0 && detail::saturating_mul(interval_, std::int64_t{cost}) <= depth_;
-  }
-
-  /// Far in the past: now - C x T > min for any clock reading at least max_span_ns after the
-  /// lowest time point, which every real clock is.
-  [[nodiscard]] static constexpr state initial(time_point = {}) noexcept {
-    return std::numeric_limits<state>::min();
-  }
+      : paced_rule{component, "capacity", options} {}
 
   [[nodiscard]] rate_decision<state> decide(state zero, std::uint32_t cost, time_point now,
                                             duration max_wait = {}) const noexcept {
@@ -90,24 +70,12 @@ class token_bucket_rule {
   }
 
  private:
-  static const token_bucket_options& validated(const token_bucket_options& options) {
-    const option_check check{component};
-    detail::check_rate(check, "rate", options.rate);
-    check.at_least("capacity", options.capacity, std::uint32_t{1});
-    detail::check_span(check, "capacity", options.capacity, options.rate.interval());
-    return options;
-  }
-
   // The zero time after taking `cost` tokens at t.
   [[nodiscard]] std::int64_t spent(std::int64_t zero, std::uint32_t cost,
                                    std::int64_t t) const noexcept {
     return detail::saturating_add(std::max(zero, detail::saturating_sub(t, depth_)),
                                   detail::saturating_mul(interval_, std::int64_t{cost}));
   }
-
-  std::int64_t interval_;  // T, ns per token
-  std::int64_t depth_;     // capacity x T, ns
-  bulwark::rate rate_;
 };
 
 static_assert(rate_rule<token_bucket_rule>);
