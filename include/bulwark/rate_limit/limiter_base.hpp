@@ -20,6 +20,7 @@
 #include "bulwark/core/options.hpp"
 #include "bulwark/core/rate.hpp"
 #include "bulwark/detail/saturating.hpp"
+#include "bulwark/rate_limit/detail/owned_counter.hpp"
 #include "bulwark/rate_limit/detail/rule_math.hpp"
 
 namespace bulwark {
@@ -214,7 +215,9 @@ class alignas(64) limiter_base {
   Derived& self() noexcept { return static_cast<Derived&>(*this); }
   const Derived& self() const noexcept { return static_cast<const Derived&>(*this); }
 
-  metric_counter admitted_;
+  // Admissions are counted without a locked instruction (owned_counter.hpp): an admitting
+  // call's only one is then the limiter's CAS. Refusals and waits are rarer.
+  owned_counter admitted_;
   metric_counter rejected_;
   metric_counter waited_;
 };
