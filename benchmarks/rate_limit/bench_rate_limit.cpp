@@ -7,15 +7,17 @@
 
 #include <benchmark/benchmark.h>
 
-#include <bulwark/rate_limit.hpp>
 #include <algorithm>
 #include <atomic>
+#include <bulwark/rate_limit.hpp>
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <mutex>
 #include <unordered_map>
 #include <vector>
+
+#include "plain_gcra.hpp"
 
 #if defined(__GLIBC__)
 #include <malloc.h>
@@ -53,34 +55,8 @@ class mutex_token_bucket {
   std::chrono::steady_clock::time_point last_;
 };
 
-// The second baseline: GCRA as a user would write it by hand in about 30 lines, one atomic
-// theoretical arrival time and a CAS loop, no metrics, no cost check, no saturation (issue 24,
-// item 4: bulwark::gcra should stay within 1.2x of it with the caller's `now`).
-class plain_gcra {
- public:
-  plain_gcra(std::int64_t interval_ns, std::int64_t burst)
-      : interval_{interval_ns}, tau_{interval_ns * burst} {}
-  bool try_acquire(std::int64_t now, std::int64_t cost = 1) {
-    const std::int64_t increment = interval_ * cost;
-    std::int64_t tat = tat_.load(std::memory_order_relaxed);
-    for (;;) {
-      const std::int64_t next = std::max(tat, now) + increment;
-      if (next - now > tau_) return false;
-      if (tat_.compare_exchange_weak(tat, next, std::memory_order_relaxed)) return true;
-    }
-  }
-  bool try_acquire() {
-    return try_acquire(std::chrono::steady_clock::now().time_since_epoch().count());
-  }
-
- private:
-  std::int64_t interval_;
-  std::int64_t tau_;
-  std::atomic<std::int64_t> tat_{0};
-};
-
 void plain_gcra_steady(benchmark::State& state) {
-  static plain_gcra limiter{1, 1'000'000};
+  static bench::plain_gcra limiter{1, 1'000'000};
   for (auto _ : state)
     benchmark::DoNotOptimize(limiter.try_acquire());
   state.SetItemsProcessed(state.iterations());
@@ -88,7 +64,7 @@ void plain_gcra_steady(benchmark::State& state) {
 BENCHMARK(plain_gcra_steady)->Name("try_acquire/plain_cas_gcra/steady_clock")->Threads(1);
 
 void plain_gcra_now(benchmark::State& state) {
-  static plain_gcra limiter{1, 1'000'000};
+  static bench::plain_gcra limiter{1, 1'000'000};
   auto now = bulwark::steady_clock::now().time_since_epoch().count();
   for (auto _ : state) {
     now += 1;

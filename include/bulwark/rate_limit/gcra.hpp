@@ -20,7 +20,9 @@ namespace bulwark {
 /// "remaining".
 ///
 /// Thread-safe and lock-free: one relaxed load and one CAS per admitted call, a load per
-/// refused one. O(1); 64 bytes, plus the clock (a manual_clock adds a shared_ptr).
+/// refused one; the admission is counted without a second locked instruction. O(1); 128 bytes
+/// (the counters' per-thread cells take a line), plus the clock (a manual_clock adds a
+/// shared_ptr).
 template <clock Clock = steady_clock>
 class gcra : public detail::cas_limiter<gcra_rule, Clock> {
  public:

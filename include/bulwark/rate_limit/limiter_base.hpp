@@ -66,8 +66,8 @@ namespace detail {
 ///   std::int64_t queue_wait_ns(std::uint32_t cost, std::int64_t now) const noexcept;
 ///       // for a shaper: how long until the queue has room for `cost`
 ///
-/// The base is aligned to a cache line so that the counters share the line with the
-/// limiter's state that follows them: a call then touches one line, not two.
+/// The base is aligned to a cache line: the counters (the admission cells of up to four
+/// threads, owned_counter.hpp) fill most of it, and the limiter's parameters and state follow.
 template <class Derived, clock Clock>
 class alignas(64) limiter_base {
  public:

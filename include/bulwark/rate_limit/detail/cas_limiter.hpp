@@ -89,7 +89,7 @@ class cas_limiter : public limiter_base<cas_limiter<Rule, Clock>, Clock> {
     return rule_.available(state_.load(std::memory_order_relaxed), time_point{duration{now}});
   }
 
-  // The rule's parameters first: with the base's counters and the state they fill one line.
+  // The rule's parameters, then the state: with the base's counters, two cache lines.
   Rule rule_;
   std::atomic<typename Rule::state> state_;
 };
