@@ -67,7 +67,7 @@ namespace detail {
 ///       // for a shaper: how long until the queue has room for `cost`
 ///
 /// The base is aligned to a cache line: the counters (the admission cells of up to four
-/// threads, owned_counter.hpp) fill most of it, and the limiter's parameters and state follow.
+/// threads, owned_counter.hpp) fill most of it, and the limiter's state and parameters follow.
 template <class Derived, clock Clock>
 class alignas(64) limiter_base {
  public:
@@ -216,10 +216,11 @@ class alignas(64) limiter_base {
   const Derived& self() const noexcept { return static_cast<const Derived&>(*this); }
 
   // Admissions are counted without a locked instruction (owned_counter.hpp): an admitting
-  // call's only one is then the limiter's CAS. Refusals and waits are rarer.
-  owned_counter admitted_;
+  // call's only one is then the limiter's CAS. Refusals and waits are rarer. The admission
+  // cells come last, so that a limiter whose state follows them shares their line with it.
   metric_counter rejected_;
   metric_counter waited_;
+  owned_counter admitted_;
 };
 
 }  // namespace detail

@@ -30,7 +30,9 @@ class cas_limiter : public limiter_base<cas_limiter<Rule, Clock>, Clock> {
   // Builds (and so validates) the rule first, then reads the clock only for a rule whose
   // initial state depends on it (the windows number the window they start in).
   cas_limiter(const typename Rule::options_type& options, Clock clock)
-      : base{std::move(clock)}, rule_{options}, state_{start_state()} {}
+      : base{std::move(clock)}, rule_{options} {
+    state_.store(start_state(), std::memory_order_relaxed);  // before any other thread sees it
+  }
 
  private:
   static constexpr std::string_view component = Rule::component;
@@ -89,9 +91,11 @@ class cas_limiter : public limiter_base<cas_limiter<Rule, Clock>, Clock> {
     return rule_.available(state_.load(std::memory_order_relaxed), time_point{duration{now}});
   }
 
-  // The rule's parameters, then the state: with the base's counters, two cache lines.
+  // The state first: it ends the base's line, beside the admission cells that an admitting
+  // caller writes just after its CAS, so both writes hit a line the caller already owns. The
+  // rule's parameters, read-only, take the next line, which no write ever invalidates.
+  std::atomic<typename Rule::state> state_{};
   Rule rule_;
-  std::atomic<typename Rule::state> state_;
 };
 
 }  // namespace bulwark::detail
