@@ -7,6 +7,8 @@
 
 #include <benchmark/benchmark.h>
 
+#include <algorithm>
+#include <atomic>
 #include <bulwark/rate_limit.hpp>
 #include <chrono>
 #include <cstddef>
@@ -14,6 +16,8 @@
 #include <mutex>
 #include <unordered_map>
 #include <vector>
+
+#include "plain_gcra.hpp"
 
 #if defined(__GLIBC__)
 #include <malloc.h>
@@ -50,6 +54,25 @@ class mutex_token_bucket {
   double rate_, capacity_, tokens_;
   std::chrono::steady_clock::time_point last_;
 };
+
+void plain_gcra_steady(benchmark::State& state) {
+  static bench::plain_gcra limiter{1, 1'000'000};
+  for (auto _ : state)
+    benchmark::DoNotOptimize(limiter.try_acquire());
+  state.SetItemsProcessed(state.iterations());
+}
+BENCHMARK(plain_gcra_steady)->Name("try_acquire/plain_cas_gcra/steady_clock")->Threads(1);
+
+void plain_gcra_now(benchmark::State& state) {
+  static bench::plain_gcra limiter{1, 1'000'000};
+  auto now = bulwark::steady_clock::now().time_since_epoch().count();
+  for (auto _ : state) {
+    now += 1;
+    benchmark::DoNotOptimize(limiter.try_acquire(now));
+  }
+  state.SetItemsProcessed(state.iterations());
+}
+BENCHMARK(plain_gcra_now)->Name("try_acquire/plain_cas_gcra/caller_now")->Threads(1);
 
 // One limiter shared by every thread of a benchmark (Google Benchmark runs the threads of one
 // registration together; the static is built once, thread-safe, before the first iteration).

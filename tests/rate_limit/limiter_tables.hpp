@@ -38,6 +38,34 @@ void play(Limiter& limiter, bulwark::manual_clock& clock, std::initializer_list<
   }
 }
 
+/// Plays `steps` against a rule (rules/*.hpp) directly, threading its state from
+/// rule.initial(start): before each row, rule.wait(state, cost, t) is the row's `wait`; then
+/// rule.decide(state, cost, t) admits or refuses as the row says, with the same wait for a
+/// refusal, and the state becomes decision.next when admitted (a refusal leaves it). Returns
+/// the state after the last row.
+template <class Rule>
+typename Rule::state play_rule(const Rule& rule, std::initializer_list<step> steps) {
+  const auto start = bulwark::manual_clock::default_start;
+  typename Rule::state state = rule.initial(start);
+  int row = 0;
+  for (const step& s : steps) {
+    ++row;
+    const auto t = start + s.at;
+    INFO("row " << row << ": at " << s.at.count() << "ns, cost " << s.cost);
+    CHECK(rule.wait(state, s.cost, t).count() == s.wait.count());
+    const auto d = rule.decide(state, s.cost, t);
+    CHECK(d.admitted == s.admitted);
+    if (d.admitted) {
+      CHECK(d.wait.count() == 0);
+      state = d.next;
+    } else {
+      CHECK(d.next == state);
+      CHECK(d.wait.count() == s.wait.count());
+    }
+  }
+  return state;
+}
+
 /// The what() of the std::invalid_argument that f throws, or "<no exception>".
 template <class F>
 std::string message_of(F&& f) {

@@ -24,6 +24,7 @@
 #include "bulwark/detail/raise.hpp"
 #include "bulwark/detail/saturating.hpp"
 #include "bulwark/rate_limit/detail/keyed_state.hpp"
+#include "bulwark/rate_limit/detail/keyed_table.hpp"
 #include "bulwark/rate_limit/keyed_options.hpp"
 #include "bulwark/rate_limit/limiter_base.hpp"
 
@@ -52,16 +53,19 @@ namespace bulwark {
 /// Thread-safe: keys are spread over a power of two of shards, each a mutex and an
 /// open-addressed table (linear probing, load at most 1/2) whose slots hold the key, its
 /// last-use time and its limiter's state. For gcra and token_bucket that state is the
-/// limiter's one 64-bit word, inline in the slot (detail/keyed_state.hpp restates their
-/// decision over a plain word, since the shard's mutex is held): a call touches one slot, a
-/// 32-byte slot for an 8-byte key, so one cache line. Other limiters live on the heap, one
-/// pointer in the slot. A call is O(1) expected: one hash, one probe sequence, one decision;
-/// the slot's line is prefetched before the clock read and the lock. `Key` must be equality
-/// comparable and nothrow move constructible (slots move when the table grows or shifts).
+/// limiter's one 64-bit word, inline in the slot and decided by the limiter's own rule
+/// (gcra_rule, token_bucket_rule) without a CAS, since the shard's mutex is held: a call
+/// touches one slot, a 32-byte slot for an 8-byte key, so one cache line. Other limiters live
+/// on the heap, one pointer in the slot. A call is O(1) expected: one hash, one probe
+/// sequence, one decision; the slot's line is prefetched before the clock read and the lock.
+/// `Key` must be equality comparable and nothrow move constructible (slots move when the table
+/// grows or shifts).
 template <class Limiter, class Key, class Hash = flood_resistant_hash>
 class keyed_limiter {
   using policy_type = detail::keyed_state<Limiter>;
   using state_type = typename policy_type::state;
+  using table_type = detail::keyed_table<Key, state_type>;
+  using slot = typename table_type::slot;
 
  public:
   using limiter_type = Limiter;
@@ -222,69 +226,21 @@ class keyed_limiter {
     return options;
   }
 
-  // A held key: the key and its limiter's state.
-  struct held {
-    held(const Key& k, state_type s) : key{k}, state{std::move(s)} {}
-    Key key;
-    state_type state;
-  };
-
-  // A table slot: `item` is alive iff hash != 0 (hashed() never returns 0). The hash is kept
-  // so that probes compare keys only on a hash match and the table grows without rehashing.
-  struct slot_fields {
-    std::uint64_t hash = 0;
-    std::int64_t last_used = 0;
-    union {
-      held item;
-    };
-    slot_fields() noexcept {}
-    ~slot_fields() {}
-    slot_fields(const slot_fields&) = delete;
-    slot_fields& operator=(const slot_fields&) = delete;
-  };
-  // A power of two up to a cache line (32 bytes for an 8-byte key and an inline state), so
-  // that a slot never straddles two lines.
-  static constexpr std::size_t slot_align =
-      std::max(alignof(slot_fields), std::min(std::size_t{64}, std::bit_ceil(sizeof(slot_fields))));
-  struct alignas(slot_align) slot : slot_fields {};
-
-  // Moves the item of `from` (occupied) into `to` (empty) and empties `from`.
-  static void relocate(slot& to, slot& from) noexcept {
-    std::construct_at(&to.item, std::move(from.item));
-    std::destroy_at(&from.item);
-    to.hash = from.hash;
-    to.last_used = from.last_used;
-    from.hash = 0;
-  }
-
-  [[nodiscard]] static slot* allocate_slots(std::size_t n) {
-    slot* table = std::allocator<slot>{}.allocate(n);
-    std::uninitialized_default_construct_n(table, n);  // all empty
-    return table;
-  }
-
-  static void free_slots(slot* table, std::size_t n) noexcept {
-    for (std::size_t i = 0; i < n; ++i) {
-      if (table[i].hash != 0) std::destroy_at(&table[i].item);
-    }
-    std::destroy_n(table, n);
-    std::allocator<slot>{}.deallocate(table, n);
-  }
-
   // Counters written only under the shard's mutex, so a plain load and store (no locked
   // instruction), and read without it by metrics().
   static void bump(std::atomic<std::uint64_t>& counter) noexcept {
     counter.store(counter.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
   }
 
-  // One shard: a mutex and an open-addressed table with linear probing and backward-shift
-  // deletion (no tombstones), so probe sequences stay short after evictions. Aligned to a
-  // cache line, so that two shards' mutexes never share one.
-  struct alignas(64) shard {
-    mutable std::mutex mutex;
-    slot* slots = allocate_slots(16);
-    std::size_t mask = 15;  // slots - 1
-    std::size_t count = 0;
+  // One shard: its table (detail/keyed_table.hpp: a mutex and an open-addressed table), its
+  // counters and its sampling generator. Aligned to a cache line, so that two shards' mutexes
+  // never share one.
+  struct alignas(64) shard : table_type {
+    using table_type::count;
+    using table_type::find;
+    using table_type::mask;
+    using table_type::mutex;
+    using table_type::slots;
     std::atomic<std::uint64_t> admitted{0}, rejected{0}, evicted{0};
     std::atomic<std::uint64_t> refused_keys{0}, evicted_in_debt{0};
     // The table and its mask for prefetch() outside the lock: only a hint, so a stale or
@@ -292,11 +248,6 @@ class keyed_limiter {
     std::atomic<const slot*> hint_slots{slots};
     std::atomic<std::size_t> hint_mask{15};
     fast_rng rng{0};
-
-    shard() = default;
-    shard(const shard&) = delete;
-    shard& operator=(const shard&) = delete;
-    ~shard() { free_slots(slots, mask + 1); }
 
     void prefetch([[maybe_unused]] std::uint64_t h) const noexcept {
 #if defined(__GNUC__) || defined(__clang__)
@@ -307,6 +258,17 @@ class keyed_limiter {
 #endif
     }
 
+    void grow() {
+      table_type::grow();
+      hint_slots.store(slots, std::memory_order_relaxed);
+      hint_mask.store(mask, std::memory_order_relaxed);
+    }
+
+    void erase_at(std::size_t i) noexcept {
+      table_type::erase_at(i);
+      bump(evicted);
+    }
+
     bool acquire(const keyed_limiter& owner, std::uint64_t h, const Key& key, std::uint32_t cost,
                  time_point now) {
       const std::lock_guard lock{mutex};
@@ -314,49 +276,6 @@ class keyed_limiter {
       const bool admit = found != nullptr && owner.policy_.admit(found->item.state, cost, now);
       bump(admit ? admitted : rejected);
       return admit;
-    }
-
-    // Shard selection uses the hash's top bits, slots its low bits: independent.
-    [[nodiscard]] slot* find(std::uint64_t h, const Key& key) const {
-      for (std::size_t i = h & mask;; i = (i + 1) & mask) {
-        slot& s = slots[i];
-        if (s.hash == h && s.item.key == key) return &s;  // h != 0: s is occupied
-        if (s.hash == 0) return nullptr;
-      }
-    }
-
-    void grow() {
-      const std::size_t old_size = mask + 1;
-      slot* old = slots;
-      slots = allocate_slots(old_size * 2);  // throws before anything changed
-      mask = old_size * 2 - 1;
-      for (std::size_t i = 0; i < old_size; ++i) {
-        if (old[i].hash == 0) continue;
-        std::size_t j = old[i].hash & mask;
-        while (slots[j].hash != 0)
-          j = (j + 1) & mask;
-        relocate(slots[j], old[i]);
-      }
-      free_slots(old, old_size);
-      hint_slots.store(slots, std::memory_order_relaxed);
-      hint_mask.store(mask, std::memory_order_relaxed);
-    }
-
-    // Removes the key at slot i, shifting later members of its probe run back.
-    void erase_at(std::size_t i) noexcept {
-      std::destroy_at(&slots[i].item);
-      slots[i].hash = 0;
-      --count;
-      bump(evicted);
-      for (std::size_t j = (i + 1) & mask; slots[j].hash != 0; j = (j + 1) & mask) {
-        const std::size_t home = slots[j].hash & mask;
-        // Move j back to the hole i if its home is not in the cyclic range (i, j].
-        const bool stays = i <= j ? (home > i && home <= j) : (home > i || home <= j);
-        if (!stays) {
-          relocate(slots[i], slots[j]);
-          i = j;
-        }
-      }
     }
 
     [[nodiscard]] bool droppable(const keyed_limiter& owner, const slot& s, time_point now) const {
@@ -426,15 +345,7 @@ class keyed_limiter {
       }
       if (count >= owner.per_shard_ && !make_room(owner, now)) return nullptr;
       if ((count + 1) * 2 > mask + 1) grow();  // load factor at most 1/2
-      std::size_t i = h & mask;
-      while (slots[i].hash != 0)
-        i = (i + 1) & mask;
-      slot& fresh = slots[i];
-      std::construct_at(&fresh.item, key, owner.policy_.fresh());  // if it throws, still empty
-      fresh.hash = h;
-      fresh.last_used = detail::to_ns(now);
-      ++count;
-      return &fresh;
+      return &this->emplace(h, key, owner.policy_.fresh(), detail::to_ns(now));
     }
   };
 

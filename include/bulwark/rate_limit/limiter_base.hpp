@@ -21,6 +21,8 @@
 #include "bulwark/core/rate.hpp"
 #include "bulwark/detail/raise.hpp"
 #include "bulwark/detail/saturating.hpp"
+#include "bulwark/rate_limit/detail/owned_counter.hpp"
+#include "bulwark/rate_limit/detail/rule_math.hpp"
 
 namespace bulwark {
 
@@ -46,41 +48,6 @@ struct rate_limit_metrics {
 
 namespace detail {
 
-// Every limiter computes in signed 64-bit nanoseconds: bulwark::duration is
-// std::chrono::nanoseconds under libstdc++ and libc++, and the limiters rely on it.
-static_assert(std::same_as<duration, std::chrono::nanoseconds>);
-
-[[nodiscard]] constexpr std::int64_t to_ns(time_point t) noexcept {
-  return t.time_since_epoch().count();
-}
-
-/// floor(a / b) for b > 0 (C++ division truncates toward zero; a time before the clock's
-/// epoch must still fall into the window that contains it).
-[[nodiscard]] constexpr std::int64_t floor_div(std::int64_t a, std::int64_t b) noexcept {
-  const std::int64_t q = a / b;
-  return (a % b != 0 && a < 0) ? q - 1 : q;
-}
-
-/// The largest span a limiter keeps in nanoseconds (about 146 years): options whose products
-/// (burst x interval, capacity x interval) exceed it are refused, so that the arithmetic on
-/// time points near any clock's present never overflows.
-inline constexpr std::int64_t max_span_ns = std::int64_t{1} << 62;
-
-/// Validates a rate option: count > 0, period > 0 and at most one event per nanosecond (the
-/// limiters' resolution).
-inline void check_rate(const option_check& check, std::string_view field, const rate& r) {
-  check.that(r.count > 0 && r.period > duration::zero() &&
-                 r.count <= static_cast<std::uint64_t>(r.period.count()),
-             field, "> 0 and at most one per nanosecond", r);
-}
-
-/// Validates `units` x `interval` <= max_span_ns, reporting `field`.
-inline void check_span(const option_check& check, std::string_view field, std::uint64_t units,
-                       duration interval) {
-  const auto limit = static_cast<std::uint64_t>(max_span_ns / interval.count());
-  check.that(units <= limit, field, "<= " + std::to_string(limit) + " at this rate", units);
-}
-
 /// The shared public API of the limiters, over the decisions each one defines (CRTP). A
 /// limiter `L` derives from limiter_base<L, Clock>, befriends it, and provides:
 ///
@@ -100,8 +67,8 @@ inline void check_span(const option_check& check, std::string_view field, std::u
 ///   std::int64_t queue_wait_ns(std::uint32_t cost, std::int64_t now) const noexcept;
 ///       // for a shaper: how long until the queue has room for `cost`
 ///
-/// The base is aligned to a cache line so that the counters share the line with the
-/// limiter's state that follows them: a call then touches one line, not two.
+/// The base is aligned to a cache line: the counters (the admission cells of up to four
+/// threads, owned_counter.hpp) fill most of it, and the limiter's state and parameters follow.
 template <class Derived, clock Clock>
 class alignas(64) limiter_base {
  public:
@@ -234,11 +201,14 @@ class alignas(64) limiter_base {
 
   /// Throws std::invalid_argument naming the cost and the limiter's capacity.
   void check_cost(std::uint32_t cost) const {
-    const std::uint64_t most = self().max_cost();
-    if (cost == 0 || cost > most) {
-      throw_invalid_option(Derived::component, "cost", "in [1, " + std::to_string(most) + "]",
-                           cost);
+    bool fits = false;
+    if constexpr (requires { self().admissible(cost); }) {
+      fits = self().admissible(cost);  // the rules' check, without max_cost's division
+    } else {
+      fits = cost != 0 && cost <= self().max_cost();
     }
+    if (!fits) [[unlikely]]
+      throw_bad_cost(Derived::component, self().max_cost(), cost);
   }
 
   [[no_unique_address]] Clock clock_;
@@ -247,9 +217,12 @@ class alignas(64) limiter_base {
   Derived& self() noexcept { return static_cast<Derived&>(*this); }
   const Derived& self() const noexcept { return static_cast<const Derived&>(*this); }
 
-  metric_counter admitted_;
+  // Admissions are counted without a locked instruction (owned_counter.hpp): an admitting
+  // call's only one is then the limiter's CAS. Refusals and waits are rarer. The admission
+  // cells come last, so that a limiter whose state follows them shares their line with it.
   metric_counter rejected_;
   metric_counter waited_;
+  owned_counter admitted_;
 };
 
 }  // namespace detail

@@ -1,27 +1,16 @@
 #pragma once
 // bulwark::sliding_window_counter: the fixed window's count plus the previous window's,
-// weighted by how much of it still overlaps the sliding window (Cloudflare's approximation),
-// packed in one 64-bit word updated by a CAS loop.
+// weighted by how much of it still overlaps the sliding window (Cloudflare's approximation,
+// sliding_window_counter_rule), packed in one 64-bit word updated by a CAS loop.
 
-#include <algorithm>
-#include <atomic>
-#include <cmath>
 #include <cstdint>
-#include <string_view>
+#include <utility>
 
 #include "bulwark/core/clock.hpp"
-#include "bulwark/core/options.hpp"
-#include "bulwark/rate_limit/limiter_base.hpp"
+#include "bulwark/rate_limit/detail/cas_limiter.hpp"
+#include "bulwark/rate_limit/rules/sliding_window_counter_rule.hpp"
 
 namespace bulwark {
-
-/// Options of bulwark::sliding_window_counter (defaults in parentheses).
-struct sliding_window_counter_options {
-  /// Units admitted per sliding window (100); at most 1048575 (2^20 - 1), the count's width.
-  std::uint32_t limit = 100;
-  /// The window's length (1s); the counted windows are aligned to the clock's epoch.
-  duration window = std::chrono::seconds{1};
-};
 
 /// A sliding-window counter: at time t, e into the current aligned window of length W, the
 /// estimated count over the last W is
@@ -32,152 +21,20 @@ struct sliding_window_counter_options {
 /// previous window's traffic was bunched, the real count over some W may exceed the limit (use
 /// sliding_window_log for an exact bound).
 ///
-/// retry_after of a refusal is when the estimate will have room for c if no one else comes
-/// (within this window as the previous one's weight decays, or in the next). available() is
-/// floor(limit - estimate). The weight is computed in IEEE double arithmetic, the same on every
-/// platform.
-///
-/// State: one word, 24 bits of window number (serial arithmetic, so a clock that goes back
-/// keeps charging the newest window, weighting its predecessor fully: it refuses more,
-/// never admits more) and two 20-bit counts. Thread-safe, lock-free (one CAS per admitted call),
-/// O(1).
+/// It decides with sliding_window_counter_rule (rules/sliding_window_counter_rule.hpp).
+/// retry_after of a refusal is when the estimate will have room for c if no one else comes;
+/// available() is floor(limit - estimate). A clock that goes back keeps charging the newest
+/// window, weighting its predecessor fully: it refuses more, never admits more.
+/// Thread-safe, lock-free (one CAS per admitted call), O(1).
 template <clock Clock = steady_clock>
-class sliding_window_counter : public detail::limiter_base<sliding_window_counter<Clock>, Clock> {
-  using base = detail::limiter_base<sliding_window_counter<Clock>, Clock>;
-  friend base;
-
+class sliding_window_counter : public detail::cas_limiter<sliding_window_counter_rule, Clock> {
  public:
-  static constexpr std::uint32_t max_limit = (1u << 20) - 1;
+  static constexpr std::uint32_t max_limit = sliding_window_counter_rule::max_limit;
 
   /// Validates `options` (std::invalid_argument naming the field). Reads the clock once, to
   /// number the window it starts in.
   explicit sliding_window_counter(sliding_window_counter_options options, Clock clock = {})
-      : base{std::move(clock)}, options_{validated(options)} {
-    state_.store(pack({window_of(detail::to_ns(this->clock_.now())), 0, 0, 0}),
-                 std::memory_order_relaxed);
-  }
-
-  [[nodiscard]] const sliding_window_counter_options& options() const noexcept { return options_; }
-
- private:
-  static constexpr std::string_view component = "sliding_window_counter";
-  static constexpr bool reserves = false;
-  static constexpr bool execute_waits = false;
-  static constexpr std::uint64_t count_mask = (1u << 20) - 1;
-  static constexpr std::uint32_t window_mask = (1u << 24) - 1;
-
-  static const sliding_window_counter_options& validated(
-      const sliding_window_counter_options& options) {
-    const option_check check{component};
-    check.in_range("limit", options.limit, std::uint32_t{1}, max_limit);
-    check.positive("window", options.window);
-    return options;
-  }
-
-  [[nodiscard]] std::uint64_t max_cost() const noexcept { return options_.limit; }
-
-  [[nodiscard]] std::int64_t window_of(std::int64_t now) const noexcept {
-    return detail::floor_div(now, options_.window.count());
-  }
-
-  struct view {
-    std::int64_t window;  // full window number charged
-    std::uint64_t previous;
-    std::uint64_t current;
-    std::int64_t elapsed;  // ns into that window (negative when the clock is behind it)
-  };
-  static constexpr std::uint64_t pack(const view& v) noexcept {
-    return (static_cast<std::uint64_t>(v.window & window_mask) << 40) | (v.previous << 20) |
-           v.current;
-  }
-  [[nodiscard]] view current(std::uint64_t word, std::int64_t now) const noexcept {
-    const std::int64_t window = window_of(now);
-    const auto stored = static_cast<std::uint32_t>(word >> 40);
-    // Serial-number distance mod 2^24, sign-extended from 24 bits.
-    std::uint32_t diff = (static_cast<std::uint32_t>(window) - stored) & window_mask;
-    const std::int32_t ahead =
-        diff & 0x80'0000u ? static_cast<std::int32_t>(diff) - (1 << 24) : static_cast<int>(diff);
-    const std::uint64_t previous = (word >> 20) & count_mask, current = word & count_mask;
-    const std::int64_t elapsed = now - window * options_.window.count();
-    if (ahead == 0) return {window, previous, current, elapsed};
-    if (ahead == 1) return {window, current, 0, elapsed};
-    if (ahead > 1) return {window, 0, 0, elapsed};
-    // The clock is behind the stored window: charge that one; the weight saturates at 1.
-    const std::int64_t start = detail::saturating_mul(window - ahead, options_.window.count());
-    return {window - ahead, previous, current, detail::saturating_sub(now, start)};
-  }
-
-  // previous x (W - elapsed) / W + counted: the estimate over the last window, exactly as
-  // Cloudflare computes it (counted includes the cost being asked for).
-  [[nodiscard]] double estimate(std::uint64_t previous, std::uint64_t counted,
-                                std::int64_t elapsed) const noexcept {
-    const auto w = options_.window.count();
-    elapsed = std::max<std::int64_t>(elapsed, 0);
-    return static_cast<double>(previous) *
-               (static_cast<double>(w - elapsed) / static_cast<double>(w)) +
-           static_cast<double>(counted);
-  }
-  [[nodiscard]] bool fits(std::uint64_t previous, std::uint64_t counted,
-                          std::int64_t elapsed) const noexcept {
-    return estimate(previous, counted, elapsed) <= static_cast<double>(options_.limit);
-  }
-
-  // Relaxed ordering: one word decides, the CAS keeps callers from sharing units.
-  bool admit(std::uint32_t cost, std::int64_t now) noexcept {
-    std::uint64_t word = state_.load(std::memory_order_relaxed);
-    for (;;) {
-      view v = current(word, now);
-      if (!fits(v.previous, v.current + cost, v.elapsed)) return false;
-      v.current += cost;
-      if (state_.compare_exchange_weak(word, pack(v), std::memory_order_relaxed,
-                                       std::memory_order_relaxed)) {
-        return true;
-      }
-    }
-  }
-
-  // The first offset into a window, at or after `from`, at which fits(previous, counted, e):
-  // solved in closed form, then stepped by a nanosecond or two where the double arithmetic of
-  // the solution and of fits() round differently. W when it never fits within the window.
-  [[nodiscard]] std::int64_t decay_point(std::uint64_t previous, std::uint64_t counted,
-                                         std::int64_t from) const noexcept {
-    const auto w = options_.window.count();
-    if (counted > options_.limit) return w;
-    const double room = static_cast<double>(options_.limit - counted);
-    std::int64_t e = from;
-    if (static_cast<double>(previous) > room) {
-      const double solved = static_cast<double>(w) * (1.0 - room / static_cast<double>(previous));
-      // For a window near duration::max(), solved may round up to 2^63, which no int64 holds.
-      const double rounded = std::ceil(solved);
-      e = rounded >= static_cast<double>(w) ? w : std::max(e, static_cast<std::int64_t>(rounded));
-    }
-    while (e < w && !fits(previous, counted, e))
-      ++e;
-    return std::min(e, w);
-  }
-
-  [[nodiscard]] std::int64_t wait_ns(std::uint32_t cost, std::int64_t now) const noexcept {
-    const view v = current(state_.load(std::memory_order_relaxed), now);
-    const std::int64_t w = options_.window.count();
-    const std::int64_t here =
-        decay_point(v.previous, v.current + cost, std::max<std::int64_t>(v.elapsed, 0));
-    if (here < w) return detail::saturating_sub(here, v.elapsed);
-    // In the next window this one's count is the previous, decaying from full weight; cost
-    // <= limit, so it fits there at the latest by the window's end. Saturates: with a window
-    // of duration::max() the next window is past the end of time.
-    return detail::saturating_add(detail::saturating_sub(w, v.elapsed),
-                                  decay_point(v.current, cost, 0));
-  }
-
-  [[nodiscard]] std::uint64_t available_at(std::int64_t now) const noexcept {
-    const view v = current(state_.load(std::memory_order_relaxed), now);
-    const double left =
-        static_cast<double>(options_.limit) - estimate(v.previous, v.current, v.elapsed);
-    return left <= 0.0 ? 0 : static_cast<std::uint64_t>(left);
-  }
-
-  std::atomic<std::uint64_t> state_{0};
-  sliding_window_counter_options options_;
+      : detail::cas_limiter<sliding_window_counter_rule, Clock>{options, std::move(clock)} {}
 };
 
 }  // namespace bulwark

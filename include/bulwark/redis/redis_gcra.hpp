@@ -23,6 +23,8 @@
 #include "bulwark/detail/raise.hpp"
 #include "bulwark/detail/saturating.hpp"
 #include "bulwark/rate_limit/limiter_base.hpp"
+#include "bulwark/rate_limit/rules/gcra_rule.hpp"
+#include "bulwark/rate_limit/rules/gcra_rule.hpp"
 #include "bulwark/redis/client.hpp"
 #include "bulwark/redis/decision.hpp"
 #include "bulwark/redis/detail/batch.hpp"
@@ -35,7 +37,7 @@ namespace bulwark {
 
 /// A GCRA limiter per key whose state is one Redis string per key: the theoretical arrival
 /// time TAT in nanoseconds. A request of cost c at server time t is admitted iff
-/// max(TAT, t) + c T - t <= tau, and then TAT := max(TAT, t) + c T (bulwark::gcra's rule, so
+/// max(TAT, t) + c T - t <= tau, and then TAT := max(TAT, t) + c T (bulwark::gcra_rule, so
 /// the same schedule gets the same decisions, retry_after and remaining; tested). The decision
 /// is one script (GET, compare, SET PX) run atomically by Redis on its own clock, so the
 /// instances' clocks do not matter; the key expires when TAT passes.
@@ -60,8 +62,9 @@ class redis_gcra {
       : client_{client},
         clock_{client.clock()},
         options_{validated(std::move(options))},
-        interval_{options_.rate.interval().count()},
-        tau_{interval_ * static_cast<std::int64_t>(options_.burst)},
+        rule_{gcra_options{options_.rate, options_.burst}},
+        interval_{rule_.emission_interval().count()},
+        tau_{rule_.tolerance().count()},
         horizon_{
             std::max<std::int64_t>(detail::lua_exact_ns - detail::lua_time_slack_ns - 2 * tau_, 0)},
         batches_{options_.max_local_keys},
@@ -354,6 +357,9 @@ class redis_gcra {
   redis_client<Clock>& client_;
   Clock clock_;  // a copy of the client's: sleeps of try_acquire_for (manual_clock: shared time)
   redis_gcra_options options_;
+  // The rule the script computes on the server (scripts.hpp): its T and tau are the script's
+  // ARGV[1] and ARGV[2]. Built after options_ is validated, by stricter bounds than its own.
+  gcra_rule rule_;
   std::int64_t interval_;
   std::int64_t tau_;
   std::int64_t horizon_;  // the longest reservation, ns (max_wait)

@@ -7,7 +7,6 @@
 #include <cstdint>
 #include <limits>
 #include <memory>
-#include <stdexcept>
 #include <type_traits>
 #include <utility>
 
@@ -15,6 +14,8 @@
 #include "bulwark/detail/raise.hpp"
 #include "bulwark/rate_limit/gcra.hpp"
 #include "bulwark/rate_limit/limiter_base.hpp"
+#include "bulwark/rate_limit/rules/gcra_rule.hpp"
+#include "bulwark/rate_limit/rules/token_bucket_rule.hpp"
 #include "bulwark/rate_limit/token_bucket.hpp"
 
 namespace bulwark::detail {
@@ -22,8 +23,8 @@ namespace bulwark::detail {
 /// The primary template: each key owns a whole `Limiter` on the heap, built on first use; the
 /// slot holds the pointer. Decisions, costs and errors are the limiter's own.
 ///
-/// A specialisation instead keeps the key's state inline in the slot (`is_inline`), with the
-/// limiter's decision re-stated over a plain word that the shard's mutex guards. It offers the
+/// A specialisation instead keeps the key's state inline in the slot (`is_inline`), decided
+/// by the limiter's own rule over a plain word that the shard's mutex guards. It offers the
 /// same members: state, fresh(), check_cost(), admit(), wait(), recovered().
 ///
 /// recovered(s, now) says whether dropping the key at `now` grants nothing: its limiter would
@@ -80,138 +81,65 @@ class keyed_state {
   std::uint64_t fresh_available_ = 0;  // the same at any time: a fresh limiter is full
 };
 
-/// The shared part of the inline states: the limiter built from the per-key options, kept only
-/// to validate them and to throw its own std::invalid_argument for an impossible cost (so the
-/// message is the limiter's: "bulwark::gcra: cost must be in [1, 2] (got 3)"). Its own state is
-/// never used.
+/// Which limiters keep their state inline in the slot: those that are one rule over one word
+/// (gcra, token_bucket). The keyed limiter then calls the same rule under its shard lock.
 template <class Limiter>
-class keyed_inline_base {
+struct keyed_inline_rule {
+  using type = void;
+};
+template <class Clock>
+struct keyed_inline_rule<gcra<Clock>> {
+  using type = gcra_rule;
+};
+template <class Clock>
+struct keyed_inline_rule<token_bucket<Clock>> {
+  using type = token_bucket_rule;
+};
+
+/// An inline state: the rule's word, decided by the rule itself (no CAS: the shard's mutex is
+/// held). Building the rule validates the per-key options with the limiter's own messages.
+template <class Limiter>
+requires(!std::is_void_v<typename keyed_inline_rule<Limiter>::type>) class keyed_state<Limiter> {
+  using rule_type = typename keyed_inline_rule<Limiter>::type;
+
  public:
-  // By value: some limiters' options() return a reference, which must not be kept.
-  using limiter_options = std::remove_cvref_t<decltype(std::declval<const Limiter&>().options())>;
+  using limiter_options = typename rule_type::options_type;
   using clock_type = std::remove_cvref_t<decltype(std::declval<const Limiter&>().clock())>;
-  using state = std::int64_t;
+  using state = typename rule_type::state;
   static constexpr bool is_inline = true;
+
+  keyed_state(const limiter_options& options, const clock_type&) : rule_{options} {}
+
+  [[nodiscard]] static constexpr state fresh() noexcept { return rule_type::initial(); }
 
   /// Throws std::invalid_argument, as the limiter would, for a cost outside [1, max_cost].
   void check_cost(std::uint32_t cost) const {
-    if (cost == 0 || cost > max_cost_) [[unlikely]] {
-      (void)prototype_.time_until_available(cost, time_point{});  // throws the limiter's error
-      detail::raise<std::logic_error>(
-          "bulwark::keyed_limiter: cost check out of step with the limiter");
+    if (!rule_.admissible(cost)) [[unlikely]] {
+      throw_bad_cost(rule_type::component, rule_.max_cost(), cost);
     }
   }
 
- protected:
-  keyed_inline_base(const limiter_options& options, const clock_type& clock)
-      : prototype_{options, clock} {}
-
-  // "Never": the start state of both gcra's TAT and token_bucket's zero time.
-  static constexpr state fresh_state() noexcept { return std::numeric_limits<state>::min(); }
-
-  Limiter prototype_;
-  std::uint64_t max_cost_ = 0;
-};
-
-/// gcra per key: the theoretical arrival time, decided exactly as gcra::admit and
-/// gcra::wait_ns do (see gcra.hpp), without the CAS since the shard's mutex is held.
-template <class Clock>
-class keyed_state<gcra<Clock>> : public keyed_inline_base<gcra<Clock>> {
-  using base = keyed_inline_base<gcra<Clock>>;
-
- public:
-  using typename base::clock_type;
-  using typename base::limiter_options;
-  using typename base::state;
-
-  keyed_state(const limiter_options& options, const clock_type& clock)
-      : base{options, clock},
-        interval_{this->prototype_.emission_interval().count()},
-        tau_{interval_ * static_cast<std::int64_t>(this->prototype_.options().burst)} {
-    this->max_cost_ = this->prototype_.options().burst;
+  bool admit(state& s, std::uint32_t cost, time_point now) const noexcept {
+    const rate_decision<state> d = rule_.decide(s, cost, now);
+    if (d.admitted) s = d.next;
+    return d.admitted;
   }
 
-  [[nodiscard]] static constexpr state fresh() noexcept { return base::fresh_state(); }
-
-  // Admitted iff max(TAT, t) + c T - t <= tau; then TAT := max(TAT, t) + c T.
-  bool admit(state& tat, std::uint32_t cost, time_point now) const noexcept {
-    const std::int64_t t = to_ns(now);
-    const std::int64_t next = std::max(tat, t) + interval_ * cost;
-    if (next - t > tau_) return false;
-    tat = next;
-    return true;
-  }
-
-  [[nodiscard]] duration wait(state tat, std::uint32_t cost, time_point now) const noexcept {
-    const std::int64_t t = to_ns(now);
-    return duration{std::max<std::int64_t>(std::max(tat, t) + interval_ * cost - tau_ - t, 0)};
+  [[nodiscard]] duration wait(state s, std::uint32_t cost, time_point now) const noexcept {
+    return rule_.wait(s, cost, now);
   }
 
   [[nodiscard]] duration wait_fresh(std::uint32_t cost, time_point now) const noexcept {
     return wait(fresh(), cost, now);
   }
 
-  // max(TAT, t) = t, as for a fresh TAT: every decision from t on is a fresh limiter's.
-  [[nodiscard]] static bool recovered(state tat, time_point now) noexcept {
-    return tat <= to_ns(now);
+  // Every decision from `now` on is a fresh state's (gcra: TAT <= now; token_bucket: full).
+  [[nodiscard]] bool recovered(state s, time_point now) const noexcept {
+    return rule_.recovered(s, now);
   }
 
  private:
-  std::int64_t interval_;  // T, ns
-  std::int64_t tau_;       // burst x T, ns
-};
-
-/// token_bucket per key: the zero time Z, decided exactly as token_bucket::admit and
-/// token_bucket::wait_ns do (see token_bucket.hpp).
-template <class Clock>
-class keyed_state<token_bucket<Clock>> : public keyed_inline_base<token_bucket<Clock>> {
-  using base = keyed_inline_base<token_bucket<Clock>>;
-
- public:
-  using typename base::clock_type;
-  using typename base::limiter_options;
-  using typename base::state;
-
-  keyed_state(const limiter_options& options, const clock_type& clock)
-      : base{options, clock},
-        interval_{this->prototype_.options().rate.interval().count()},
-        depth_{interval_ * static_cast<std::int64_t>(this->prototype_.options().capacity)} {
-    this->max_cost_ = this->prototype_.options().capacity;
-  }
-
-  [[nodiscard]] static constexpr state fresh() noexcept { return base::fresh_state(); }
-
-  // Refill first (a full bucket is not fuller), then spend; admitted iff Z' <= t.
-  bool admit(state& zero, std::uint32_t cost, time_point now) const noexcept {
-    const std::int64_t t = to_ns(now);
-    const std::int64_t next = spent(zero, cost, t);
-    if (next > t) return false;
-    zero = next;
-    return true;
-  }
-
-  [[nodiscard]] duration wait(state zero, std::uint32_t cost, time_point now) const noexcept {
-    const std::int64_t t = to_ns(now);
-    return duration{std::max<std::int64_t>(spent(zero, cost, t) - t, 0)};
-  }
-
-  [[nodiscard]] duration wait_fresh(std::uint32_t cost, time_point now) const noexcept {
-    return wait(fresh(), cost, now);
-  }
-
-  // max(Z, t - depth) = t - depth, as for a fresh Z: the bucket is full.
-  [[nodiscard]] bool recovered(state zero, time_point now) const noexcept {
-    return zero <= to_ns(now) - depth_;
-  }
-
- private:
-  [[nodiscard]] std::int64_t spent(std::int64_t zero, std::uint32_t cost,
-                                   std::int64_t t) const noexcept {
-    return std::max(zero, t - depth_) + interval_ * cost;
-  }
-
-  std::int64_t interval_;  // T, ns per token
-  std::int64_t depth_;     // capacity x T, ns
+  rule_type rule_;
 };
 
 }  // namespace bulwark::detail

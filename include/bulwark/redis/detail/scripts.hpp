@@ -20,9 +20,14 @@ inline constexpr std::int64_t lua_exact_ns = std::int64_t{1} << 53;
 /// server's TIME (under 1 s) added to it when the new TAT is written.
 inline constexpr std::int64_t lua_time_slack_ns = 1'000'000'000;
 
-/// GCRA (ITU-T I.371 virtual scheduling), as bulwark::gcra decides it.
+/// GCRA (ITU-T I.371 virtual scheduling): bulwark::gcra_rule computed on the server, line for
+/// line. d is the rule's backlog max(TAT, now) - now; `wait` is decide()'s wait (and wait(),
+/// the rule's time_until_available); `fit` is available(); the write is decide()'s next TAT,
+/// for a request taken now or reserved up to max_wait ahead. The one extension is `want`
+/// (taking up to `want` units that fit now, for redis_gcra's batches).
 ///   KEYS[1]  the key's TAT, "<seconds><9 digits of ns>"
-///   ARGV     T (ns), tau (ns), cost, want (units to take if they fit now, >= cost; 0: only
+///   ARGV     T (ns, gcra_rule::emission_interval), tau (ns, gcra_rule::tolerance), cost, want
+///   (units to take if they fit now, >= cost; 0: only
 ///            ask), max_wait (ns: reserve `cost` units that fit within it, as gcra's
 ///            try_acquire_for; 0: now or never), and optionally the time to decide at
 ///            (seconds, ns) instead of TIME
