@@ -29,7 +29,7 @@ struct fixed_window_options {
 /// numbers compare by serial-number arithmetic (RFC 1982), so a clock that goes back into an
 /// earlier window keeps charging the newest window seen. A refusal's wait is the time to the
 /// next window. It cannot reserve ahead (max_wait is ignored).
-class fixed_window_rule {
+class fixed_window_rule final {
  public:
   using state = std::uint64_t;
   using options_type = fixed_window_options;

@@ -42,7 +42,7 @@ struct gcra_options {
 /// The sums saturate: tau may be up to 2^62 ns, so TAT plus an increment passes 2^63 with a
 /// clock a few days past its epoch; wrapped it would look like the far past and admit
 /// everything. A saturated TAT only refuses more. A clock that goes back leaves TAT as it is.
-class gcra_rule : public detail::paced_rule<&gcra_options::burst> {
+class gcra_rule final : public detail::paced_rule<&gcra_options::burst> {
  public:
   static constexpr std::string_view component = "gcra";
 

@@ -33,8 +33,8 @@ struct leaky_bucket_options {
 /// is refused; otherwise D := s + c x T and the caller is released at s (decision.wait = s - t,
 /// also for a refusal). The initial D is "never": the bucket starts empty. A clock that goes
 /// back leaves D where it is, which lengthens waits and never shortens them.
-// A struct: everything but the parameters it inherits is public.
-struct leaky_bucket_rule : detail::paced_rule<&leaky_bucket_options::capacity> {
+class leaky_bucket_rule final : public detail::paced_rule<&leaky_bucket_options::capacity> {
+ public:
   static constexpr std::string_view component = "leaky_bucket";
   /// A shaper: execute() queues for its turn rather than refusing at once.
   static constexpr bool queues = true;
