@@ -306,19 +306,22 @@ class circuit_breaker {
       ignored_.add();
       return;
     }
-    // The precise time, read at most once and only when needed (a transition, or the end of
-    // a call whose slowness needs the precise clock).
-    std::optional<time_point> now_cache;
-    const auto now = [&] {
-      if (!now_cache) now_cache = given_now != nullptr ? *given_now : clock_.now();
-      return *now_cache;
-    };
     const bool failed = outcome == call_outcome::failure;
+    // `known`: a precise reading of the call's end if one is at hand (given, or read for
+    // slow-call detection); a transition reads the clock only when there is none.
+    const time_point* known = given_now;
     time_point end{};
-    if (slow_detection_)
-      end = given_now == nullptr && coarse_slow_ ? detail::coarse_now(clock_) : now();
-    const bool slow = slow_detection_ && end - p.start_ > options_.slow_call_duration;
-    if (w.state() == circuit_state::half_open) return finish_probe(p, w, failed, slow, now);
+    bool slow = false;
+    if (slow_detection_) {
+      if (known == nullptr) {
+        end = coarse_slow_ ? detail::coarse_now(clock_) : clock_.now();
+        if (!coarse_slow_) known = &end;
+      } else {
+        end = *known;
+      }
+      slow = end - p.start_ > options_.slow_call_duration;
+    }
+    if (w.state() == circuit_state::half_open) return finish_probe(p, w, failed, slow, known);
 
     detail::window_counts totals{};
     const bool changed = window_.record(
@@ -338,36 +341,39 @@ class circuit_breaker {
           consecutive_.store(0, std::memory_order_relaxed);
       } else if (rule->closed(consecutive_.fetch_add(1, std::memory_order_relaxed) + 1) !=
                  detail::trip_verdict::stay) {
-        transition(w, circuit_state::open, transition_reason::consecutive_failures, now());
+        transition(w, circuit_state::open, transition_reason::consecutive_failures, precise(known));
       }
       return;
     }
     if (!changed) return;
     switch (std::get<detail::rate_rule>(rule_).closed(totals)) {
       case detail::trip_verdict::failure_rate:
-        transition(w, circuit_state::open, transition_reason::failure_rate, now());
+        transition(w, circuit_state::open, transition_reason::failure_rate, precise(known));
         break;
       case detail::trip_verdict::slow_call_rate:
-        transition(w, circuit_state::open, transition_reason::slow_call_rate, now());
+        transition(w, circuit_state::open, transition_reason::slow_call_rate, precise(known));
         break;
       default:
         break;
     }
   }
 
-  template <class Now>
+  time_point precise(const time_point* known) const noexcept {
+    return known != nullptr ? *known : clock_.now();
+  }
+
   void finish_probe(const permit& p, detail::state_word w, bool failed, bool slow,
-                    Now& now) noexcept {
+                    const time_point* known) noexcept {
     if (!probes_.complete(p.lease_.slot, p.lease_.word, failed, slow)) {
       late_.add();  // the lease ran out and another probe holds the slot
       return;
     }
     switch (detail::half_open_verdict(rule_, probes_.tally(w.generation()))) {
       case detail::probe_verdict::reopen:
-        transition(w, circuit_state::open, transition_reason::probes_failed, now());
+        transition(w, circuit_state::open, transition_reason::probes_failed, precise(known));
         break;
       case detail::probe_verdict::close:
-        transition(w, circuit_state::closed, transition_reason::probes_succeeded, now());
+        transition(w, circuit_state::closed, transition_reason::probes_succeeded, precise(known));
         break;
       case detail::probe_verdict::wait:
         break;
