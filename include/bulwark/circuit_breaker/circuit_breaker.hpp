@@ -36,13 +36,11 @@ namespace bulwark {
 /// (detail/probes.hpp) and the wait in open (detail/open_wait.hpp) lives in those headers.
 ///
 /// Thread-safety: every member may be called from many threads at once. Permission in the
-/// closed state is one atomic load (plus one clock read only when slow-call detection is on:
-/// with a clock that offers coarse_now() and slow_call_duration of at least one second, a
-/// coarse one, see docs/circuit_breaker.md);
-/// recording is lock-free (a count-based window costs one fetch_add, one exchange and, when the
-/// evicted entry differs, one more fetch_add); every transition is one CAS on the state word,
-/// won by exactly one thread, which then calls the listener. Not copyable or movable: permits
-/// point to it.
+/// closed state is one atomic load (plus one clock read when slow-call detection is on: a
+/// coarse one from 1 s thresholds on, see docs/circuit_breaker.md); recording is lock-free (a
+/// count window costs one fetch_add, and one exchange and one more fetch_add when the evicted
+/// entry differs); every transition is one CAS on the state word, won by exactly one thread,
+/// which then calls the listener. Not copyable or movable: permits point to it.
 template <bulwark::clock Clock = steady_clock>
 class circuit_breaker {
  public:
