@@ -2,9 +2,12 @@
 //
 // pipeline/*: the success path of a pipeline of retry, circuit breaker, rate limiter (GCRA,
 // one clock read) and bulkhead, beside the same callable called directly, and beside the four
-// guards called by hand through their own execute(). With its default options the breaker
-// reads the clock twice per call (slow-call detection); the _one_clock_read row turns that
-// off, leaving the limiter's read as the only one. guard/*: each guard alone.
+// guards called by hand through their own execute(). The pipeline reads the steady clock once
+// per call and hands the reading to the breaker (the call's start) and the limiter; with its
+// default options (60 s) the breaker reads the coarse clock at the end of the call for
+// slow-call detection. Nested by hand, each guard reads its own clock: the limiter's precise
+// read and the breaker's two coarse ones. The _one_clock_read row turns slow-call detection
+// off (no coarse read left). guard/*: each guard alone.
 // Global operator new is replaced by a counting one, and each row reports allocs_per_call.
 #include <benchmark/benchmark.h>
 
@@ -50,8 +53,8 @@ struct guards {
   bulwark::bulkhead<> bulkhead{{.max_concurrent = 1000}};
 };
 
-// The same with the breaker's slow-call detection off (slow_calls_off): its permit then reads
-// no clock, and the limiter's read is the pipeline's only one, as the target assumes.
+// The same with the breaker's slow-call detection off (slow_calls_off): no end-of-call read,
+// and the pipeline's one steady-clock read is the only clock read.
 struct guards_one_clock_read {
   bulwark::retry<> retry{};
   bulwark::circuit_breaker<> breaker{{.slow_call_duration = bulwark::slow_calls_off}};

@@ -6,4 +6,5 @@
 #include "bulwark/circuit_breaker/circuit_breaker.hpp"
 #include "bulwark/circuit_breaker/metrics.hpp"
 #include "bulwark/circuit_breaker/options.hpp"
+#include "bulwark/circuit_breaker/permit.hpp"
 #include "bulwark/circuit_breaker/state.hpp"

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
 
 #include "bulwark/circuit_breaker/state.hpp"
@@ -53,5 +54,26 @@ struct circuit_breaker_metrics {
                  metric_type::counter, late_results});
   }
 };
+
+namespace detail {
+
+/// Sets m's counts and, from `minimum` calls on, its rates. A window read while writers are
+/// mid-update may be a few calls off (see detail/window.hpp): the counts are clamped so that
+/// a snapshot never shows a negative count or a rate above 1.
+inline void set_counts(circuit_breaker_metrics& m, std::int64_t calls, std::int64_t failed,
+                       std::int64_t slow, std::int64_t minimum) noexcept {
+  calls = std::max<std::int64_t>(calls, 0);
+  failed = std::clamp<std::int64_t>(failed, 0, calls);
+  slow = std::clamp<std::int64_t>(slow, 0, calls);
+  m.buffered_calls = static_cast<std::uint64_t>(calls);
+  m.failed_calls = static_cast<std::uint64_t>(failed);
+  m.slow_calls = static_cast<std::uint64_t>(slow);
+  if (calls > 0 && calls >= minimum) {
+    m.failure_rate = static_cast<double>(failed) / static_cast<double>(calls);
+    m.slow_call_rate = static_cast<double>(slow) / static_cast<double>(calls);
+  }
+}
+
+}  // namespace detail
 
 }  // namespace bulwark

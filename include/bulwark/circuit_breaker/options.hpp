@@ -98,6 +98,9 @@ inline constexpr duration max_breaker_wait = std::chrono::hours{24 * 365};
 inline constexpr std::uint32_t max_count_window = 1'000'000;
 inline constexpr std::uint32_t max_time_window = 86'400;
 inline constexpr std::uint32_t max_half_open_calls = 100'000;
+/// The shortest slow_call_duration whose detection reads the clock's coarse_now(): a tick
+/// (1 to 4 ms) is then at most 0.4% of the threshold.
+inline constexpr duration coarse_slow_call_minimum = std::chrono::seconds{1};
 
 /// Validates every field; throws std::invalid_argument naming the first bad one.
 inline void validate(const circuit_breaker_options& o) {

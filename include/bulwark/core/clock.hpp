@@ -36,6 +36,9 @@ struct steady_clock {
   using time_point = bulwark::time_point;
 
   [[nodiscard]] static time_point now() noexcept { return std::chrono::steady_clock::now(); }
+  /// coarse_clock::now(): the same clock, read cheaply at a scheduler tick's resolution (see
+  /// offers_coarse_now).
+  [[nodiscard]] static time_point coarse_now() noexcept;
   static void sleep_for(duration d) {
     if (d > duration::zero()) std::this_thread::sleep_for(d);
   }
@@ -77,6 +80,31 @@ struct coarse_clock {
     steady_clock::sleep_for(d);
   }
 };
+
+inline time_point steady_clock::coarse_now() noexcept {
+  return coarse_clock::now();
+}
+
+/// A clock that also offers `coarse_now()`: a cheaper reading of the same clock that lags
+/// now() by at most a tick (coarse_clock::resolution() for steady_clock). A guard whose
+/// precision allows it (the breaker's slow-call detection at thresholds of a second or more)
+/// reads it instead of now(); a clock without it (manual_clock) is always read with now().
+template <class C>
+concept offers_coarse_now = requires(const C& c) {
+  { c.coarse_now() } -> std::same_as<time_point>;
+};
+
+namespace detail {
+/// c.coarse_now() where the clock offers it, else c.now().
+template <class C>
+[[nodiscard]] time_point coarse_now(const C& c) noexcept {
+  if constexpr (offers_coarse_now<C>) {
+    return c.coarse_now();
+  } else {
+    return c.now();
+  }
+}
+}  // namespace detail
 
 /// A thread-safe virtual clock for tests, simulations and examples.
 ///

@@ -184,6 +184,25 @@ class alignas(64) limiter_base {
     return std::invoke(std::forward<F>(f), std::forward<Args>(args)...);
   }
 
+  /// As execute(), deciding at the caller's clock read `now` (bulwark::pipeline shares one
+  /// reading between the guards that accept it). A shaper queues, so it reads its own clock
+  /// as execute() does, and accepts_now() says false for it.
+  template <detail::with_exceptions F, class... Args>
+  requires std::invocable<F, Args...>
+  decltype(auto) execute_at(time_point now, F&& f, Args&&... args) {
+    if constexpr (Derived::execute_waits) {
+      return execute(std::forward<F>(f), std::forward<Args>(args)...);
+    } else {
+      if (!try_acquire(1, now)) {
+        detail::raise<rate_limited>(Derived::component, "rate limit exceeded",
+                                    duration{self().wait_ns(1, to_ns(now))});
+      }
+      return std::invoke(std::forward<F>(f), std::forward<Args>(args)...);
+    }
+  }
+  /// Whether execute_at(now, f) runs f at `now` without waiting first (see bulwark::pipeline).
+  static constexpr bool accepts_now() noexcept { return !Derived::execute_waits; }
+
   /// The counters: calls admitted, rejected, and admitted after waiting. Relaxed reads, so
   /// two counters may be a few calls apart under concurrency. Thread-safe, O(1).
   [[nodiscard]] rate_limit_metrics metrics() const noexcept {

@@ -32,6 +32,12 @@
 
 namespace bulwark::detail {
 
+/// The slot a half-open probe holds, and the exact word it took it with.
+struct probe_lease {
+  std::uint32_t slot = 0;
+  std::uint64_t word = 0;
+};
+
 struct probe_tally {
   std::uint32_t done = 0;
   std::uint32_t failed = 0;
