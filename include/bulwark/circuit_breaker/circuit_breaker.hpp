@@ -335,7 +335,7 @@ class circuit_breaker {
         },
         totals);
     if (w.state() != circuit_state::closed) return;  // metrics_only never trips
-    if (const auto* rule = std::get_if<detail::consecutive_rule>(&rule_)) {
+    if (const auto* rule = std::get_if<detail::consecutive_failures_trip>(&rule_)) {
       // Relaxed: a plain counter; the trip itself is decided by the CAS in transition().
       if (!failed) {
         if (consecutive_.load(std::memory_order_relaxed) != 0)
@@ -347,7 +347,7 @@ class circuit_breaker {
       return;
     }
     if (!changed) return;
-    switch (std::get<detail::rate_rule>(rule_).closed(totals)) {
+    switch (std::get<detail::failure_rate_trip>(rule_).closed(totals)) {
       case detail::trip_verdict::failure_rate:
         transition(w, circuit_state::open, transition_reason::failure_rate, precise(known));
         break;

@@ -44,7 +44,7 @@ enum class probe_verdict : std::uint8_t { wait, close, reopen };
 /// resilience4j's rule: with at least `minimum` calls buffered, trip when the failure rate or
 /// the slow-call rate reaches its threshold (failure first, as CircuitBreakerMetrics checks).
 /// Half-open decides once `probe_minimum` probes have answered, by the same two thresholds.
-struct rate_rule {
+struct failure_rate_trip {
   std::uint32_t minimum = 100;
   std::uint32_t probe_minimum = 10;
   double failure_threshold = 0.5;
@@ -67,7 +67,7 @@ struct rate_rule {
 
 /// gobreaker's rule: trip at `limit` failures in a row; in half-open, any failed probe reopens
 /// at once and all `permitted` probes succeeding closes.
-struct consecutive_rule {
+struct consecutive_failures_trip {
   std::uint32_t limit = 5;
   std::uint32_t permitted = 10;
 
@@ -82,19 +82,19 @@ struct consecutive_rule {
 };
 
 /// The rule the options choose, held as one variant.
-using trip_rule = std::variant<rate_rule, consecutive_rule>;
+using trip_rule = std::variant<failure_rate_trip, consecutive_failures_trip>;
 
 [[nodiscard]] inline trip_rule make_trip_rule(const circuit_breaker_options& o) noexcept {
   if (o.trip_on == trip_condition::consecutive_failures)
-    return consecutive_rule{o.consecutive_failures, o.permitted_calls_in_half_open};
-  return rate_rule{closed_minimum(o), half_open_minimum(o), o.failure_rate_threshold,
-                   o.slow_call_rate_threshold};
+    return consecutive_failures_trip{o.consecutive_failures, o.permitted_calls_in_half_open};
+  return failure_rate_trip{closed_minimum(o), half_open_minimum(o), o.failure_rate_threshold,
+                           o.slow_call_rate_threshold};
 }
 
 [[nodiscard]] inline probe_verdict half_open_verdict(const trip_rule& rule,
                                                      const probe_tally& t) noexcept {
-  if (const auto* r = std::get_if<rate_rule>(&rule)) return r->half_open(t);
-  return std::get<consecutive_rule>(rule).half_open(t);
+  if (const auto* r = std::get_if<failure_rate_trip>(&rule)) return r->half_open(t);
+  return std::get<consecutive_failures_trip>(rule).half_open(t);
 }
 
 }  // namespace bulwark::detail
