@@ -162,20 +162,7 @@ class partitioned_adaptive_limiter {
     if (!p)
       throw bulkhead_full{"partitioned_adaptive_limiter", "partition " + partitions_[index].name +
                                                               " is at its share of a full limit"};
-    try {
-      if constexpr (std::is_void_v<std::invoke_result_t<F, Args...>>) {
-        std::invoke(std::forward<F>(f), std::forward<Args>(args)...);
-        p.success();
-      } else {
-        std::invoke_result_t<F, Args...> r =
-            std::invoke(std::forward<F>(f), std::forward<Args>(args)...);
-        p.success();
-        return r;
-      }
-    } catch (const rejected&) {
-      p.dropped();
-      throw;
-    }
+    return detail::run_counted(p, std::forward<F>(f), std::forward<Args>(args)...);
   }
 
   /// The current limit, all partitions together.

@@ -20,6 +20,8 @@
 #include "bulwark/core/errors.hpp"
 #include "bulwark/core/metrics.hpp"
 #include "bulwark/core/policy.hpp"
+#include "bulwark/detail/false_sharing.hpp"
+#include "bulwark/detail/invoke_then.hpp"
 #include "bulwark/detail/saturating.hpp"
 
 namespace bulwark {
@@ -162,22 +164,18 @@ class circuit_breaker {
   template <class Classify, class F, class... Args>
   requires std::invocable<F, Args...>
   decltype(auto) execute_classified(Classify&& classify, F&& f, Args&&... args) {
-    using result = std::invoke_result_t<F, Args...>;
     permit p = try_acquire();
     if (!p) throw_refused(p);
     try {
-      if constexpr (std::is_void_v<result>) {
-        std::invoke(std::forward<F>(f), std::forward<Args>(args)...);
-        p.success();
-      } else {
-        decltype(auto) r = std::invoke(std::forward<F>(f), std::forward<Args>(args)...);
-        p.record(std::invoke(classify, std::as_const(r)));
-        if constexpr (std::is_reference_v<result>) {
-          return static_cast<result>(r);
-        } else {
-          return r;
-        }
-      }
+      return detail::invoke_then(
+          [&](const auto&... r) {
+            if constexpr (sizeof...(r) == 0) {
+              p.success();
+            } else {
+              p.record(std::invoke(classify, r...));
+            }
+          },
+          std::forward<F>(f), std::forward<Args>(args)...);
     } catch (...) {
       p.record(classify_exception(std::current_exception()));
       throw;
@@ -550,7 +548,7 @@ class circuit_breaker {
   mutable detail::count_window count_;
   mutable detail::time_window time_;
   detail::probe_slots probes_;
-  alignas(64) mutable std::atomic<std::uint64_t> state_;
+  alignas(detail::false_sharing_range) mutable std::atomic<std::uint64_t> state_;
   mutable std::atomic<std::uint32_t> consecutive_{0};
   metric_counter not_permitted_;
   metric_counter ignored_;

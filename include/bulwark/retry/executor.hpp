@@ -16,6 +16,7 @@
 #include "bulwark/core/options.hpp"
 #include "bulwark/core/policy.hpp"
 #include "bulwark/core/random.hpp"
+#include "bulwark/detail/exception_is.hpp"
 #include "bulwark/detail/saturating.hpp"
 #include "bulwark/retry/active_request_budget.hpp"
 #include "bulwark/retry/backoff.hpp"
@@ -56,18 +57,7 @@ struct retry_options {
 /// Returns a retry_on predicate that retries exceptions of the listed types (or derived).
 template <class... Exceptions>
 [[nodiscard]] std::function<bool(const std::exception_ptr&)> retry_on_exceptions() {
-  return [](const std::exception_ptr& error) {
-    const auto is = []<class E>(const std::exception_ptr& e) {
-      try {
-        std::rethrow_exception(e);
-      } catch (const E&) {
-        return true;
-      } catch (...) {
-        return false;
-      }
-    };
-    return (is.template operator()<Exceptions>(error) || ...);
-  };
+  return [](const std::exception_ptr& error) { return detail::exception_is<Exceptions...>(error); };
 }
 
 /// A retry executor's counters (resilience4j's four outcomes, plus retries).
