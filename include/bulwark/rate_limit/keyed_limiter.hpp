@@ -21,7 +21,9 @@
 #include "bulwark/core/options.hpp"
 #include "bulwark/core/random.hpp"
 #include "bulwark/core/siphash.hpp"
+#include "bulwark/detail/false_sharing.hpp"
 #include "bulwark/detail/saturating.hpp"
+#include "bulwark/detail/shard_count.hpp"
 #include "bulwark/rate_limit/detail/keyed_state.hpp"
 #include "bulwark/rate_limit/keyed_options.hpp"
 #include "bulwark/rate_limit/limiter_base.hpp"
@@ -84,10 +86,7 @@ class keyed_limiter {
       seed = (std::uint64_t{device()} << 32) ^ device();
     }
     if constexpr (requires { hash_.seed = seed; }) hash_.seed = seed;
-    const auto hardware = std::max(1u, std::thread::hardware_concurrency());
-    std::size_t shards = std::bit_ceil(std::size_t{hardware} * 4);
-    while (shards > 1 && options_.max_keys / shards < 64)
-      shards /= 2;
+    const std::size_t shards = detail::fit_shards(detail::hardware_shards(), options_.max_keys, 64);
     shard_bits_ = std::countr_zero(shards);
     per_shard_ = options_.max_keys / shards;  // >= 64 with several shards; total <= max_keys
     shards_ = std::make_unique<shard[]>(shards);
@@ -242,8 +241,8 @@ class keyed_limiter {
   };
   // A power of two up to a cache line (32 bytes for an 8-byte key and an inline state), so
   // that a slot never straddles two lines.
-  static constexpr std::size_t slot_align =
-      std::max(alignof(slot_fields), std::min(std::size_t{64}, std::bit_ceil(sizeof(slot_fields))));
+  static constexpr std::size_t slot_align = std::max(
+      alignof(slot_fields), std::min(detail::cache_line, std::bit_ceil(sizeof(slot_fields))));
   struct alignas(slot_align) slot : slot_fields {};
 
   // Moves the item of `from` (occupied) into `to` (empty) and empties `from`.
@@ -276,9 +275,9 @@ class keyed_limiter {
   }
 
   // One shard: a mutex and an open-addressed table with linear probing and backward-shift
-  // deletion (no tombstones), so probe sequences stay short after evictions. Aligned to a
-  // cache line, so that two shards' mutexes never share one.
-  struct alignas(64) shard {
+  // deletion (no tombstones), so probe sequences stay short after evictions. Aligned to
+  // false_sharing_range, so that two shards' mutexes never share a line (or a line pair).
+  struct alignas(detail::false_sharing_range) shard {
     mutable std::mutex mutex;
     slot* slots = allocate_slots(16);
     std::size_t mask = 15;  // slots - 1

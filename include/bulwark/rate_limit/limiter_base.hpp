@@ -19,6 +19,7 @@
 #include "bulwark/core/metrics.hpp"
 #include "bulwark/core/options.hpp"
 #include "bulwark/core/rate.hpp"
+#include "bulwark/detail/false_sharing.hpp"
 #include "bulwark/detail/saturating.hpp"
 
 namespace bulwark {
@@ -102,7 +103,7 @@ inline void check_span(const option_check& check, std::string_view field, std::u
 /// The base is aligned to a cache line so that the counters share the line with the
 /// limiter's state that follows them: a call then touches one line, not two.
 template <class Derived, clock Clock>
-class alignas(64) limiter_base {
+class alignas(detail::cache_line) limiter_base {
  public:
   /// Takes `cost` units now if the limiter has them, without waiting. One clock read.
   /// Throws std::invalid_argument if `cost` is 0 or more than the limiter can ever admit.
