@@ -79,7 +79,7 @@ TEST_CASE("least outstanding keeps the slow endpoint's queue short", "[balancing
 
 TEST_CASE("the peak EWMA takes peaks at once and decays towards lower samples", "[balancing]") {
   const auto t0 = bulwark::manual_clock::default_start;
-  bulwark::detail::endpoint_state s{{.id = "x"}, t0};
+  bulwark::endpoint_state s{{.id = "x"}, t0};
   constexpr auto window = 10s;
   CHECK(s.latency_estimate(t0, window) == 0.0);
   s.observe_latency(100ms, t0, window);

@@ -193,6 +193,23 @@ TEST_CASE("slow start ramps a new endpoint's weight", "[balancing]") {
   }
 }
 
+// A slow-start window of duration::max() ("never fully warm") used to overflow added + window
+// into the past, so the set was never warming and every endpoint got its full weight at once.
+// The sum saturates now: the set stays warming and a new endpoint gets the ramp's floor.
+TEST_CASE("a slow-start window of duration max keeps new endpoints at the floor", "[balancing]") {
+  bulwark::manual_clock clock;
+  bulwark::fast_rng rng{8};
+  bulwark::load_balancer<bulwark::weighted_random, bulwark::manual_clock> lb(
+      {{.id = "a"}},
+      {.slow_start = {.window = bulwark::duration::max(), .min_weight_percent = 10.0}}, {}, clock);
+  clock.advance(100s);
+  lb.update({{.id = "a"}, {.id = "b"}});
+  CHECK(lb.snapshot()->warming(clock.now()));
+  // Both ramp: a joined 100 s ago, b now; in a window of ~292 years both sit at the floor.
+  CHECK(shares(lb, rng, 40000)["b"] == Approx(0.5).margin(0.01));
+  CHECK(lb.snapshot()->ramp(*lb.snapshot()->routable()[1], clock.now()) == Approx(0.1));
+}
+
 TEST_CASE("panic mode balances over every member when too few are healthy", "[balancing]") {
   bulwark::fast_rng rng{9};
   bulwark::load_balancer<bulwark::round_robin> lb(

@@ -7,6 +7,7 @@
 #include <memory>
 #include <set>
 #include <string>
+#include <vector>
 
 #include "catch.hpp"
 
@@ -282,4 +283,35 @@ TEST_CASE("a tokened read with a wait of duration max waits until a secondary ap
   CHECK(h.id() == "a");
   CHECK(*clock.sleeps == 3);
   CHECK(clock.now() - start == 15ms);
+}
+
+// A latency window of duration::max() ("every suitable member") used to overflow
+// fastest + local_threshold into the far past, which emptied the window: no read was possible.
+// The sum saturates now, so the window keeps every suitable member.
+TEST_CASE("a local_threshold of duration max keeps every suitable member in the window",
+          "[balancing]") {
+  bulwark::manual_clock clock;
+  selector s{{.id = "p"},
+             {{.id = "a"}, {.id = "b"}},
+             {.local_threshold = bulwark::duration::max()},
+             clock};
+  s.report_rtt("p", 2ms);
+  s.report_rtt("a", 5ms);
+  s.report_rtt("b", 30s);
+  CHECK(s.latency_window({.mode = read_mode::nearest}) == std::vector<std::string>{"p", "a", "b"});
+  bulwark::fast_rng rng{5};
+  CHECK(s.select_read({.mode = read_mode::secondary}, rng));
+}
+
+// With the primary known, staleness is (S.last_update - S.last_write) - (P.last_update -
+// P.last_write) + heartbeat_frequency: a heartbeat_frequency of duration::max() used to wrap
+// that sum negative, so the stalest secondary looked the freshest. It saturates now.
+TEST_CASE("staleness saturates with a heartbeat_frequency of duration max", "[balancing]") {
+  bulwark::manual_clock clock;
+  selector s{{.id = "p"}, {{.id = "a"}}, {.heartbeat_frequency = bulwark::duration::max()}, clock};
+  const auto now = clock.now();
+  s.report_position("p", 10, now);
+  s.report_position("a", 9, now - 5s);
+  CHECK(s.staleness("a") == bulwark::duration::max());
+  CHECK(s.staleness("p") == bulwark::duration::zero());
 }

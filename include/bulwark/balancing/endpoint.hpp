@@ -34,10 +34,12 @@ struct endpoint {
   friend bool operator==(const endpoint&, const endpoint&) = default;
 };
 
-namespace detail {
-
 /// The live state of one endpoint, shared by every snapshot that lists it and by every handle
-/// picked from it. Its lifetime is an intrusive count in one 64-bit word:
+/// picked from it: what a balancing policy reads to choose (endpoint_set::routable() lists
+/// them, and a policy's pick() returns one of those pointers). Policies read it; the balancer
+/// writes it.
+///
+/// Its lifetime is an intrusive count in one 64-bit word:
 ///   low 32 bits  outstanding requests (handles not yet completed)
 ///   high 32 bits snapshots that list the endpoint
 /// A pick increments the low half with the same fetch_add that counts the request, so holding
@@ -60,7 +62,8 @@ class endpoint_state {
     return static_cast<std::uint32_t>(refs_.load(std::memory_order_relaxed) & 0xffffffffu);
   }
 
-  // Reference counting. Increments are relaxed (the caller already holds a reference, through
+  // Reference counting, the balancer's and the handles' business (policies never call these).
+  // Increments are relaxed (the caller already holds a reference, through
   // its snapshot or handle); the decrement is acq_rel so that the deleting thread sees every
   // write made by the other holders before it frees the object (the shared_ptr protocol).
   void acquire_request() noexcept { refs_.fetch_add(1, std::memory_order_relaxed); }
@@ -144,8 +147,6 @@ class endpoint_state {
   std::atomic<std::uint64_t> ewma_{0};
 };
 
-}  // namespace detail
-
 /// How a request through a picked endpoint ended; `latency` feeds the load-aware balancers.
 struct completion {
   bool success = true;
@@ -200,18 +201,18 @@ class endpoint_handle {
   void failure(duration latency) noexcept { complete({false, latency}); }
 
   /// Internal: built by the pools. `sink` records a completion (may be null).
-  using sink_fn = void (*)(const void* context, detail::endpoint_state&, completion) noexcept;
-  endpoint_handle(detail::endpoint_state* state, sink_fn sink, const void* context) noexcept
+  using sink_fn = void (*)(const void* context, endpoint_state&, completion) noexcept;
+  endpoint_handle(endpoint_state* state, sink_fn sink, const void* context) noexcept
       : state_{state}, sink_{sink}, context_{context} {
     state_->acquire_request();
   }
 
  private:
   void release() noexcept {
-    if (state_ != nullptr) detail::endpoint_state::release(std::exchange(state_, nullptr), 1);
+    if (state_ != nullptr) endpoint_state::release(std::exchange(state_, nullptr), 1);
   }
 
-  detail::endpoint_state* state_ = nullptr;
+  endpoint_state* state_ = nullptr;
   sink_fn sink_ = nullptr;
   const void* context_ = nullptr;
 };

@@ -14,6 +14,7 @@
 
 #include "bulwark/balancing/endpoint.hpp"
 #include "bulwark/core/clock.hpp"
+#include "bulwark/detail/saturating.hpp"
 
 namespace bulwark {
 
@@ -89,9 +90,8 @@ class endpoint_set {
   /// `members` each already hold no snapshot reference; the set takes one on each.
   /// `owner` identifies the balancer that built the set (its per-thread snapshot cache
   /// compares it); the set keeps it alive, so its address is never reused while the set lives.
-  endpoint_set(std::vector<detail::endpoint_state*> members, double panic_threshold,
-               std::uint64_t version, slow_start_options slow_start,
-               std::shared_ptr<const void> owner = {})
+  endpoint_set(std::vector<endpoint_state*> members, double panic_threshold, std::uint64_t version,
+               slow_start_options slow_start, std::shared_ptr<const void> owner = {})
       : members_{std::move(members)},
         panic_threshold_{panic_threshold},
         version_{version},
@@ -117,7 +117,8 @@ class endpoint_set {
       total_weight_ += s->description().weight;
       cumulative_.push_back(total_weight_);
       if (slow_start_.window > duration::zero())
-        warming_until_ = std::max(warming_until_, s->added() + slow_start_.window);
+        warming_until_ =
+            std::max(warming_until_, detail::saturating_add(s->added(), slow_start_.window));
     }
     scale_weights();
   }
@@ -126,15 +127,11 @@ class endpoint_set {
   endpoint_set& operator=(const endpoint_set&) = delete;
   ~endpoint_set() {
     for (auto* s : members_)
-      detail::endpoint_state::release(s, detail::endpoint_state::snapshot_ref);
+      endpoint_state::release(s, endpoint_state::snapshot_ref);
   }
 
-  [[nodiscard]] std::span<detail::endpoint_state* const> members() const noexcept {
-    return members_;
-  }
-  [[nodiscard]] std::span<detail::endpoint_state* const> routable() const noexcept {
-    return routable_;
-  }
+  [[nodiscard]] std::span<endpoint_state* const> members() const noexcept { return members_; }
+  [[nodiscard]] std::span<endpoint_state* const> routable() const noexcept { return routable_; }
   /// Members in rotation by health (the panic decision's numerator).
   [[nodiscard]] std::size_t healthy() const noexcept { return healthy_; }
   [[nodiscard]] bool panic() const noexcept { return panic_; }
@@ -177,7 +174,7 @@ class endpoint_set {
   [[nodiscard]] bool warming(time_point now) const noexcept { return now < warming_until_; }
 
   /// The slow-start multiplier in (0, 1] of `s` at `now` (1 outside the window).
-  [[nodiscard]] double ramp(const detail::endpoint_state& s, time_point now) const noexcept {
+  [[nodiscard]] double ramp(const endpoint_state& s, time_point now) const noexcept {
     if (slow_start_.window <= duration::zero()) return 1.0;
     const auto elapsed = now - s.added();
     if (elapsed >= slow_start_.window) return 1.0;
@@ -201,8 +198,8 @@ class endpoint_set {
       scaled_.assign(weights_.size(), std::numeric_limits<std::uint16_t>::max());
   }
 
-  std::vector<detail::endpoint_state*> members_;
-  std::vector<detail::endpoint_state*> routable_;
+  std::vector<endpoint_state*> members_;
+  std::vector<endpoint_state*> routable_;
   std::vector<std::uint32_t> weights_;
   std::vector<std::uint64_t> cumulative_;
   std::vector<std::uint16_t> scaled_;

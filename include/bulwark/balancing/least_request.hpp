@@ -37,7 +37,7 @@ std::pair<std::size_t, std::size_t> two_choices(G& rng, std::size_t n) {
 /// Thread-safety: safe from any thread. Complexity: O(n).
 struct least_outstanding {
   template <class Context>
-  detail::endpoint_state* pick(const endpoint_set& set, Context& context) const {
+  endpoint_state* pick(const endpoint_set& set, Context& context) const {
     const auto n = set.routable().size();
     const auto start = static_cast<std::size_t>(uniform_below(context.rng(), n));
     std::size_t best = start;
@@ -62,7 +62,7 @@ struct least_outstanding {
 /// Thread-safety: safe from any thread. Complexity: O(1).
 struct power_of_two {
   template <class Context>
-  detail::endpoint_state* pick(const endpoint_set& set, Context& context) const {
+  endpoint_state* pick(const endpoint_set& set, Context& context) const {
     const auto n = set.routable().size();
     if (n == 1) return set.routable()[0];
     const auto [a, b] = detail::two_choices(context.rng(), n);
@@ -86,7 +86,7 @@ struct p2c_peak_ewma {
   static constexpr bool uses_latency = true;
 
   template <class Context>
-  detail::endpoint_state* pick(const endpoint_set& set, Context& context) const {
+  endpoint_state* pick(const endpoint_set& set, Context& context) const {
     const auto n = set.routable().size();
     if (n == 1) return set.routable()[0];
     const auto [a, b] = detail::two_choices(context.rng(), n);

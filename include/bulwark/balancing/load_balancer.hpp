@@ -20,12 +20,15 @@
 #include "bulwark/balancing/endpoint.hpp"
 #include "bulwark/balancing/endpoint_set.hpp"
 #include "bulwark/balancing/outlier.hpp"
+#include "bulwark/balancing/policy.hpp"
 #include "bulwark/core/clock.hpp"
 #include "bulwark/core/errors.hpp"
 #include "bulwark/core/hash.hpp"
 #include "bulwark/core/metrics.hpp"
 #include "bulwark/core/options.hpp"
 #include "bulwark/core/random.hpp"
+#include "bulwark/detail/invoke_then.hpp"
+#include "bulwark/detail/published.hpp"
 #include "bulwark/detail/raise.hpp"
 
 namespace bulwark {
@@ -92,52 +95,6 @@ thread_snapshot_cache() noexcept {
 
 }  // namespace detail
 
-/// What a balancing policy sees during one pick: the clock (read at most once, and only if
-/// the policy asks), a generator, the sticky key's hash if any, and the EWMA window.
-template <clock Clock, class G>
-class pick_context {
- public:
-  pick_context(const Clock& clock, G& rng, std::optional<std::uint64_t> key, duration window)
-      : clock_{clock}, rng_{rng}, key_{key}, window_{window} {}
-  [[nodiscard]] time_point now() {
-    if (!now_) now_ = clock_.now();
-    return *now_;
-  }
-  [[nodiscard]] G& rng() noexcept { return rng_; }
-  [[nodiscard]] std::optional<std::uint64_t> key() const noexcept { return key_; }
-  [[nodiscard]] duration ewma_window() const noexcept { return window_; }
-
- private:
-  const Clock& clock_;
-  G& rng_;
-  std::optional<std::uint64_t> key_;
-  duration window_;
-  std::optional<time_point> now_{};
-};
-
-/// A balancing policy: `pick(set, context)` returns one of `set.routable()` (it is never
-/// called with an empty one). A policy that learns from latency declares
-/// `static constexpr bool uses_latency = true`, and completions then feed each endpoint's
-/// peak-EWMA estimate (one clock read per completion, paid only by such policies).
-template <class P>
-concept balancing_policy = requires(P& p, const endpoint_set& set,
-                                    pick_context<steady_clock, fast_rng>& context) {
-  { p.pick(set, context) } -> std::same_as<detail::endpoint_state*>;
-};
-
-namespace detail {
-template <class P>
-inline constexpr bool uses_latency_v = requires {
-  requires P::uses_latency;
-};
-// A policy that precomputes per-snapshot tables (locality_aware) declares
-// `std::shared_ptr<const void> prepare(const endpoint_set&)`.
-template <class P>
-inline constexpr bool prepares_v = requires(P& p, const endpoint_set& set) {
-  { p.prepare(set) } -> std::convertible_to<std::shared_ptr<const void>>;
-};
-}  // namespace detail
-
 /// Balances requests over a set of endpoints with `Policy` (round_robin, p2c_peak_ewma, ...).
 ///
 /// The endpoint set is an immutable snapshot (endpoint_set) that writers (update(), health
@@ -172,7 +129,7 @@ class load_balancer {
   load_balancer& operator=(const load_balancer&) = delete;
   ~load_balancer() {
     for (auto& [id, state] : states_)
-      detail::endpoint_state::release(state, detail::endpoint_state::snapshot_ref);
+      endpoint_state::release(state, endpoint_state::snapshot_ref);
   }
 
   /// Picks an endpoint; an empty handle if the set is empty. Draws from thread_rng().
@@ -200,14 +157,8 @@ class load_balancer {
     if (!handle) detail::raise<no_endpoint_available>();
     const time_point start = clock_.now();
     BULWARK_TRY {
-      if constexpr (std::is_void_v<std::invoke_result_t<F, const endpoint&>>) {
-        std::invoke(std::forward<F>(f), handle.get());
-        handle.success(clock_.now() - start);
-      } else {
-        decltype(auto) result = std::invoke(std::forward<F>(f), handle.get());
-        handle.success(clock_.now() - start);
-        return result;
-      }
+      return detail::invoke_then([&](const auto&...) { handle.success(clock_.now() - start); },
+                                 std::forward<F>(f), handle.get());
     }
     BULWARK_CATCH_ALL {
       handle.failure(clock_.now() - start);
@@ -228,15 +179,15 @@ class load_balancer {
     }
     const std::lock_guard<std::mutex> lock{writer_};
     const time_point now = clock_.now();
-    std::unordered_map<std::string, detail::endpoint_state*> next;
-    std::vector<detail::endpoint_state*> members;
+    std::unordered_map<std::string, endpoint_state*> next;
+    std::vector<endpoint_state*> members;
     for (auto& e : endpoints) {
-      detail::endpoint_state* state = nullptr;
+      endpoint_state* state = nullptr;
       if (const auto found = states_.find(e.id);
           found != states_.end() && found->second->description() == e) {
         state = std::exchange(found->second, nullptr);
       } else {
-        state = new detail::endpoint_state{e, now};
+        state = new endpoint_state{e, now};
         state->acquire_snapshot();  // the balancer's own reference, dropped when it leaves
       }
       members.push_back(state);
@@ -245,7 +196,7 @@ class load_balancer {
     for (auto& [id, state] : states_) {
       if (state == nullptr) continue;
       if (detector_) detector_->forget(state);
-      detail::endpoint_state::release(state, detail::endpoint_state::snapshot_ref);
+      endpoint_state::release(state, endpoint_state::snapshot_ref);
     }
     states_ = std::move(next);
     members_ = std::move(members);
@@ -277,9 +228,7 @@ class load_balancer {
   }
 
   /// The current snapshot: members, routable endpoints, panic flag.
-  [[nodiscard]] std::shared_ptr<const endpoint_set> snapshot() const {
-    return current_.load(std::memory_order_acquire);
-  }
+  [[nodiscard]] std::shared_ptr<const endpoint_set> snapshot() const { return current_.load(); }
 
   /// Times `id` has been ejected in a row (0 if never or not a member).
   [[nodiscard]] std::uint32_t ejection_multiplier(std::string_view id) const {
@@ -318,7 +267,7 @@ class load_balancer {
       return {};
     }
     pick_context<Clock, G> context{clock_, rng, key, options_.ewma_window};
-    detail::endpoint_state* chosen = policy_.pick(*set, context);
+    endpoint_state* chosen = policy_.pick(*set, context);
     // The handle takes its reference while `set` (held by this thread's cache) still holds
     // one, so the state is alive while its count goes up.
     return endpoint_handle{chosen, &load_balancer::record, this};
@@ -335,13 +284,13 @@ class load_balancer {
     // owner's identity allocation alive.
     const auto version = published_.load(std::memory_order_acquire);
     if (slot && slot->owner() == identity_.get() && slot->version() >= version) return slot.get();
-    slot = current_.load(std::memory_order_acquire);
+    slot = current_.load();
     return slot.get();
   }
 
   // The completion sink: lifetime and interval counters, the latency estimate, and the
   // consecutive-failure detector (inline, as Envoy's consecutive_5xx).
-  static void record(const void* self_ptr, detail::endpoint_state& s, completion c) noexcept {
+  static void record(const void* self_ptr, endpoint_state& s, completion c) noexcept {
     auto* self = const_cast<load_balancer*>(static_cast<const load_balancer*>(self_ptr));
     const bool detecting = self->detector_.has_value();
     if (c.success) {
@@ -371,19 +320,19 @@ class load_balancer {
     }
   }
 
-  void eject_inline(detail::endpoint_state& s) {
+  void eject_inline(endpoint_state& s) {
     const std::lock_guard<std::mutex> lock{writer_};
     if (detector_->on_consecutive_failures(s, members_, clock_.now(), writer_rng_)) publish();
   }
 
-  // Caller holds writer_. Release (both stores): a reader that loads the new pointer, or the
-  // new version number, sees the fully built set.
+  // Caller holds writer_. Release (both stores: published::store's and the version's): a reader
+  // that loads the new pointer, or the new version number, sees the fully built set.
   void publish() {
     ++version_;
     auto set = std::make_shared<endpoint_set>(members_, options_.panic_threshold, version_,
                                               options_.slow_start, identity_);
     if constexpr (detail::prepares_v<Policy>) set->attach(policy_.prepare(*set));
-    current_.store(std::move(set), std::memory_order_release);
+    current_.store(std::move(set));
     published_.store(version_, std::memory_order_release);
   }
 
@@ -391,15 +340,15 @@ class load_balancer {
   Policy policy_;
   [[no_unique_address]] Clock clock_;
   std::shared_ptr<const int> identity_ = std::make_shared<const int>(0);
-  std::atomic<std::shared_ptr<const endpoint_set>> current_;
+  detail::published<endpoint_set> current_{nullptr};
   std::atomic<std::uint64_t> published_{0};
   mutable std::mutex writer_;
-  std::unordered_map<std::string, detail::endpoint_state*> states_;  // guarded by writer_
-  std::vector<detail::endpoint_state*> members_;                     // guarded by writer_
-  std::optional<detail::outlier_detector> detector_;                 // guarded by writer_
-  std::optional<time_point> last_interval_;                          // guarded by writer_
-  fast_rng writer_rng_{0x0b1a5eed};                                  // guarded by writer_
-  std::uint64_t version_ = 0;                                        // guarded by writer_
+  std::unordered_map<std::string, endpoint_state*> states_;  // guarded by writer_
+  std::vector<endpoint_state*> members_;                     // guarded by writer_
+  std::optional<detail::outlier_detector> detector_;         // guarded by writer_
+  std::optional<time_point> last_interval_;                  // guarded by writer_
+  fast_rng writer_rng_{0x0b1a5eed};                          // guarded by writer_
+  std::uint64_t version_ = 0;                                // guarded by writer_
   metric_counter empty_picks_;
 };
 

@@ -88,7 +88,7 @@ class locality_aware {
   /// Builds the snapshot's levels and localities; see the class comment.
   std::shared_ptr<const void> prepare(const endpoint_set& set) {
     auto t = std::make_shared<table>();
-    std::map<std::uint32_t, std::map<locality, std::vector<detail::endpoint_state*>>> grouped;
+    std::map<std::uint32_t, std::map<locality, std::vector<endpoint_state*>>> grouped;
     for (auto* s : set.members())
       grouped[s->description().priority][locality_of(s->description())].push_back(s);
     std::vector<detail::level_counts> counts;
@@ -109,7 +109,7 @@ class locality_aware {
     for (const auto& [priority, by_locality] : grouped) {
       level& l = t->levels.emplace_back();
       const bool panic = t->priority.panic[index++];
-      std::vector<detail::endpoint_state*> all;
+      std::vector<endpoint_state*> all;
       for (const auto& [where, states] : by_locality)
         all.insert(all.end(), states.begin(), states.end());
       l.whole = child(set, std::move(all), panic);
@@ -138,7 +138,7 @@ class locality_aware {
   }
 
   template <class Context>
-  detail::endpoint_state* pick(const endpoint_set& set, Context& context) {
+  endpoint_state* pick(const endpoint_set& set, Context& context) {
     counters_->picks.add();
     const auto* t = static_cast<const table*>(set.prepared());
     if (t == nullptr || t->levels.empty()) return fallback_->pick(set, context);
@@ -201,7 +201,7 @@ class locality_aware {
     metric_counter picks, failover, panic, direct, sampled, cross;
   };
 
-  static bool healthy(const detail::endpoint_state& s) noexcept {
+  static bool healthy(const endpoint_state& s) noexcept {
     return !s.active_unhealthy.load(std::memory_order_relaxed) &&
            !s.ejected.load(std::memory_order_relaxed);
   }
@@ -210,8 +210,7 @@ class locality_aware {
   // inner instance only ever sees one balancer's sets). The threshold forces the routable
   // list: 0 keeps only healthy members, above 1 makes every member routable.
   static std::shared_ptr<const endpoint_set> child(const endpoint_set& parent,
-                                                   std::vector<detail::endpoint_state*> members,
-                                                   bool all) {
+                                                   std::vector<endpoint_state*> members, bool all) {
     return std::make_shared<const endpoint_set>(std::move(members), all ? 2.0 : 0.0,
                                                 parent.version(), parent.slow_start());
   }
@@ -256,8 +255,8 @@ class locality_aware {
   }
 
   template <class Context>
-  detail::endpoint_state* within(const endpoint_set& parent, const endpoint_set& chosen,
-                                 Policy& policy, Context& context) {
+  endpoint_state* within(const endpoint_set& parent, const endpoint_set& chosen, Policy& policy,
+                         Context& context) {
     // An empty choice (a level or locality without healthy endpoints that still drew the
     // pick) falls back to the whole set, which load_balancer guarantees is not empty.
     if (chosen.routable().empty()) return fallback_->pick(parent, context);

@@ -16,11 +16,13 @@
 #include <utility>
 #include <vector>
 
+#include "bulwark/balancing/detail/replica_topology.hpp"
 #include "bulwark/balancing/read_preference.hpp"
 #include "bulwark/core/clock.hpp"
 #include "bulwark/core/errors.hpp"
 #include "bulwark/core/options.hpp"
 #include "bulwark/core/random.hpp"
+#include "bulwark/detail/published.hpp"
 #include "bulwark/detail/raise.hpp"
 #include "bulwark/detail/saturating.hpp"
 
@@ -51,7 +53,7 @@ namespace bulwark {
 /// max_staleness is set. Members with no RTT report count as RTT 0 (new members get tried).
 ///
 /// Thread-safety: every member is safe from any thread. Reads of the topology take no lock
-/// (an immutable snapshot behind std::atomic<std::shared_ptr>); reports copy it under a mutex.
+/// (an immutable snapshot in a detail::published); reports copy it under its writer lock.
 /// Complexity: select O(n) plus any wait; reports O(n).
 template <std::totally_ordered Position = std::uint64_t, clock Clock = steady_clock>
 class replica_selector {
@@ -59,25 +61,10 @@ class replica_selector {
   /// Throws std::invalid_argument for bad options, an empty or repeated id.
   replica_selector(replica primary, std::vector<replica> replicas,
                    replica_selector_options options = {}, Clock clock = {})
-      : options_{options}, clock_{std::move(clock)} {
-    const option_check check{"replica_selector"};
-    check.non_negative("local_threshold", options_.local_threshold);
-    check.positive("heartbeat_frequency", options_.heartbeat_frequency);
-    check.non_negative("idle_write_period", options_.idle_write_period);
-    check.fraction("rtt_alpha", options_.rtt_alpha);
-    check.positive("causal_poll_interval", options_.causal_poll_interval);
-    auto t = std::make_shared<topology>();
-    replicas.insert(replicas.begin(), std::move(primary));
-    for (auto& r : replicas) {
-      check.that(!r.id.empty(), "replica.id", "non-empty", r.id);
-      for (const auto& m : t->members)
-        check.that(m.id != r.id, "replica.id", "unique", r.id);
-      t->members.push_back(member{.id = std::move(r.id), .tags = std::move(r.tags)});
-    }
-    t->primary = 0;
-    ops_ = std::make_unique<std::atomic<std::uint32_t>[]>(t->members.size());
-    current_.store(std::move(t), std::memory_order_release);
-  }
+      : options_{validated(options)},
+        clock_{std::move(clock)},
+        current_{first_topology(std::move(primary), std::move(replicas))},
+        ops_{std::make_unique<std::atomic<std::uint32_t>[]>(current_.load()->members.size())} {}
 
   /// Records a round-trip time for `id`: rtt = alpha x sample + (1 - alpha) x rtt, the first
   /// sample taken as is (MongoDB's "Calculation of Average Round Trip Times").
@@ -92,8 +79,8 @@ class replica_selector {
 
   /// The RTT average of `id` (the one the latency window compares), nothing before a report.
   [[nodiscard]] std::optional<duration> average_rtt(std::string_view id) const {
-    const auto t = current_.load(std::memory_order_acquire);
-    return t->members[index_of(*t, id)].rtt;
+    const auto t = current_.load();
+    return t->members[t->index_of(id)].rtt;
   }
 
   /// Records that `id` has applied everything up to `applied`, whose write happened at
@@ -119,24 +106,25 @@ class replica_selector {
   /// Makes `id` the primary (and up); the old primary becomes a secondary, keeping its up or
   /// down mark. Throws std::invalid_argument for an unknown id.
   void promote(std::string_view id) {
-    const std::lock_guard<std::mutex> lock{writer_};
-    auto next = std::make_shared<topology>(*current_.load(std::memory_order_acquire));
-    const auto i = index_of(*next, id);
-    next->primary = i;
-    next->members[i].up = true;
-    current_.store(std::move(next), std::memory_order_release);
+    current_.update([&](const topology& now) {
+      topology next = now;
+      const auto i = next.index_of(id);
+      next.primary = i;
+      next.members[i].up = true;
+      return next;
+    });
   }
 
   /// The primary's id, or nothing while it is marked down.
   [[nodiscard]] std::optional<std::string> primary() const {
-    const auto t = current_.load(std::memory_order_acquire);
+    const auto t = current_.load();
     const auto& p = t->members[t->primary];
     return p.up ? std::optional<std::string>{p.id} : std::nullopt;
   }
 
   /// The primary for a write, or an empty handle while it is down.
   [[nodiscard]] replica_handle select_write() {
-    const auto t = current_.load(std::memory_order_acquire);
+    const auto t = current_.load();
     if (!t->members[t->primary].up) return {};
     return handle(*t, t->primary);
   }
@@ -163,7 +151,7 @@ class replica_selector {
     validate(pref);
     const time_point deadline = detail::deadline_after(clock_.now(), wait);  // max(): no limit
     for (;;) {
-      const auto t = current_.load(std::memory_order_acquire);
+      const auto t = current_.load();
       if (const auto chosen = select(*t, pref, rng, after)) return handle(*t, *chosen);
       const bool waiting = after && clock_.now() < deadline;
       if (!waiting) {
@@ -200,7 +188,7 @@ class replica_selector {
   [[nodiscard]] std::vector<std::string> suitable(const read_preference& pref,
                                                   std::optional<Position> after = {}) const {
     validate(pref);
-    const auto t = current_.load(std::memory_order_acquire);
+    const auto t = current_.load();
     return ids(*t, suitable_of(*t, pref, after));
   }
 
@@ -209,31 +197,45 @@ class replica_selector {
   [[nodiscard]] std::vector<std::string> latency_window(const read_preference& pref,
                                                         std::optional<Position> after = {}) const {
     validate(pref);
-    const auto t = current_.load(std::memory_order_acquire);
+    const auto t = current_.load();
     return ids(*t, window_of(*t, suitable_of(*t, pref, after)));
   }
 
   /// MongoDB's staleness estimate of `id` now (nothing for the primary is 0; nothing if
   /// unknown).
   [[nodiscard]] std::optional<duration> staleness(std::string_view id) const {
-    const auto t = current_.load(std::memory_order_acquire);
-    return staleness_of(*t, index_of(*t, id));
+    const auto t = current_.load();
+    return t->staleness(t->index_of(id), options_.heartbeat_frequency);
   }
 
  private:
-  struct member {
-    std::string id;
-    tag_set tags;
-    bool up = true;
-    std::optional<duration> rtt{};
-    std::optional<Position> applied{};
-    time_point last_write{};
-    std::optional<time_point> last_update{};
-  };
-  struct topology {
-    std::vector<member> members;
-    std::size_t primary = 0;
-  };
+  using topology = detail::replica_topology<Position>;
+  using member = typename topology::member;
+
+  static const replica_selector_options& validated(const replica_selector_options& options) {
+    const option_check check{"replica_selector"};
+    check.non_negative("local_threshold", options.local_threshold);
+    check.positive("heartbeat_frequency", options.heartbeat_frequency);
+    check.non_negative("idle_write_period", options.idle_write_period);
+    check.fraction("rtt_alpha", options.rtt_alpha);
+    check.positive("causal_poll_interval", options.causal_poll_interval);
+    return options;
+  }
+
+  static std::shared_ptr<const topology> first_topology(replica primary,
+                                                        std::vector<replica> replicas) {
+    const option_check check{"replica_selector"};
+    auto t = std::make_shared<topology>();
+    replicas.insert(replicas.begin(), std::move(primary));
+    for (auto& r : replicas) {
+      check.that(!r.id.empty(), "replica.id", "non-empty", r.id);
+      for (const auto& m : t->members)
+        check.that(m.id != r.id, "replica.id", "unique", r.id);
+      t->members.push_back(member{.id = std::move(r.id), .tags = std::move(r.tags)});
+    }
+    t->primary = 0;
+    return t;
+  }
 
   void validate(const read_preference& pref) const {
     const option_check check{"read_preference"};
@@ -253,44 +255,12 @@ class replica_selector {
     }
   }
 
-  static std::size_t index_of(const topology& t, std::string_view id) {
-    for (std::size_t i = 0; i < t.members.size(); ++i)
-      if (t.members[i].id == id) return i;
-    detail::raise<std::invalid_argument>("bulwark::replica_selector: unknown member \"" +
-                                         std::string{id} + "\"");
-  }
-
   template <class Mutate>
   void modify(std::string_view id, Mutate&& mutate) {
-    const std::lock_guard<std::mutex> lock{writer_};
-    auto next = std::make_shared<topology>(*current_.load(std::memory_order_acquire));
-    mutate(next->members[index_of(*next, id)]);
-    // Release: a reader that loads the new snapshot sees it fully built.
-    current_.store(std::move(next), std::memory_order_release);
-  }
-
-  std::optional<duration> staleness_of(const topology& t, std::size_t i) const {
-    if (i == t.primary) return duration::zero();
-    const member& s = t.members[i];
-    if (!s.last_update) return std::nullopt;
-    const member& p = t.members[t.primary];
-    if (p.up && p.last_update) {
-      return (*s.last_update - s.last_write) - (*p.last_update - p.last_write) +
-             options_.heartbeat_frequency;
-    }
-    time_point freshest = s.last_write;
-    for (std::size_t k = 0; k < t.members.size(); ++k) {
-      const member& m = t.members[k];
-      if (k != t.primary && m.up && m.last_update) freshest = std::max(freshest, m.last_write);
-    }
-    // freshest >= s.last_write; only the heartbeat option can push the sum past the range.
-    return detail::saturating_add(freshest - s.last_write, options_.heartbeat_frequency);
-  }
-
-  static bool matches(const member& m, const tag_set& tags) {
-    return std::all_of(tags.begin(), tags.end(), [&](const auto& tag) {
-      const auto found = m.tags.find(tag.first);
-      return found != m.tags.end() && found->second == tag.second;
+    current_.update([&](const topology& now) {
+      topology next = now;
+      mutate(next.members[next.index_of(id)]);
+      return next;
     });
   }
 
@@ -303,7 +273,7 @@ class replica_selector {
       const member& m = t.members[i];
       if (!m.up || (i == t.primary && !include_primary)) continue;
       if (pref.max_staleness) {
-        const auto s = staleness_of(t, i);
+        const auto s = t.staleness(i, options_.heartbeat_frequency);
         if (!s || *s > *pref.max_staleness) continue;
       }
       out.push_back(i);
@@ -312,7 +282,7 @@ class replica_selector {
       std::vector<std::size_t> tagged;
       for (const auto& tags : pref.tag_sets) {
         for (const auto i : out)
-          if (matches(t.members[i], tags)) tagged.push_back(i);
+          if (topology::matches(t.members[i], tags)) tagged.push_back(i);
         if (!tagged.empty()) break;
       }
       out = std::move(tagged);
@@ -357,8 +327,9 @@ class replica_selector {
     duration fastest = duration::max();
     for (const auto i : candidates)
       fastest = std::min(fastest, rtt(i));
-    std::erase_if(candidates,
-                  [&](std::size_t i) { return rtt(i) > fastest + options_.local_threshold; });
+    std::erase_if(candidates, [&](std::size_t i) {
+      return rtt(i) > detail::saturating_add(fastest, options_.local_threshold);
+    });
     return candidates;
   }
 
@@ -391,9 +362,8 @@ class replica_selector {
 
   replica_selector_options options_;
   [[no_unique_address]] Clock clock_;
-  std::atomic<std::shared_ptr<const topology>> current_;
+  detail::published<topology> current_;                // reports replace it under its writer lock
   std::unique_ptr<std::atomic<std::uint32_t>[]> ops_;  // per member index, never reallocated
-  std::mutex writer_;
 };
 
 }  // namespace bulwark

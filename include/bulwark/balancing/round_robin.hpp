@@ -19,7 +19,7 @@ class round_robin {
   round_robin(round_robin&& other) noexcept : next_{other.next_.load(std::memory_order_relaxed)} {}
 
   template <class Context>
-  detail::endpoint_state* pick(const endpoint_set& set, Context&) noexcept {
+  endpoint_state* pick(const endpoint_set& set, Context&) noexcept {
     const auto routable = set.routable();
     const auto turn = next_.fetch_add(1, std::memory_order_relaxed);
     return routable[turn % routable.size()];
@@ -33,7 +33,7 @@ class round_robin {
 /// Thread-safety: safe from any thread (the generator is the caller's). Complexity: O(1).
 struct random_choice {
   template <class Context>
-  detail::endpoint_state* pick(const endpoint_set& set, Context& context) const noexcept {
+  endpoint_state* pick(const endpoint_set& set, Context& context) const noexcept {
     const auto routable = set.routable();
     return routable[uniform_below(context.rng(), routable.size())];
   }

@@ -29,7 +29,7 @@ struct sticky {
   std::uint32_t max_rehash = 8;
 
   template <class Context>
-  detail::endpoint_state* pick(const endpoint_set& set, Context& context) const {
+  endpoint_state* pick(const endpoint_set& set, Context& context) const {
     const auto routable = set.routable();
     const auto key = context.key();
     if (!key) return routable[uniform_below(context.rng(), routable.size())];

@@ -54,7 +54,7 @@ class weighted_round_robin {
   weighted_round_robin(weighted_round_robin&&) noexcept {}
 
   template <class Context>
-  detail::endpoint_state* pick(const endpoint_set& set, Context& context) {
+  endpoint_state* pick(const endpoint_set& set, Context& context) {
     const std::lock_guard<std::mutex> lock{mutex_};
     if (version_ != set.version() || owner_ != set.owner() || slot_.size() != set.routable().size())
       remap(set);
@@ -74,7 +74,7 @@ class weighted_round_robin {
 
  private:
   struct member {
-    const detail::endpoint_state* state;
+    const endpoint_state* state;
     std::string id;  // with the address, guards against a freed state's address being reused
     std::int64_t current;
   };
@@ -82,7 +82,7 @@ class weighted_round_robin {
   // Carries each member's current value over to the new snapshot's member list and maps
   // routable positions to it. Members that left the set are forgotten.
   void remap(const endpoint_set& set) {
-    std::unordered_map<const detail::endpoint_state*, const member*> previous;
+    std::unordered_map<const endpoint_state*, const member*> previous;
     previous.reserve(members_.size());
     for (const auto& m : members_)
       previous.emplace(m.state, &m);
@@ -153,7 +153,7 @@ class stride_round_robin {
       : sequence_{other.sequence_.load(std::memory_order_relaxed)} {}
 
   template <class Context>
-  detail::endpoint_state* pick(const endpoint_set& set, Context&) noexcept {
+  endpoint_state* pick(const endpoint_set& set, Context&) noexcept {
     const auto weights = set.scaled_weights();
     for (;;) {
       if (const auto i =
@@ -171,7 +171,7 @@ class stride_round_robin {
 /// Thread-safety: safe from any thread. Complexity: O(log n); O(n) while warming.
 struct weighted_random {
   template <class Context>
-  detail::endpoint_state* pick(const endpoint_set& set, Context& context) const {
+  endpoint_state* pick(const endpoint_set& set, Context& context) const {
     if (set.slow_start_enabled() && set.warming(context.now())) {
       std::int64_t total = 0;
       const auto n = set.routable().size();

@@ -13,6 +13,8 @@
 #include "bulwark/core/clock.hpp"
 #include "bulwark/core/errors.hpp"
 #include "bulwark/core/metrics.hpp"
+#include "bulwark/detail/false_sharing.hpp"
+#include "bulwark/detail/invoke_then.hpp"
 #include "bulwark/detail/raise.hpp"
 
 namespace bulwark {
@@ -44,6 +46,26 @@ struct adaptive_limiter_metrics {
   friend bool operator==(const adaptive_limiter_metrics&,
                          const adaptive_limiter_metrics&) = default;
 };
+
+namespace detail {
+
+/// Runs f(args...) under `permit` and reports how it went, as both adaptive limiters count
+/// it: a return is a success (with the permit's latency), a bulwark::rejected from f (the
+/// backend or an inner guard refused) a drop, any other exception no sample; f's result or
+/// exception goes to the caller unchanged.
+template <class Permit, class F, class... Args>
+decltype(auto) run_counted(Permit& permit, F&& f, Args&&... args) {
+  BULWARK_TRY {
+    return invoke_then([&](const auto&...) { permit.success(); }, std::forward<F>(f),
+                       std::forward<Args>(args)...);
+  }
+  BULWARK_CATCH(const rejected&) {
+    permit.dropped();
+    BULWARK_RETHROW;
+  }
+}
+
+}  // namespace detail
 
 /// A concurrency limit that moves with measured latency and drops (Netflix concurrency-limits'
 /// SimpleLimiter, Envoy's adaptive concurrency filter): calls in flight may not exceed limit(),
@@ -165,24 +187,7 @@ class adaptive_limiter {
   decltype(auto) execute(F&& f, Args&&... args) {
     permit p = try_acquire();
     if (!p) detail::raise<bulkhead_full>("adaptive_limiter", "the concurrency limit is reached");
-    BULWARK_TRY {
-      if constexpr (std::is_void_v<std::invoke_result_t<F, Args...>>) {
-        std::invoke(std::forward<F>(f), std::forward<Args>(args)...);
-        p.success();
-      } else {
-        decltype(auto) r = std::invoke(std::forward<F>(f), std::forward<Args>(args)...);
-        p.success();
-        if constexpr (std::is_reference_v<std::invoke_result_t<F, Args...>>) {
-          return static_cast<std::invoke_result_t<F, Args...>>(r);
-        } else {
-          return r;
-        }
-      }
-    }
-    BULWARK_CATCH(const rejected&) {
-      p.dropped();
-      BULWARK_RETHROW;
-    }
+    return detail::run_counted(p, std::forward<F>(f), std::forward<Args>(args)...);
   }
 
   /// The current limit. O(1).
@@ -220,7 +225,7 @@ class adaptive_limiter {
     limit_.store(static_cast<std::uint32_t>(algorithm_.limit()), std::memory_order_relaxed);
   }
 
-  alignas(64) std::atomic<std::uint32_t> inflight_{0};
+  alignas(detail::false_sharing_range) std::atomic<std::uint32_t> inflight_{0};
   std::atomic<std::uint32_t> limit_{0};
   metric_counter admitted_;
   mutable std::mutex mutex_;

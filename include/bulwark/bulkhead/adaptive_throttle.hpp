@@ -18,6 +18,8 @@
 #include "bulwark/core/metrics.hpp"
 #include "bulwark/core/options.hpp"
 #include "bulwark/core/random.hpp"
+#include "bulwark/detail/false_sharing.hpp"
+#include "bulwark/detail/invoke_then.hpp"
 #include "bulwark/detail/raise.hpp"
 
 namespace bulwark {
@@ -195,18 +197,11 @@ class adaptive_throttle {
     permit p = try_acquire();
     if (!p) detail::raise<rejected>("adaptive_throttle", "throttled");
     BULWARK_TRY {
-      if constexpr (std::is_void_v<std::invoke_result_t<F, Args...>>) {
-        std::invoke(std::forward<F>(f), std::forward<Args>(args)...);
-        if (std::invoke(accepted)) p.accepted();
-      } else {
-        decltype(auto) r = std::invoke(std::forward<F>(f), std::forward<Args>(args)...);
-        if (std::invoke(accepted, std::as_const(r))) p.accepted();
-        if constexpr (std::is_reference_v<std::invoke_result_t<F, Args...>>) {
-          return static_cast<std::invoke_result_t<F, Args...>>(r);
-        } else {
-          return r;
-        }
-      }
+      return detail::invoke_then(
+          [&](const auto&... r) {
+            if (std::invoke(accepted, r...)) p.accepted();
+          },
+          std::forward<F>(f), std::forward<Args>(args)...);
     }
     BULWARK_CATCH_ALL {
       if (options_.accept_on && options_.accept_on(std::current_exception())) p.accepted();
@@ -347,7 +342,7 @@ class adaptive_throttle {
   std::uint64_t buckets_ = 0;
   double window_seconds_ = 0;
   std::unique_ptr<bucket_words[]> slots_;
-  alignas(64) mutable std::atomic<std::uint64_t> cache_epoch_{0};
+  alignas(detail::false_sharing_range) mutable std::atomic<std::uint64_t> cache_epoch_{0};
   mutable std::atomic<std::uint64_t> cache_requests_{0};
   mutable std::atomic<std::uint64_t> cache_accepts_{0};
   std::atomic<std::uint64_t> draws_{0};

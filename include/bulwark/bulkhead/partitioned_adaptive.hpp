@@ -165,21 +165,7 @@ class partitioned_adaptive_limiter {
       detail::raise<bulkhead_full>(
           "partitioned_adaptive_limiter",
           "partition " + partitions_[index].name + " is at its share of a full limit");
-    BULWARK_TRY {
-      if constexpr (std::is_void_v<std::invoke_result_t<F, Args...>>) {
-        std::invoke(std::forward<F>(f), std::forward<Args>(args)...);
-        p.success();
-      } else {
-        std::invoke_result_t<F, Args...> r =
-            std::invoke(std::forward<F>(f), std::forward<Args>(args)...);
-        p.success();
-        return r;
-      }
-    }
-    BULWARK_CATCH(const rejected&) {
-      p.dropped();
-      BULWARK_RETHROW;
-    }
+    return detail::run_counted(p, std::forward<F>(f), std::forward<Args>(args)...);
   }
 
   /// The current limit, all partitions together.

@@ -12,6 +12,8 @@
 #include "bulwark/core/clock.hpp"
 #include "bulwark/core/metrics.hpp"
 #include "bulwark/detail/clock_wait.hpp"
+#include "bulwark/detail/false_sharing.hpp"
+#include "bulwark/detail/intrusive_list.hpp"
 
 namespace bulwark {
 
@@ -174,12 +176,12 @@ class bulkhead_semaphore {
       if (word_.compare_exchange_weak(word, word + one_waiting, std::memory_order_relaxed)) break;
     }
     waiter self;
-    if (head_ == nullptr) nonempty_since_ = now;
-    push_back(self);
+    if (waiters_.empty()) nonempty_since_ = now;
+    waiters_.push_back(self);
     const time_point wait_deadline = codel() ? std::min(deadline, codel_deadline(now)) : deadline;
     if (!detail::wait_until(self.wake, lock, clock, wait_deadline,
                             [&self] { return self.granted; })) {
-      unlink(self);
+      waiters_.erase(self);
       // Relaxed: the mutex orders this with every other change of `waiting`.
       word_.fetch_sub(one_waiting, std::memory_order_relaxed);
       rejected_.add();
@@ -257,19 +259,9 @@ class bulkhead_semaphore {
   [[nodiscard]] waiter& next_waiter() const noexcept {
     if (adaptive_lifo() && now_ != nullptr &&
         now_(clock_) >= deadline_after(nonempty_since_, queue_.interval)) {
-      return *tail_;
+      return *waiters_.back();
     }
-    return *head_;
-  }
-
-  void push_back(waiter& w) noexcept {
-    w.prev = tail_;
-    (tail_ != nullptr ? tail_->next : head_) = &w;
-    tail_ = &w;
-  }
-  void unlink(waiter& w) noexcept {
-    (w.prev != nullptr ? w.prev->next : head_) = w.next;
-    (w.next != nullptr ? w.next->prev : tail_) = w.prev;
+    return *waiters_.front();
   }
 
   void hand_over() noexcept {
@@ -292,21 +284,20 @@ class bulkhead_semaphore {
       }
     }
     waiter& next = next_waiter();  // waiting > 0 under the mutex: the queue is not empty
-    unlink(next);
+    waiters_.erase(next);
     next.granted = true;
     // Notified under the mutex: the waiter cannot leave (and destroy `next`) before we unlock.
     next.wake.notify_one();
   }
 
-  // The word has a cache line of its own (with the read-only bounds): try_acquire and release
+  // The word has a line pair of its own (with the read-only bounds): try_acquire and release
   // touch nothing else.
-  alignas(64) std::atomic<std::uint64_t> word_{0};
+  alignas(detail::false_sharing_range) std::atomic<std::uint64_t> word_{0};
   std::uint32_t max_;
   std::uint32_t max_waiting_;
-  alignas(64) std::mutex mutex_;
-  waiter* head_ = nullptr;
-  waiter* tail_ = nullptr;
-  time_point nonempty_since_{};  // when the queue last went from empty to non-empty
+  alignas(detail::false_sharing_range) std::mutex mutex_;
+  intrusive_list<waiter> waiters_;  // oldest first
+  time_point nonempty_since_{};     // when the queue last went from empty to non-empty
   wait_queue_options queue_;
   clock_read now_;
   const void* clock_;

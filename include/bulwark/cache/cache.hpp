@@ -27,6 +27,7 @@
 #include "bulwark/core/siphash.hpp"
 #include "bulwark/detail/raise.hpp"
 #include "bulwark/detail/saturating.hpp"
+#include "bulwark/detail/shard_count.hpp"
 
 namespace bulwark {
 
@@ -322,11 +323,8 @@ class cache {
   static constexpr duration no_ttl{-1};
 
   static std::uint32_t default_shards(std::uint64_t bound) {
-    const std::uint32_t hardware = std::max(1u, std::thread::hardware_concurrency());
-    std::uint32_t shards = std::min<std::uint32_t>(64, std::bit_ceil(4 * hardware));
-    while (shards > 1 && bound / shards < 64)
-      shards /= 2;
-    return shards;
+    return static_cast<std::uint32_t>(
+        detail::fit_shards(std::min<std::size_t>(64, detail::hardware_shards()), bound, 64));
   }
   static std::int64_t now_ns(time_point t) noexcept {
     return std::chrono::duration_cast<std::chrono::nanoseconds>(t.time_since_epoch()).count();

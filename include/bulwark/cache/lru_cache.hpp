@@ -12,6 +12,7 @@
 #include "bulwark/core/hash.hpp"
 #include "bulwark/core/options.hpp"
 #include "bulwark/core/siphash.hpp"
+#include "bulwark/detail/intrusive_list.hpp"
 
 namespace bulwark {
 
@@ -47,7 +48,7 @@ class lru_cache {
   [[nodiscard]] Value* get(const Key& key) {
     const auto it = map_.find(key);
     if (it == map_.end()) return nullptr;
-    move_to_front(it->second);
+    order_.move_to_front(it->second);
     return &it->second.value;
   }
 
@@ -64,13 +65,13 @@ class lru_cache {
   std::optional<std::pair<Key, Value>> put(Key key, Value value) {
     if (const auto it = map_.find(key); it != map_.end()) {
       it->second.value = std::move(value);
-      move_to_front(it->second);
+      order_.move_to_front(it->second);
       return std::nullopt;
     }
     const auto it = map_.try_emplace(std::move(key), std::move(value)).first;
     node& n = it->second;
     n.key = &it->first;
-    link_front(n);
+    order_.push_front(n);
     if (map_.size() <= capacity_) return std::nullopt;
     return evict_lru();
   }
@@ -79,14 +80,14 @@ class lru_cache {
   bool erase(const Key& key) {
     const auto it = map_.find(key);
     if (it == map_.end()) return false;
-    unlink(it->second);
+    order_.erase(it->second);
     map_.erase(it);
     return true;
   }
 
   void clear() noexcept {
     map_.clear();
-    head_ = tail_ = nullptr;
+    order_.clear();
   }
 
   [[nodiscard]] std::size_t size() const noexcept { return map_.size(); }
@@ -96,7 +97,7 @@ class lru_cache {
   /// Calls `visit(key, value)` from the most to the least recently used entry.
   template <class Visit>
   void for_each(Visit&& visit) const {
-    for (const node* n = head_; n != nullptr; n = n->next)
+    for (const node* n = order_.front(); n != nullptr; n = n->next)
       visit(*n->key, n->value);
   }
 
@@ -113,25 +114,9 @@ class lru_cache {
     std::size_t operator()(const Key& k) const { return static_cast<std::size_t>(hasher(k)); }
   };
 
-  void link_front(node& n) noexcept {
-    n.prev = nullptr;
-    n.next = head_;
-    if (head_ != nullptr) head_->prev = &n;
-    head_ = &n;
-    if (tail_ == nullptr) tail_ = &n;
-  }
-  void unlink(node& n) noexcept {
-    (n.prev != nullptr ? n.prev->next : head_) = n.next;
-    (n.next != nullptr ? n.next->prev : tail_) = n.prev;
-  }
-  void move_to_front(node& n) noexcept {
-    if (head_ == &n) return;
-    unlink(n);
-    link_front(n);
-  }
   std::optional<std::pair<Key, Value>> evict_lru() {
-    node& victim = *tail_;
-    unlink(victim);
+    node& victim = *order_.back();
+    order_.erase(victim);
     const auto it = map_.find(*victim.key);
     std::optional<std::pair<Key, Value>> evicted{std::in_place, std::move(it->first),
                                                  std::move(victim.value)};
@@ -141,8 +126,7 @@ class lru_cache {
 
   std::size_t capacity_;
   std::unordered_map<Key, node, key_hash, KeyEqual> map_;
-  node* head_ = nullptr;
-  node* tail_ = nullptr;
+  detail::intrusive_list<node> order_;  // most recently used first
 };
 
 }  // namespace bulwark

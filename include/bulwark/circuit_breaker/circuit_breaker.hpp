@@ -23,7 +23,10 @@
 #include "bulwark/core/errors.hpp"
 #include "bulwark/core/metrics.hpp"
 #include "bulwark/core/policy.hpp"
+#include "bulwark/detail/false_sharing.hpp"
+#include "bulwark/detail/invoke_then.hpp"
 #include "bulwark/detail/raise.hpp"
+#include "bulwark/detail/saturating.hpp"
 
 namespace bulwark {
 
@@ -415,7 +418,7 @@ class circuit_breaker {
   // transitions, move the state; neither changes what the breaker promises its callers.
   mutable detail::closed_window window_;
   detail::probe_slots probes_;
-  alignas(64) mutable std::atomic<std::uint64_t> state_;
+  alignas(detail::false_sharing_range) mutable std::atomic<std::uint64_t> state_;
   mutable std::atomic<std::uint32_t> consecutive_{0};
   metric_counter not_permitted_;
   metric_counter ignored_;

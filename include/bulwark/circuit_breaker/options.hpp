@@ -9,6 +9,7 @@
 #include "bulwark/circuit_breaker/state.hpp"
 #include "bulwark/core/clock.hpp"
 #include "bulwark/core/options.hpp"
+#include "bulwark/detail/exception_is.hpp"
 #include "bulwark/detail/raise.hpp"
 
 namespace bulwark {
@@ -127,26 +128,6 @@ inline void validate(const circuit_breaker_options& o) {
   check.at_most("max_wait_in_half_open", o.max_wait_in_half_open, max_breaker_wait);
   check.positive("probe_lease", o.probe_lease);
   check.at_most("probe_lease", o.probe_lease, max_breaker_wait);
-}
-
-template <class E, class... Rest>
-bool exception_is(const std::exception_ptr& e) {
-#if !BULWARK_HAS_EXCEPTIONS
-  static_cast<void>(e);
-  return false;  // nothing is ever thrown, so no exception_ptr holds an E
-#else
-  try {
-    std::rethrow_exception(e);
-  } catch (const E&) {
-    return true;
-  } catch (...) {
-    if constexpr (sizeof...(Rest) > 0) {
-      return exception_is<Rest...>(e);
-    } else {
-      return false;
-    }
-  }
-#endif
 }
 
 }  // namespace detail

@@ -14,6 +14,7 @@
 #include "bulwark/core/errors.hpp"
 #include "bulwark/core/options.hpp"
 #include "bulwark/detail/clock_wait.hpp"
+#include "bulwark/detail/invoke_then.hpp"
 #include "bulwark/detail/raise.hpp"
 
 namespace bulwark {
@@ -97,7 +98,7 @@ class timeout {
       });
     } else if constexpr (detail::is_future<std::invoke_result_t<F, Args...>>) {
       auto future = std::invoke(std::forward<F>(f), std::forward<Args>(args)...);
-      if (!wait_for_future(future, deadline)) detail::raise<timeout_expired>(expired());
+      if (!detail::wait_until(future, clock_, deadline)) detail::raise<timeout_expired>(expired());
       return future.get();
     } else {
       return checked(deadline, [&]() -> decltype(auto) {
@@ -122,20 +123,12 @@ class timeout {
 
   template <class Run>
   decltype(auto) checked(time_point deadline, Run&& run) {
-    using result = std::invoke_result_t<Run&>;
     BULWARK_TRY {
-      if constexpr (std::is_void_v<result>) {
-        run();
-        if (late(deadline)) detail::raise<timeout_expired>(expired());
-      } else {
-        decltype(auto) r = run();
-        if (late(deadline)) detail::raise<timeout_expired>(expired());
-        if constexpr (std::is_reference_v<result>) {
-          return static_cast<result>(r);
-        } else {
-          return r;
-        }
-      }
+      return detail::invoke_then(
+          [&](const auto&...) {
+            if (late(deadline)) detail::raise<timeout_expired>(expired());
+          },
+          run);
     }
     BULWARK_CATCH(const timeout_expired&) {
       BULWARK_RETHROW;
@@ -143,19 +136,6 @@ class timeout {
     BULWARK_CATCH_ALL {
       if (late(deadline)) detail::raise<timeout_expired>(expired());
       BULWARK_RETHROW;
-    }
-  }
-
-  template <class T>
-  bool wait_for_future(std::future<T>& future, time_point deadline) const {
-    if constexpr (detail::real_time_clock<Clock>) {
-      return future.wait_until(deadline) == std::future_status::ready;
-    } else {
-      // Virtual time: poll the clock, as detail::wait_until does.
-      while (future.wait_for(detail::virtual_clock_poll) != std::future_status::ready) {
-        if (late(deadline)) return false;
-      }
-      return true;
     }
   }
 

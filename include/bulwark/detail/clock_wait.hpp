@@ -1,11 +1,13 @@
 #pragma once
-// Waiting on a condition variable until a deadline read from any bulwark clock. Shared by the
-// bulkhead (try_acquire_for) and compose (timeout's watchdog, hedge's delay).
+// Waiting on a condition variable or a future until a deadline read from any bulwark clock.
+// Shared by the bulkhead (try_acquire_for), compose (timeout's watchdog and future, hedge's
+// delay) and retry's interruptible sleep (real_time_clock).
 
 #include <algorithm>
 #include <chrono>
 #include <concepts>
 #include <condition_variable>
+#include <future>
 #include <mutex>
 
 #include "bulwark/core/clock.hpp"
@@ -41,6 +43,24 @@ bool wait_until(std::condition_variable& cv, std::unique_lock<std::mutex>& lock,
     while (!ready()) {
       if (clock.now() >= deadline) return ready();
       cv.wait_for(lock, virtual_clock_poll);
+    }
+    return true;
+  }
+}
+
+/// Waits until `future` is ready or `clock.now() >= deadline`, and returns whether it is
+/// ready; the same two ways of waiting as the condition_variable form above.
+template <clock C, class T>
+bool wait_until(std::future<T>& future, const C& clock, time_point deadline) {
+  if constexpr (real_time_clock<C>) {
+    if (deadline == time_point::max()) {
+      future.wait();
+      return true;
+    }
+    return future.wait_until(deadline) == std::future_status::ready;
+  } else {
+    while (future.wait_for(virtual_clock_poll) != std::future_status::ready) {
+      if (clock.now() >= deadline) return false;
     }
     return true;
   }

@@ -1,5 +1,6 @@
 #pragma once
-// How far apart two objects written by different threads must be. Internal.
+// How far apart two objects written by different threads must be, and how large the line is
+// that an object read together should fit in. The one home of both numbers. Internal.
 
 #include <cstddef>
 
@@ -11,5 +12,9 @@ namespace bulwark::detail {
 /// were neighbouring 64-byte lines ran at half speed). std::hardware_destructive_interference_size
 /// says 64 on g++ and is not ABI-stable (g++ warns when a header uses it), so it is not used.
 inline constexpr std::size_t false_sharing_range = 128;
+
+/// 64 bytes, one cache line on every target bulwark is tuned for: the unit to align to when the
+/// point is that fields read together share one line (not that writers stay apart).
+inline constexpr std::size_t cache_line = 64;
 
 }  // namespace bulwark::detail

@@ -23,6 +23,7 @@
 #include "bulwark/core/clock.hpp"
 #include "bulwark/core/hash.hpp"
 #include "bulwark/core/metrics.hpp"
+#include "bulwark/detail/false_sharing.hpp"
 #include "bulwark/detail/format.hpp"
 #include "bulwark/detail/raise.hpp"
 #include "bulwark/detail/saturating.hpp"
@@ -110,7 +111,7 @@ class striped_counter {
   }
 
  private:
-  struct alignas(64) padded {
+  struct alignas(detail::false_sharing_range) padded {
     std::atomic<std::uint64_t> value{0};
   };
   std::array<padded, thread_slots + 1> slots_{};

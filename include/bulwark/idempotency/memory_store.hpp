@@ -18,7 +18,10 @@
 #include "bulwark/core/options.hpp"
 #include "bulwark/core/random.hpp"
 #include "bulwark/core/siphash.hpp"
+#include "bulwark/detail/false_sharing.hpp"
+#include "bulwark/detail/intrusive_list.hpp"
 #include "bulwark/detail/saturating.hpp"
+#include "bulwark/detail/shard_count.hpp"
 #include "bulwark/idempotency/detail/record_table.hpp"
 #include "bulwark/idempotency/store.hpp"
 
@@ -106,9 +109,8 @@ class memory_store {
     option_check check{"memory_store"};
     check.at_least("max_entries", options.max_entries, std::size_t{1});
     if (options.shards == 0) {
-      const std::size_t threads = std::max(1u, std::thread::hardware_concurrency());
       options.shards = std::min(
-          {std::bit_ceil(threads * 4), std::size_t{64}, std::bit_floor(options.max_entries)});
+          {detail::hardware_shards(), std::size_t{64}, std::bit_floor(options.max_entries)});
     }
     check.that(std::has_single_bit(options.shards), "shards", "0 or a power of two",
                options.shards);
@@ -157,7 +159,7 @@ class memory_store {
       }
       // Expired: the record is as good as absent, so this call takes the key over in place.
       if (r->completed) {
-        s.unlink(*r);
+        s.by_completion.erase(*r);
         bump(s.expirations);
       } else {
         bump(s.takeovers);
@@ -191,7 +193,7 @@ class memory_store {
     r->completed = true;
     r->result.emplace(std::move(result));
     r->deadline = detail::deadline_after(now, ttl);
-    s.link_newest(*r);
+    s.by_completion.push_back(*r);
     return true;
   }
 
@@ -219,7 +221,7 @@ class memory_store {
       std::lock_guard lock{s.mutex};
       const std::size_t here = s.records.erase_if([&](record& r) {
         if (now < r.deadline) return false;
-        if (r.completed) s.unlink(r);
+        if (r.completed) s.by_completion.erase(r);
         return true;
       });
       bump(s.entries, -static_cast<std::int64_t>(here));
@@ -259,11 +261,12 @@ class memory_store {
             std::memory_order_relaxed);
   }
 
-  struct alignas(64) shard {  // one cache line apart, so shards' mutexes do not false-share
+  // false_sharing_range apart, so shards' mutexes do not false-share.
+  struct alignas(detail::false_sharing_range) shard {
     std::mutex mutex;
     detail::idempotency_table<V> records;
-    record* oldest = nullptr;  // the completion order: oldest first, newest last
-    record* newest = nullptr;
+    // The completion order of the completed records: oldest first, newest last.
+    detail::intrusive_list<record, &record::older, &record::newer> by_completion;
     // No lease in the shard expires before this instant: a full shard of leases answers full
     // without a scan until then.
     time_point lease_floor = time_point::max();
@@ -272,18 +275,6 @@ class memory_store {
     shard_counter expirations{0};
     shard_counter takeovers{0};
     shard_counter fenced{0};
-
-    void link_newest(record& r) noexcept {
-      r.older = newest;
-      r.newer = nullptr;
-      (newest != nullptr ? newest->newer : oldest) = &r;
-      newest = &r;
-    }
-    void unlink(record& r) noexcept {
-      (r.older != nullptr ? r.older->newer : oldest) = r.newer;
-      (r.newer != nullptr ? r.newer->older : newest) = r.older;
-      r.older = r.newer = nullptr;
-    }
   };
 
   shard& shard_for(std::uint64_t hash) const noexcept {
@@ -325,10 +316,11 @@ class memory_store {
 
   // Called with s.mutex held and the shard at capacity: frees one slot if it may.
   bool make_room(shard& s, time_point now) {
-    record* victim = s.oldest;  // the list holds exactly the shard's completed records
+    record* victim =
+        s.by_completion.front();  // the list holds exactly the shard's completed records
     if (victim != nullptr) {
       bump(now < victim->deadline ? s.evictions : s.expirations);
-      s.unlink(*victim);
+      s.by_completion.erase(*victim);
       s.records.erase(*victim);
       bump(s.entries, -1);
       return true;
@@ -360,8 +352,8 @@ class memory_store {
   std::size_t shard_capacity_ = 1;
   siphash_key hash_key_{};  // of the key hash, derived once from the seed
   std::unique_ptr<shard[]> shards_;
-  // Alone on its cache line: first executions on every shard take a token from it.
-  alignas(64) std::atomic<std::uint64_t> next_token_{1};
+  // Alone on its line pair: first executions on every shard take a token from it.
+  alignas(detail::false_sharing_range) std::atomic<std::uint64_t> next_token_{1};
 };
 
 }  // namespace bulwark

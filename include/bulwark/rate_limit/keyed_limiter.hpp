@@ -21,8 +21,10 @@
 #include "bulwark/core/options.hpp"
 #include "bulwark/core/random.hpp"
 #include "bulwark/core/siphash.hpp"
+#include "bulwark/detail/false_sharing.hpp"
 #include "bulwark/detail/raise.hpp"
 #include "bulwark/detail/saturating.hpp"
+#include "bulwark/detail/shard_count.hpp"
 #include "bulwark/rate_limit/detail/keyed_state.hpp"
 #include "bulwark/rate_limit/detail/keyed_table.hpp"
 #include "bulwark/rate_limit/keyed_options.hpp"
@@ -89,10 +91,7 @@ class keyed_limiter {
       seed = (std::uint64_t{device()} << 32) ^ device();
     }
     if constexpr (requires { hash_.seed = seed; }) hash_.seed = seed;
-    const auto hardware = std::max(1u, std::thread::hardware_concurrency());
-    std::size_t shards = std::bit_ceil(std::size_t{hardware} * 4);
-    while (shards > 1 && options_.max_keys / shards < 64)
-      shards /= 2;
+    const std::size_t shards = detail::fit_shards(detail::hardware_shards(), options_.max_keys, 64);
     shard_bits_ = std::countr_zero(shards);
     per_shard_ = options_.max_keys / shards;  // >= 64 with several shards; total <= max_keys
     shards_ = std::make_unique<shard[]>(shards);
@@ -233,9 +232,9 @@ class keyed_limiter {
   }
 
   // One shard: its table (detail/keyed_table.hpp: a mutex and an open-addressed table), its
-  // counters and its sampling generator. Aligned to a cache line, so that two shards' mutexes
-  // never share one.
-  struct alignas(64) shard : table_type {
+  // counters and its sampling generator. Aligned to false_sharing_range, so that two shards'
+  // mutexes never share a line (or a line pair).
+  struct alignas(detail::false_sharing_range) shard : table_type {
     using table_type::count;
     using table_type::find;
     using table_type::mask;

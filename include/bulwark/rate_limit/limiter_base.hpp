@@ -19,6 +19,7 @@
 #include "bulwark/core/metrics.hpp"
 #include "bulwark/core/options.hpp"
 #include "bulwark/core/rate.hpp"
+#include "bulwark/detail/false_sharing.hpp"
 #include "bulwark/detail/raise.hpp"
 #include "bulwark/detail/saturating.hpp"
 #include "bulwark/rate_limit/detail/owned_counter.hpp"
@@ -70,7 +71,7 @@ namespace detail {
 /// The base is aligned to a cache line: the counters (the admission cells of up to four
 /// threads, owned_counter.hpp) fill most of it, and the limiter's state and parameters follow.
 template <class Derived, clock Clock>
-class alignas(64) limiter_base {
+class alignas(detail::cache_line) limiter_base {
  public:
   /// Takes `cost` units now if the limiter has them, without waiting. One clock read.
   /// Throws std::invalid_argument if `cost` is 0 or more than the limiter can ever admit.

@@ -7,6 +7,7 @@
 
 #include "bulwark/core/metrics.hpp"
 #include "bulwark/core/options.hpp"
+#include "bulwark/detail/false_sharing.hpp"
 
 namespace bulwark {
 
@@ -146,8 +147,8 @@ class active_request_budget {
 
  private:
   active_request_budget_options options_;
-  alignas(64) std::atomic<std::uint64_t> requests_{0};
-  alignas(64) std::atomic<std::uint64_t> retries_{0};
+  alignas(detail::false_sharing_range) std::atomic<std::uint64_t> requests_{0};
+  alignas(detail::false_sharing_range) std::atomic<std::uint64_t> retries_{0};
   metric_counter granted_;
   metric_counter refused_;
 };

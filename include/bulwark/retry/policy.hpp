@@ -10,6 +10,7 @@
 
 #include "bulwark/core/clock.hpp"
 #include "bulwark/core/options.hpp"
+#include "bulwark/detail/exception_is.hpp"
 #include "bulwark/detail/raise.hpp"
 #include "bulwark/retry/active_request_budget.hpp"
 #include "bulwark/retry/backoff.hpp"
@@ -49,18 +50,7 @@ struct retry_options {
 /// Returns a retry_on predicate that retries exceptions of the listed types (or derived).
 template <class... Exceptions>
 [[nodiscard]] std::function<bool(const std::exception_ptr&)> retry_on_exceptions() {
-  return [](const std::exception_ptr& error) {
-    const auto is = []<class E>(const std::exception_ptr& e) {
-      try {
-        std::rethrow_exception(e);
-      } catch (const E&) {
-        return true;
-      } catch (...) {
-        return false;
-      }
-    };
-    return (is.template operator()<Exceptions>(error) || ...);
-  };
+  return [](const std::exception_ptr& error) { return detail::exception_is<Exceptions...>(error); };
 }
 #endif
 

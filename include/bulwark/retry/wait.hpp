@@ -7,6 +7,7 @@
 #include <stop_token>
 
 #include "bulwark/core/clock.hpp"
+#include "bulwark/detail/clock_wait.hpp"
 #include "bulwark/detail/saturating.hpp"
 
 namespace bulwark {
@@ -44,7 +45,7 @@ template <clock C>
   if (d <= duration::zero()) return true;
   if constexpr (stoppable_clock<C>) {
     return static_cast<bool>(c.sleep_for(d, stop));
-  } else if constexpr (std::same_as<C, steady_clock> || std::same_as<C, coarse_clock>) {
+  } else if constexpr (real_time_clock<C>) {
     std::mutex mutex;
     std::condition_variable_any wake;
     std::unique_lock lock{mutex};

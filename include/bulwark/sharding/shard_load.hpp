@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "bulwark/core/options.hpp"
+#include "bulwark/detail/false_sharing.hpp"
 #include "bulwark/sharding/range_router.hpp"
 
 namespace bulwark {
@@ -87,8 +88,8 @@ class shard_load {
   [[nodiscard]] std::size_t size() const noexcept { return size_; }
 
  private:
-  // 64 bytes: one counter per cache line, so that two shards' counters never share one.
-  struct alignas(64) padded_counter {
+  // false_sharing_range apart, so that two shards' counters never share a line (or a pair).
+  struct alignas(detail::false_sharing_range) padded_counter {
     std::atomic<std::uint64_t> value{0};
   };
 

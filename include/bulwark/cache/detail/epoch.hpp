@@ -37,6 +37,7 @@
 
 #include "bulwark/core/random.hpp"
 #include "bulwark/detail/false_sharing.hpp"
+#include "bulwark/detail/shard_count.hpp"
 
 namespace bulwark::detail {
 
@@ -157,7 +158,8 @@ class epoch_domain {
 /// Slots for a domain (and stripes for read buffers): four times the hardware threads, 8 to 64,
 /// so that threads seldom start out sharing one.
 inline std::uint32_t default_epoch_slots(unsigned hardware_threads) noexcept {
-  return std::clamp<std::uint32_t>(std::bit_ceil(4 * std::max(1u, hardware_threads)), 8, 64);
+  return static_cast<std::uint32_t>(
+      std::clamp<std::size_t>(hardware_shards(hardware_threads), 8, 64));
 }
 
 }  // namespace bulwark::detail

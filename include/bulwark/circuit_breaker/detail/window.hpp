@@ -9,6 +9,7 @@
 #include <memory>
 
 #include "bulwark/core/clock.hpp"
+#include "bulwark/detail/false_sharing.hpp"
 
 // The closed state's sliding windows (resilience4j's FixedSizeSlidingWindowMetrics and
 // SlidingTimeWindowMetrics), lock-free.
@@ -144,7 +145,7 @@ class count_window {
  private:
   std::uint32_t size_;
   std::unique_ptr<std::atomic<outcome_code>[]> slots_;
-  alignas(64) std::atomic<std::uint64_t> head_{0};
+  alignas(detail::false_sharing_range) std::atomic<std::uint64_t> head_{0};
   window_totals totals_;
 };
 
@@ -239,7 +240,8 @@ class time_window {
 
   std::uint32_t size_;
   std::unique_ptr<bucket[]> buckets_;
-  alignas(64) std::atomic<std::int64_t> swept_{std::numeric_limits<std::int64_t>::min()};
+  alignas(detail::false_sharing_range) std::atomic<std::int64_t> swept_{
+      std::numeric_limits<std::int64_t>::min()};
   window_totals totals_;
 };
 
