@@ -28,7 +28,7 @@ namespace bulwark {
 /// than the main space's victim. The window is 1% of the capacity (frequency first: loops,
 /// scans, skewed workloads) or all of it but one unit (recency first: LRU, for workloads where
 /// admission turns away the entries about to be reused). Which one is decided by two miniature
-/// caches with those windows, scaled down to at most 1024 units of weight and fed the requests
+/// caches with those windows, scaled down to at most 128 units of weight and fed the requests
 /// whose key hash falls in the matching sample of the hash space; the real window follows the
 /// one whose decaying lead in hits exceeds 6% of a time constant of 10 x its capacity
 /// (detail::window_duel). The hash-flooding guard of admission stays; keys that an attacker
@@ -38,7 +38,7 @@ namespace bulwark {
 /// on_remove are O(1) (a sampled request also costs two miniature requests); evict is O(1)
 /// amortised per evicted entry, and a change of window moves at most 1000 entries per eviction.
 /// 16 bytes per slot plus the sketch (8 to 16 bytes per entry of capacity), plus the two
-/// miniatures: a constant of at most about 100 KB per shard.
+/// miniatures: a constant of at most about 12 KB per shard.
 class tiny_lfu_eviction {
  public:
   explicit tiny_lfu_eviction(std::uint64_t max_weight)

@@ -29,7 +29,7 @@ class miniature_tinylfu {
     free_.reserve(entries);
     for (std::size_t s = entries; s-- > 0;)
       free_.push_back(static_cast<std::uint32_t>(s));
-    index_.assign(std::bit_ceil(2 * entries), empty);
+    index_.assign(std::bit_ceil(entries + entries / 2), empty);  // load <= 2/3
     mask_ = index_.size() - 1;
     policy_.reserve(entries);
   }
@@ -102,10 +102,10 @@ class miniature_tinylfu {
 /// the time constant, must not make it flap).
 class window_duel {
  public:
-  static constexpr double small_window = 0.01;  // Caffeine's initial window: frequency first
-  static constexpr double large_window = 1.0;   // all but one unit: LRU, recency first
-  static constexpr std::uint64_t max_miniature = 1024;  // weight of a miniature, at most
-  static constexpr double margin = 0.06;                // lead needed, as a hit-ratio difference
+  static constexpr double small_window = 0.01;         // Caffeine's initial window: frequency first
+  static constexpr double large_window = 1.0;          // all but one unit: LRU, recency first
+  static constexpr std::uint64_t max_miniature = 128;  // weight of a miniature, at most
+  static constexpr double margin = 0.06;               // lead needed, as a hit-ratio difference
 
   explicit window_duel(std::uint64_t max_weight)
       : shift_{sample_shift(max_weight)},
