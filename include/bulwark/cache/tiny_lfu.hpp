@@ -77,7 +77,8 @@ class tiny_lfu_eviction {
   }
 
  private:
-  void record(std::uint64_t hash, std::uint32_t weight) {
+  // Out of line: one request in 2^k gets here, and inlining it would bloat the replay loop.
+  [[gnu::noinline]] void record(std::uint64_t hash, std::uint32_t weight) {
     // A hit's weight is unknown here (1 stands in); the miniature only uses it when the key
     // is missing there, where a miniature with other rules may have evicted it.
     if (duel_.record(hash, std::max<std::uint32_t>(weight, 1)))
