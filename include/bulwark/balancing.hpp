@@ -13,6 +13,7 @@
 #include "bulwark/balancing/locality_aware.hpp"
 #include "bulwark/balancing/outlier.hpp"
 #include "bulwark/balancing/policy.hpp"
+#include "bulwark/balancing/read_preference.hpp"
 #include "bulwark/balancing/replica_selector.hpp"
 #include "bulwark/balancing/round_robin.hpp"
 #include "bulwark/balancing/sticky.hpp"

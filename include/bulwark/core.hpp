@@ -13,4 +13,3 @@
 #include "bulwark/core/random.hpp"
 #include "bulwark/core/rate.hpp"
 #include "bulwark/core/siphash.hpp"
-#include "bulwark/version.hpp"

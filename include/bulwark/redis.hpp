@@ -5,5 +5,7 @@
 #include "bulwark/redis/client.hpp"
 #include "bulwark/redis/connection.hpp"
 #include "bulwark/redis/decision.hpp"
+#include "bulwark/redis/health.hpp"
 #include "bulwark/redis/redis_gcra.hpp"
+#include "bulwark/redis/redis_gcra_options.hpp"
 #include "bulwark/redis/redis_store.hpp"

@@ -9,6 +9,7 @@
 #include <type_traits>
 #include <utility>
 
+#include "bulwark/bulkhead/detail/adaptive_permit.hpp"
 #include "bulwark/bulkhead/limit_algorithms.hpp"
 #include "bulwark/core/clock.hpp"
 #include "bulwark/core/errors.hpp"
@@ -90,62 +91,8 @@ decltype(auto) run_counted(Permit& permit, F&& f, Args&&... args) {
 template <limit_algorithm Limit, clock Clock = steady_clock>
 class adaptive_limiter {
  public:
-  /// The right to one call; reports its outcome. Move-only.
-  class [[nodiscard]] permit {
-   public:
-    permit() noexcept = default;
-    permit(permit&& other) noexcept
-        : owner_{std::exchange(other.owner_, nullptr)},
-          start_{other.start_},
-          inflight_{other.inflight_} {}
-    permit& operator=(permit&& other) noexcept {
-      if (this != &other) {
-        ignore();
-        owner_ = std::exchange(other.owner_, nullptr);
-        start_ = other.start_;
-        inflight_ = other.inflight_;
-      }
-      return *this;
-    }
-    ~permit() { ignore(); }
-
-    [[nodiscard]] explicit operator bool() const noexcept { return owner_ != nullptr; }
-    /// When the call was admitted (the limiter's clock).
-    [[nodiscard]] time_point start() const noexcept { return start_; }
-
-    /// The call succeeded; its latency is measured with the limiter's clock (one read).
-    void success() {
-      if (owner_ != nullptr) success(owner_->clock_.now() - start_);
-    }
-    /// The call succeeded in `latency`.
-    void success(duration latency) { finish(outcome::success, latency); }
-    /// The call was dropped (refused, overloaded, timed out): the algorithm backs off. Its
-    /// latency is measured too (one clock read), as Netflix's AbstractLimiter.onDropped
-    /// passes `clock - startTime`: Gradient2 with drop_ratio = 1 uses it as a sample.
-    void dropped() {
-      if (owner_ != nullptr) dropped(owner_->clock_.now() - start_);
-    }
-    /// The call was dropped after `latency`.
-    void dropped(duration latency) { finish(outcome::dropped, latency); }
-    /// Releases the slot without a sample. Idempotent; what the destructor does.
-    void ignore() noexcept {
-      if (owner_ != nullptr) std::exchange(owner_, nullptr)->release_ignored();
-    }
-
-   private:
-    friend class adaptive_limiter;
-    enum class outcome { success, dropped };
-    permit(adaptive_limiter* owner, time_point start, std::uint32_t inflight) noexcept
-        : owner_{owner}, start_{start}, inflight_{inflight} {}
-    void finish(outcome o, duration latency) {
-      if (owner_ != nullptr)
-        std::exchange(owner_, nullptr)->sample(latency, inflight_, o == outcome::dropped);
-    }
-
-    adaptive_limiter* owner_ = nullptr;
-    time_point start_{};
-    std::uint32_t inflight_ = 0;
-  };
+  /// The right to one call; reports its outcome (success, dropped or ignore). Move-only.
+  using permit = detail::adaptive_permit<adaptive_limiter>;
 
   /// Throws std::invalid_argument for bad options of the algorithm.
   explicit adaptive_limiter(typename Limit::options_type options, Clock clock = {})
@@ -174,7 +121,7 @@ class adaptive_limiter {
       // Relaxed: the count is the only state this CAS publishes.
     } while (!inflight_.compare_exchange_weak(current, current + 1, std::memory_order_relaxed));
     admitted_.add();
-    return permit{this, now, current + 1};
+    return permit{this, {}, now, current + 1};
   }
 
   /// Runs f(args...) under the limit and returns its result. A return counts as a success
@@ -211,16 +158,19 @@ class adaptive_limiter {
   [[nodiscard]] const Clock& clock() const noexcept { return clock_; }
 
  private:
-  void release_ignored() noexcept {
-    ignored_.add();
-    inflight_.fetch_sub(1, std::memory_order_relaxed);
-  }
+  friend permit;
 
-  void sample(duration latency, std::uint32_t inflight, bool dropped) {
-    (dropped ? dropped_ : succeeded_).add();
+  // Once per admitted call; no sample (nullptr) when the permit was ignored.
+  void release(detail::no_slot, const detail::adaptive_sample* s) {
+    if (s == nullptr) {
+      ignored_.add();
+      inflight_.fetch_sub(1, std::memory_order_relaxed);
+      return;
+    }
+    (s->dropped ? dropped_ : succeeded_).add();
     inflight_.fetch_sub(1, std::memory_order_relaxed);
     const std::lock_guard lock{mutex_};
-    algorithm_.on_sample(latency, inflight, dropped);
+    algorithm_.on_sample(s->latency, s->inflight, s->dropped);
     // Relaxed: readers take the limit as advice (see try_acquire); the mutex orders writers.
     limit_.store(static_cast<std::uint32_t>(algorithm_.limit()), std::memory_order_relaxed);
   }

@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "bulwark/bulkhead/adaptive_limiter.hpp"
+#include "bulwark/bulkhead/detail/adaptive_permit.hpp"
 #include "bulwark/bulkhead/limit_algorithms.hpp"
 #include "bulwark/bulkhead/partitioned.hpp"
 #include "bulwark/core/clock.hpp"
@@ -44,61 +45,9 @@ namespace bulwark {
 template <limit_algorithm Limit, clock Clock = steady_clock>
 class partitioned_adaptive_limiter {
  public:
-  /// The right to one call of one partition; reports its outcome. Move-only.
-  class [[nodiscard]] permit {
-   public:
-    permit() noexcept = default;
-    permit(permit&& other) noexcept
-        : owner_{std::exchange(other.owner_, nullptr)},
-          index_{other.index_},
-          start_{other.start_},
-          inflight_{other.inflight_} {}
-    permit& operator=(permit&& other) noexcept {
-      if (this != &other) {
-        ignore();
-        owner_ = std::exchange(other.owner_, nullptr);
-        index_ = other.index_;
-        start_ = other.start_;
-        inflight_ = other.inflight_;
-      }
-      return *this;
-    }
-    ~permit() { ignore(); }
-
-    [[nodiscard]] explicit operator bool() const noexcept { return owner_ != nullptr; }
-    [[nodiscard]] time_point start() const noexcept { return start_; }
-
-    /// The call succeeded; its latency is measured with the limiter's clock.
-    void success() {
-      if (owner_ != nullptr) success(owner_->clock_.now() - start_);
-    }
-    void success(duration latency) { finish(latency, false); }
-    /// The call was dropped (refused, timed out downstream): the algorithm backs off.
-    void dropped() {
-      if (owner_ != nullptr) dropped(owner_->clock_.now() - start_);
-    }
-    void dropped(duration latency) { finish(latency, true); }
-    /// Releases the slot without a sample. Idempotent; what the destructor does.
-    void ignore() noexcept {
-      if (owner_ != nullptr) std::exchange(owner_, nullptr)->release(index_, nullptr);
-    }
-
-   private:
-    friend class partitioned_adaptive_limiter;
-    permit(partitioned_adaptive_limiter* owner, std::size_t index, time_point start,
-           std::uint32_t inflight) noexcept
-        : owner_{owner}, index_{index}, start_{start}, inflight_{inflight} {}
-    void finish(duration latency, bool dropped) {
-      if (owner_ == nullptr) return;
-      const sample s{latency, inflight_, dropped};
-      std::exchange(owner_, nullptr)->release(index_, &s);
-    }
-
-    partitioned_adaptive_limiter* owner_ = nullptr;
-    std::size_t index_ = 0;
-    time_point start_{};
-    std::uint32_t inflight_ = 0;
-  };
+  /// The right to one call of one partition; reports its outcome (success, dropped or ignore).
+  /// Move-only.
+  using permit = detail::adaptive_permit<partitioned_adaptive_limiter, std::size_t>;
 
   /// Throws std::invalid_argument for bad options of the algorithm, no partitions, a share
   /// outside (0, 1], shares summing above 1, or two partitions of one name.
@@ -197,6 +146,8 @@ class partitioned_adaptive_limiter {
   [[nodiscard]] const Clock& clock() const noexcept { return clock_; }
 
  private:
+  friend permit;
+
   struct state {
     std::string name;
     double share = 0;
@@ -205,12 +156,6 @@ class partitioned_adaptive_limiter {
     std::uint64_t admitted = 0;
     std::uint64_t rejected = 0;
   };
-  struct sample {
-    duration latency;
-    std::uint32_t inflight;
-    bool dropped;
-  };
-
   // Netflix's Partition.updateLimit, on every change of the limit. The tolerance keeps
   // 0.3 * 10 (2.9999999999999996 in binary) at 3, as partitioned_bulkhead does.
   void set_limit(std::uint32_t limit) noexcept {
@@ -221,7 +166,8 @@ class partitioned_adaptive_limiter {
       p.limit = std::max(1u, static_cast<std::uint32_t>(std::ceil(p.share * limit - 1e-9)));
   }
 
-  void release(std::size_t index, const sample* s) noexcept {
+  // Once per admitted call; no sample (nullptr) when the permit was ignored.
+  void release(std::size_t index, const detail::adaptive_sample* s) noexcept {
     const std::lock_guard lock{mutex_};
     --in_flight_;
     --partitions_[index].in_flight;

@@ -15,6 +15,7 @@
 
 #include "bulwark/core/hash.hpp"
 #include "bulwark/detail/raise.hpp"
+#include "bulwark/hashing/detail/placement_base.hpp"
 #include "bulwark/hashing/node.hpp"
 
 namespace bulwark {
@@ -46,18 +47,16 @@ struct anchor_hash_options {
 /// hash64(h, seed = b) mod A[b]; the paper leaves the hash family open.
 /// Thread-safety: immutable after construction; every const member is safe from any thread.
 /// Memory: 16 bytes per bucket plus the node list. Lookup: O(1 + ln(a / w)) expected.
-class anchor_hash {
+class anchor_hash : public detail::placement_base<anchor_hash, anchor_hash_options> {
  public:
-  using options_type = anchor_hash_options;
+  static constexpr std::string_view component = "anchor_hash";
 
   /// Node i gets bucket i. Throws std::invalid_argument for a bad node list, a weight other
   /// than 1, or a capacity smaller than the node count.
   explicit anchor_hash(std::vector<node> nodes, anchor_hash_options options = {})
-      : nodes_{std::move(nodes)}, options_{options} {
-    detail::check_nodes("anchor_hash", nodes_);
-    const option_check check{"anchor_hash"};
-    for (const node& n : nodes_)
-      check.that(n.weight == 1, "node weight", "1", n.weight);
+      : placement_base{std::move(nodes), options} {
+    require_unit_weights();
+    const option_check check{component};
     check.at_most("nodes", nodes_.size(),
                   std::size_t{std::numeric_limits<std::uint32_t>::max() / 2});
     const auto w = static_cast<std::uint32_t>(nodes_.size());
@@ -70,20 +69,11 @@ class anchor_hash {
   [[nodiscard]] std::size_t index_for_hash(std::uint64_t h) const noexcept {
     return bucket_node_[bucket_for(h)];
   }
-  [[nodiscard]] const node& node_for_hash(std::uint64_t h) const noexcept {
-    return nodes_[index_for_hash(h)];
-  }
-  /// The node owning `key`, hashed with hash64 (seed 0).
-  [[nodiscard]] const node& node_for(std::string_view key) const noexcept {
-    return node_for_hash(hash64(key));
-  }
 
   /// Preference order: the owner of h, then of h rehashed with seeds 1, 2, ..., each once.
   template <class Visit>
   void for_each_candidate(std::uint64_t h, Visit&& visit) const {
-    detail::visit_distinct(
-        nodes_.size(), 4 * nodes_.size(),
-        [&](std::size_t step) { return index_for_hash(step == 0 ? h : hash64(h, step)); }, visit);
+    visit_rehashed(h, visit);
   }
 
   /// A placement with `n` added on the most recently removed bucket (ADDBUCKET): keys move
@@ -92,8 +82,8 @@ class anchor_hash {
   [[nodiscard]] anchor_hash with_added(const node& n) const {
     anchor_hash next = *this;
     next.nodes_.push_back(n);
-    detail::check_nodes("anchor_hash", next.nodes_);
-    option_check{"anchor_hash"}.that(n.weight == 1, "node weight", "1", n.weight);
+    detail::check_nodes(component, next.nodes_);
+    next.require_unit_weights();
     if (next.removed_.empty()) {
       detail::raise<std::length_error>("bulwark::anchor_hash: capacity " +
                                        std::to_string(options_.capacity) + " reached");
@@ -111,7 +101,7 @@ class anchor_hash {
     std::size_t i = 0;
     while (i < nodes_.size() && nodes_[i].name != name)
       ++i;
-    const option_check check{"anchor_hash"};
+    const option_check check{component};
     check.that(i < nodes_.size(), "removed node", "a member", std::string{name});
     check.that(nodes_.size() > 1, "nodes", "non-empty", std::size_t{0});
     anchor_hash next = *this;
@@ -127,15 +117,13 @@ class anchor_hash {
     return next;
   }
 
-  [[nodiscard]] std::span<const node> nodes() const noexcept { return nodes_; }
-  [[nodiscard]] const anchor_hash_options& options() const noexcept { return options_; }
   /// The bucket node i occupies.
   [[nodiscard]] std::uint32_t bucket_of(std::size_t i) const noexcept { return node_bucket_[i]; }
   [[nodiscard]] std::size_t memory_bytes() const noexcept {
     return (a_.capacity() + k_.capacity() + w_.capacity() + l_.capacity() + removed_.capacity() +
             bucket_node_.capacity() + node_bucket_.capacity()) *
                sizeof(std::uint32_t) +
-           nodes_.capacity() * sizeof(node);
+           node_bytes();
   }
 
  private:
@@ -196,8 +184,6 @@ class anchor_hash {
     l_[w_[working_]] = l_[b];
   }
 
-  std::vector<node> nodes_;
-  anchor_hash_options options_;
   std::vector<std::uint32_t> a_, k_, w_, l_;  // the paper's arrays A, K, W, L
   std::vector<std::uint32_t> removed_;        // the paper's stack R
   std::uint32_t working_ = 0;                 // the paper's N

@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "bulwark/core/hash.hpp"
+#include "bulwark/hashing/detail/placement_base.hpp"
 #include "bulwark/hashing/node.hpp"
 
 namespace bulwark {
@@ -52,16 +53,15 @@ struct hash_ring_options {
 /// them, all to or from that node. Thread-safety: immutable after construction; every const
 /// member is safe from any thread. Memory: 12 bytes per point. Lookup: O(log points).
 /// Build: O(points log points).
-class hash_ring {
+class hash_ring : public detail::placement_base<hash_ring, hash_ring_options> {
  public:
-  using options_type = hash_ring_options;
+  static constexpr std::string_view component = "hash_ring";
 
   /// Throws std::invalid_argument for a bad node list (see check_nodes), min_ring_size 0, or
   /// max_ring_size < min_ring_size.
   explicit hash_ring(std::vector<node> nodes, hash_ring_options options = {})
-      : nodes_{std::move(nodes)}, options_{options} {
-    detail::check_nodes("hash_ring", nodes_);
-    const option_check check{"hash_ring"};
+      : placement_base{std::move(nodes), options} {
+    const option_check check{component};
     check.positive("min_ring_size", options_.min_ring_size);
     check.at_least("max_ring_size", options_.max_ring_size, options_.min_ring_size);
     if (options_.points_per_weight > 0) {
@@ -76,40 +76,16 @@ class hash_ring {
   [[nodiscard]] std::size_t index_for_hash(std::uint64_t h) const noexcept {
     return owners_[first_point_at_or_after(h)];
   }
-  [[nodiscard]] const node& node_for_hash(std::uint64_t h) const noexcept {
-    return nodes_[index_for_hash(h)];
-  }
-  /// The node owning `key`, hashed with hash64 (seed 0): what Envoy's header hash policy
-  /// computes for a header value.
-  [[nodiscard]] const node& node_for(std::string_view key) const noexcept {
-    return node_for_hash(hash64(key));
-  }
+  // node_for(key) hashes with hash64 (seed 0): what Envoy's header hash policy computes for a
+  // header value.
 
   /// Preference order: the owners of the points met walking clockwise from `h` (HAProxy's
   /// and Envoy's order for bounded loads), each node once.
   template <class Visit>
   void for_each_candidate(std::uint64_t h, Visit&& visit) const {
-    const std::size_t start = first_point_at_or_after(h);
-    const std::size_t points = points_.size();
-    detail::visit_distinct(
-        nodes_.size(), points,
-        [&](std::size_t step) {
-          const std::size_t p = start + step;
-          return std::size_t{owners_[p < points ? p : p - points]};
-        },
-        visit);
+    visit_table_from(owners(), first_point_at_or_after(h), visit);
   }
 
-  [[nodiscard]] hash_ring with_added(const node& n) const {
-    return hash_ring{detail::nodes_with(nodes_, n), options_};
-  }
-  /// Throws std::invalid_argument if no node is named `name`, or it is the only one.
-  [[nodiscard]] hash_ring with_removed(std::string_view name) const {
-    return hash_ring{detail::nodes_without("hash_ring", nodes_, name), options_};
-  }
-
-  [[nodiscard]] std::span<const node> nodes() const noexcept { return nodes_; }
-  [[nodiscard]] const hash_ring_options& options() const noexcept { return options_; }
   /// The ring's points in ascending order (for inspection and tests).
   [[nodiscard]] std::span<const std::uint64_t> points() const noexcept { return points_; }
   /// owners()[i] is the node index owning points()[i].
@@ -117,7 +93,7 @@ class hash_ring {
   /// Bytes held by the ring's arrays and the node list's array.
   [[nodiscard]] std::size_t memory_bytes() const noexcept {
     return points_.capacity() * sizeof(std::uint64_t) + owners_.capacity() * sizeof(std::uint32_t) +
-           nodes_.capacity() * sizeof(node);
+           node_bytes();
   }
 
  private:
@@ -126,11 +102,6 @@ class hash_ring {
   [[nodiscard]] std::size_t first_point_at_or_after(std::uint64_t h) const noexcept {
     const auto it = std::lower_bound(points_.begin(), points_.end(), h);
     return it == points_.end() ? 0 : static_cast<std::size_t>(it - points_.begin());
-  }
-
-  [[nodiscard]] std::uint64_t total_weight() const noexcept {
-    return std::accumulate(nodes_.begin(), nodes_.end(), std::uint64_t{0},
-                           [](std::uint64_t s, const node& n) { return s + n.weight; });
   }
 
   void build() {
@@ -185,8 +156,6 @@ class hash_ring {
     }
   }
 
-  std::vector<node> nodes_;
-  hash_ring_options options_;
   std::vector<std::uint64_t> points_;  // sorted; searched alone so a cache line holds 8
   std::vector<std::uint32_t> owners_;
 };

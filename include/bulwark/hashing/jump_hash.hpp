@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "bulwark/core/hash.hpp"
+#include "bulwark/hashing/detail/placement_base.hpp"
 #include "bulwark/hashing/node.hpp"
 
 namespace bulwark {
@@ -52,74 +53,47 @@ struct jump_nodes_options {};
 ///
 /// Thread-safety: immutable after construction; every const member is safe from any thread.
 /// Memory: the node list only. Lookup: O(log n) expected, no table.
-class jump_nodes {
+class jump_nodes : public detail::placement_base<jump_nodes, jump_nodes_options> {
  public:
-  using options_type = jump_nodes_options;
+  static constexpr std::string_view component = "jump_nodes";
 
   /// Throws std::invalid_argument for an empty list, an empty or repeated name, a weight other
   /// than 1, or more than 2^31 - 1 nodes.
   explicit jump_nodes(std::vector<node> nodes, jump_nodes_options options = {})
-      : nodes_{std::move(nodes)}, options_{options} {
-    detail::check_nodes("jump_nodes", nodes_);
-    const option_check check{"jump_nodes"};
-    for (const node& n : nodes_)
-      check.that(n.weight == 1, "node weight", "1", n.weight);
-    check.at_most("nodes", nodes_.size(), std::size_t{0x7fffffff});
+      : placement_base{std::move(nodes), options} {
+    require_unit_weights();
+    option_check{component}.at_most("nodes", nodes_.size(), std::size_t{0x7fffffff});
   }
 
   /// The index of the node owning key hash `h`: jump_hash(h, n). O(log n).
   [[nodiscard]] std::size_t index_for_hash(std::uint64_t h) const noexcept {
     return static_cast<std::size_t>(jump_hash(h, bucket_count()));
   }
-  /// The node owning key hash `h`.
-  [[nodiscard]] const node& node_for_hash(std::uint64_t h) const noexcept {
-    return nodes_[index_for_hash(h)];
-  }
-  /// The node owning `key`, hashed with hash64 (seed 0).
-  [[nodiscard]] const node& node_for(std::string_view key) const noexcept {
-    return node_for_hash(hash64(key));
-  }
 
   /// Preference order: jump_hash(h), then jump_hash of h rehashed with seeds 1, 2, ...,
   /// skipping repeats. Every node once. O(n log n) expected when walked to the end.
   template <class Visit>
   void for_each_candidate(std::uint64_t h, Visit&& visit) const {
-    detail::visit_distinct(
-        nodes_.size(), 4 * nodes_.size(),
-        [&](std::size_t step) {
-          const std::uint64_t k = step == 0 ? h : hash64(h, step);
-          return static_cast<std::size_t>(jump_hash(k, bucket_count()));
-        },
-        visit);
+    visit_rehashed(h, visit);
   }
 
-  /// A placement with `n` appended as bucket n: only keys moving to it move.
-  [[nodiscard]] jump_nodes with_added(const node& n) const {
-    return jump_nodes{detail::nodes_with(nodes_, n), options_};
-  }
+  // with_added(n) appends n as bucket n: only keys moving to it move.
   /// A placement without the last node. Throws std::invalid_argument when `name` is not the
   /// last node (see the class comment) or is the only one.
   [[nodiscard]] jump_nodes with_removed(std::string_view name) const {
-    option_check{"jump_nodes"}.that(nodes_.back().name == name, "removed node",
-                                    "the last node (jump hash can only remove the last bucket)",
-                                    std::string{name});
+    option_check{component}.that(nodes_.back().name == name, "removed node",
+                                 "the last node (jump hash can only remove the last bucket)",
+                                 std::string{name});
     return jump_nodes{std::vector<node>(nodes_.begin(), nodes_.end() - 1), options_};
   }
 
-  [[nodiscard]] std::span<const node> nodes() const noexcept { return nodes_; }
-  [[nodiscard]] const jump_nodes_options& options() const noexcept { return options_; }
   /// Bytes held beyond the object itself (the node list's array, not the names' heap storage).
-  [[nodiscard]] std::size_t memory_bytes() const noexcept {
-    return nodes_.capacity() * sizeof(node);
-  }
+  [[nodiscard]] std::size_t memory_bytes() const noexcept { return node_bytes(); }
 
  private:
   [[nodiscard]] std::int32_t bucket_count() const noexcept {
     return static_cast<std::int32_t>(nodes_.size());
   }
-
-  std::vector<node> nodes_;
-  jump_nodes_options options_;
 };
 
 }  // namespace bulwark

@@ -16,6 +16,7 @@
 
 #include "bulwark/core/options.hpp"
 #include "bulwark/hashing/detail/md5.hpp"
+#include "bulwark/hashing/detail/placement_base.hpp"
 #include "bulwark/hashing/node.hpp"
 
 namespace bulwark {
@@ -62,19 +63,18 @@ struct ketama_location {
 ///
 /// Thread-safety: immutable after construction; every const member is safe from any thread.
 /// Memory: 8 bytes per point (160 per server). Lookup: MD5 of the key, then O(log points).
-class ketama {
+class ketama : public detail::placement_base<ketama, ketama_options> {
  public:
-  using options_type = ketama_options;
+  static constexpr std::string_view component = "ketama";
 
   /// Throws std::invalid_argument for a bad node list, or an arithmetic that is not one of
   /// the enumerators.
   explicit ketama(std::vector<node> nodes, ketama_options options = {})
-      : nodes_{std::move(nodes)}, options_{options} {
-    detail::check_nodes("ketama", nodes_);
-    option_check{"ketama"}.that(options_.arithmetic == ketama_arithmetic::libmemcached ||
-                                    options_.arithmetic == ketama_arithmetic::libketama,
-                                "arithmetic", "libmemcached or libketama",
-                                static_cast<int>(options_.arithmetic));
+      : placement_base{std::move(nodes), options} {
+    option_check{component}.that(options_.arithmetic == ketama_arithmetic::libmemcached ||
+                                     options_.arithmetic == ketama_arithmetic::libketama,
+                                 "arithmetic", "libmemcached or libketama",
+                                 static_cast<int>(options_.arithmetic));
     build();
   }
 
@@ -87,10 +87,7 @@ class ketama {
   [[nodiscard]] std::size_t index_for_hash(std::uint64_t h) const noexcept {
     return owners_[first_point_at_or_after(h)];
   }
-  [[nodiscard]] const node& node_for_hash(std::uint64_t h) const noexcept {
-    return nodes_[index_for_hash(h)];
-  }
-  /// The node owning `key`, as a ketama client places it.
+  /// The node owning `key`, as a ketama client places it (hash(key), not hash64).
   [[nodiscard]] const node& node_for(std::string_view key) const noexcept {
     return node_for_hash(hash(key));
   }
@@ -110,23 +107,7 @@ class ketama {
   /// Preference order: the owners of the points met walking clockwise from `h`, each once.
   template <class Visit>
   void for_each_candidate(std::uint64_t h, Visit&& visit) const {
-    const std::size_t start = first_point_at_or_after(h);
-    const std::size_t n = points_.size();
-    detail::visit_distinct(
-        nodes_.size(), n,
-        [&](std::size_t step) {
-          const std::size_t p = start + step;
-          return std::size_t{owners_[p < n ? p : p - n]};
-        },
-        visit);
-  }
-
-  [[nodiscard]] ketama with_added(const node& n) const {
-    return ketama{detail::nodes_with(nodes_, n), options_};
-  }
-  /// Throws std::invalid_argument if no node is named `name`, or it is the only one.
-  [[nodiscard]] ketama with_removed(std::string_view name) const {
-    return ketama{detail::nodes_without("ketama", nodes_, name), options_};
+    visit_table_from(owners(), first_point_at_or_after(h), visit);
   }
 
   /// The number of MD5 digests (each 4 points) a server of `weight` gets among `servers`
@@ -150,14 +131,11 @@ class ketama {
     return static_cast<std::uint32_t>(std::floor(rounded));
   }
 
-  [[nodiscard]] std::span<const node> nodes() const noexcept { return nodes_; }
-  [[nodiscard]] const ketama_options& options() const noexcept { return options_; }
   /// The continuum's points in ascending order, and the node index owning each.
   [[nodiscard]] std::span<const std::uint32_t> points() const noexcept { return points_; }
   [[nodiscard]] std::span<const std::uint32_t> owners() const noexcept { return owners_; }
   [[nodiscard]] std::size_t memory_bytes() const noexcept {
-    return (points_.capacity() + owners_.capacity()) * sizeof(std::uint32_t) +
-           nodes_.capacity() * sizeof(node);
+    return (points_.capacity() + owners_.capacity()) * sizeof(std::uint32_t) + node_bytes();
   }
 
  private:
@@ -174,9 +152,7 @@ class ketama {
   }
 
   void build() {
-    const std::uint64_t total =
-        std::accumulate(nodes_.begin(), nodes_.end(), std::uint64_t{0},
-                        [](std::uint64_t s, const node& n) { return s + n.weight; });
+    const std::uint64_t total = total_weight();
     struct entry {
       std::uint32_t value;
       std::uint32_t owner;
@@ -207,8 +183,6 @@ class ketama {
     }
   }
 
-  std::vector<node> nodes_;
-  ketama_options options_;
   std::vector<std::uint32_t> points_;
   std::vector<std::uint32_t> owners_;
 };

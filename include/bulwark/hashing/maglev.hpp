@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "bulwark/core/hash.hpp"
+#include "bulwark/hashing/detail/placement_base.hpp"
 #include "bulwark/hashing/node.hpp"
 
 namespace bulwark {
@@ -73,16 +74,15 @@ constexpr bool is_prime(std::uint64_t n) noexcept {
 /// within about N / M of its weighted share. Thread-safety: immutable after construction;
 /// every const member is safe from any thread. Memory: 4 bytes per entry (256 KiB by default).
 /// Lookup: O(1). Build: O(M log M) expected (the paper's bound for the fill).
-class maglev {
+class maglev : public detail::placement_base<maglev, maglev_options> {
  public:
-  using options_type = maglev_options;
+  static constexpr std::string_view component = "maglev";
 
   /// Throws std::invalid_argument for a bad node list, a table size that is not prime or of
   /// 2^32 or more, or a fill_order that is not one of the enumerators.
   explicit maglev(std::vector<node> nodes, maglev_options options = {})
-      : nodes_{std::move(nodes)}, options_{options} {
-    detail::check_nodes("maglev", nodes_);
-    const option_check check{"maglev"};
+      : placement_base{std::move(nodes), options} {
+    const option_check check{component};
     check.that(detail::is_prime(options_.table_size), "table_size", "a prime", options_.table_size);
     check.that(options_.table_size < (std::uint64_t{1} << 32), "table_size", "< 2^32",
                options_.table_size);
@@ -97,43 +97,18 @@ class maglev {
   [[nodiscard]] std::size_t index_for_hash(std::uint64_t h) const noexcept {
     return table_[h % table_.size()];
   }
-  [[nodiscard]] const node& node_for_hash(std::uint64_t h) const noexcept {
-    return nodes_[index_for_hash(h)];
-  }
-  /// The node owning `key`, hashed with hash64 (seed 0).
-  [[nodiscard]] const node& node_for(std::string_view key) const noexcept {
-    return node_for_hash(hash64(key));
-  }
 
   /// Preference order: the owners of table entries h mod M, h mod M + 1, ... (wrapping),
   /// each node once.
   template <class Visit>
   void for_each_candidate(std::uint64_t h, Visit&& visit) const {
-    const std::size_t m = table_.size();
-    const std::size_t start = static_cast<std::size_t>(h % m);
-    detail::visit_distinct(
-        nodes_.size(), m,
-        [&](std::size_t step) {
-          const std::size_t e = start + step;
-          return std::size_t{table_[e < m ? e : e - m]};
-        },
-        visit);
+    visit_table_from(table(), static_cast<std::size_t>(h % table_.size()), visit);
   }
 
-  [[nodiscard]] maglev with_added(const node& n) const {
-    return maglev{detail::nodes_with(nodes_, n), options_};
-  }
-  /// Throws std::invalid_argument if no node is named `name`, or it is the only one.
-  [[nodiscard]] maglev with_removed(std::string_view name) const {
-    return maglev{detail::nodes_without("maglev", nodes_, name), options_};
-  }
-
-  [[nodiscard]] std::span<const node> nodes() const noexcept { return nodes_; }
-  [[nodiscard]] const maglev_options& options() const noexcept { return options_; }
   /// The lookup table: table()[e] is the node index of entry e.
   [[nodiscard]] std::span<const std::uint32_t> table() const noexcept { return table_; }
   [[nodiscard]] std::size_t memory_bytes() const noexcept {
-    return table_.capacity() * sizeof(std::uint32_t) + nodes_.capacity() * sizeof(node);
+    return table_.capacity() * sizeof(std::uint32_t) + node_bytes();
   }
 
  private:
@@ -141,9 +116,7 @@ class maglev {
 
   void build() {
     const std::uint64_t m = options_.table_size;
-    const double total = static_cast<double>(
-        std::accumulate(nodes_.begin(), nodes_.end(), std::uint64_t{0},
-                        [](std::uint64_t s, const node& n) { return s + n.weight; }));
+    const double total = static_cast<double>(total_weight());
     struct entry {
       std::uint32_t index;  // into nodes_, which is what the table records
       std::uint64_t offset;
@@ -196,8 +169,6 @@ class maglev {
     }
   }
 
-  std::vector<node> nodes_;
-  maglev_options options_;
   std::vector<std::uint32_t> table_;
 };
 

@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "bulwark/core/hash.hpp"
+#include "bulwark/hashing/detail/placement_base.hpp"
 #include "bulwark/hashing/node.hpp"
 
 namespace bulwark {
@@ -38,14 +39,13 @@ struct rendezvous_options {
 /// orders the same), which makes unweighted lookups several times cheaper.
 ///
 /// Thread-safety: immutable after construction; every const member is safe from any thread.
-class rendezvous {
+class rendezvous : public detail::placement_base<rendezvous, rendezvous_options> {
  public:
-  using options_type = rendezvous_options;
+  static constexpr std::string_view component = "rendezvous";
 
   /// Throws std::invalid_argument for a bad node list.
   explicit rendezvous(std::vector<node> nodes, rendezvous_options options = {})
-      : nodes_{std::move(nodes)}, options_{options} {
-    detail::check_nodes("rendezvous", nodes_);
+      : placement_base{std::move(nodes), options} {
     seeds_.reserve(nodes_.size());
     weights_.reserve(nodes_.size());
     uniform_ = true;
@@ -80,13 +80,6 @@ class rendezvous {
       }
     }
     return best;
-  }
-  [[nodiscard]] const node& node_for_hash(std::uint64_t h) const noexcept {
-    return nodes_[index_for_hash(h)];
-  }
-  /// The node owning `key`, hashed with hash64 (seed 0).
-  [[nodiscard]] const node& node_for(std::string_view key) const noexcept {
-    return node_for_hash(hash64(key));
   }
 
   /// The weighted score of node i for key hash h: -w_i / ln(u), u in (0, 1). Higher wins.
@@ -131,18 +124,8 @@ class rendezvous {
     return out;
   }
 
-  [[nodiscard]] rendezvous with_added(const node& n) const {
-    return rendezvous{detail::nodes_with(nodes_, n), options_};
-  }
-  /// Throws std::invalid_argument if no node is named `name`, or it is the only one.
-  [[nodiscard]] rendezvous with_removed(std::string_view name) const {
-    return rendezvous{detail::nodes_without("rendezvous", nodes_, name), options_};
-  }
-
-  [[nodiscard]] std::span<const node> nodes() const noexcept { return nodes_; }
-  [[nodiscard]] const rendezvous_options& options() const noexcept { return options_; }
   [[nodiscard]] std::size_t memory_bytes() const noexcept {
-    return nodes_.capacity() * sizeof(node) + seeds_.capacity() * sizeof(std::uint64_t) +
+    return node_bytes() + seeds_.capacity() * sizeof(std::uint64_t) +
            weights_.capacity() * sizeof(double);
   }
 
@@ -158,8 +141,6 @@ class rendezvous {
     }
   }
 
-  std::vector<node> nodes_;
-  rendezvous_options options_;
   std::vector<std::uint64_t> seeds_;  // per node, precomputed: a lookup hashes no strings
   std::vector<double> weights_;
   bool uniform_ = true;
