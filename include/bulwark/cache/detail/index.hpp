@@ -115,15 +115,10 @@ class cache_index {
         .store(tag_of(hash) | cell, std::memory_order_seq_cst);
   }
 
-  /// Makes room for one more word: a rebuilt table if the current one would pass 3/4 used.
-  /// Returns the table replaced (for the retire list), or null. `hash_of_cell(cell)` rehashes
-  /// the live words' keys. Strong guarantee (only the allocation throws).
-  template <class HashOfCell>
-  std::unique_ptr<index_table> reserve(std::size_t entries, std::uint32_t slot_limit,
-                                       HashOfCell&& hash_of_cell) {
+  /// Whether one more word keeps the table at most 3/4 used (else rebuild() first).
+  [[nodiscard]] bool has_room() const noexcept {
     const index_table* t = table_.load(std::memory_order_relaxed);
-    if (t != nullptr && (used_ + 1) * 4 <= t->size * 3) return nullptr;
-    return rebuild(entries, slot_limit, hash_of_cell);
+    return t != nullptr && (used_ + 1) * 4 <= t->size * 3;
   }
 
   // Release, not seq_cst: the word replaced is empty or a tombstone, so nothing is unlinked
@@ -168,14 +163,15 @@ class cache_index {
     return t == nullptr ? 0 : t->size * sizeof(std::uint32_t);
   }
 
- private:
   // A new table for `entries` + 1 entries, without tombstones. While the shard grows it doubles (2
   // x live: geometric growth, amortised O(1) rebuilds), but never past 1.5 x the shard's bound; at
   // least 1.5 x live, so the load after is <= 2/3 and the next rebuild (at 3/4, tombstones
   // included) is at least live/8 inserts away. A full shard's index: 6 bytes an entry.
+  // Returns the table replaced (for the retire list), or null. `hash_of_cell(cell)` rehashes
+  // the live words' keys. Strong guarantee.
   template <class HashOfCell>
   std::unique_ptr<index_table> rebuild(std::size_t entries, std::uint32_t slot_limit,
-                                       HashOfCell& hash_of_cell) {
+                                       HashOfCell&& hash_of_cell) {
     const std::size_t live = entries + 1;
     const std::size_t least = live + live / 2 + 1;
     const std::size_t grown = std::min<std::size_t>(2 * live, std::size_t{slot_limit} * 3 / 2 + 1);
@@ -197,6 +193,7 @@ class cache_index {
     return std::unique_ptr<index_table>{old};
   }
 
+ private:
   std::atomic<index_table*> table_{nullptr};
   std::size_t used_ = 0;  // words not empty (entries and tombstones)
 };

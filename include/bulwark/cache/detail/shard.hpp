@@ -414,8 +414,9 @@ class cache_shard {
   // The index, rebuilt first if one more word would take it past 3/4 full; the table it
   // replaces is retired with the epoch read after the new one's publication.
   void reserve_index() {
+    if (index_.has_room()) return;
     retired_.make_room_for_table();
-    auto old = index_.reserve(entries_, slot_limit_, [this](std::uint32_t cell) {
+    auto old = index_.rebuild(entries_, slot_limit_, [this](std::uint32_t cell) {
       return hasher_(current()->kv(cell).first);
     });
     if (old != nullptr) retired_.retire(std::move(old), epochs_.epoch());
