@@ -3,6 +3,13 @@
 // the cache holds all of them (so 100%-read rows measure the hit path), 75/25 rows write a
 // quarter of the time (replacing values, which runs the policy and eviction bookkeeping).
 // Memory rows count heap bytes in use (glibc mallinfo2) after filling 2^20 entries.
+//
+// The cache-aside rows (issue 24) are the workload a service sees: Zipf(0.99) over 2^20 ids
+// and a cache of 100000 entries, so about a fifth of the reads miss. `aside` rows read and
+// insert on a miss (get, then put); `mix` rows read three times and write once in four, over
+// the same keys. Beside bulwark::cache (default policy and lru_eviction): the mutex LRU, and,
+// when libcuckoo is installed (Debian libcuckoo-dev), its concurrent hash map, unbounded: no
+// eviction at all, the ceiling of a concurrent map.
 
 #include <benchmark/benchmark.h>
 
@@ -26,6 +33,10 @@
 #include <malloc.h>
 #endif
 
+#if defined(BULWARK_BENCH_LIBCUCKOO)
+#include <libcuckoo/cuckoohash_map.hh>
+#endif
+
 namespace {
 
 // Heap bytes in use, malloc's per-chunk overhead included (glibc's mallinfo2); 0 elsewhere, and
@@ -47,10 +58,11 @@ constexpr std::uint64_t key_count = 1 << 16;
 
 // Zipf(s) keys by inverse CDF: a binary search in the cumulative weights, drawn with bulwark's
 // portable uniform01 so every platform benchmarks the same sequence.
-std::vector<std::uint64_t> zipf_keys(std::size_t n, std::uint64_t seed, double s = 0.99) {
-  std::vector<double> cdf(key_count);
+std::vector<std::uint64_t> zipf_keys(std::size_t n, std::uint64_t seed, double s = 0.99,
+                                     std::uint64_t ids = key_count) {
+  std::vector<double> cdf(ids);
   double sum = 0;
-  for (std::uint64_t k = 0; k < key_count; ++k) {
+  for (std::uint64_t k = 0; k < ids; ++k) {
     sum += 1.0 / std::pow(static_cast<double>(k + 1), s);
     cdf[k] = sum;
   }
@@ -110,6 +122,21 @@ class mutex_lru {
       map_;
 };
 
+// The cache-aside workload: 2^20 ids, 100000 entries cached, per-thread key arrays generated
+// once (seeded) so the timed loop reads keys and never draws them.
+constexpr std::uint64_t aside_ids = 1 << 20;
+constexpr std::uint64_t aside_capacity = 100000;
+
+const std::vector<std::uint64_t>& aside_keys_for(int thread) {
+  static const std::vector<std::vector<std::uint64_t>> all = [] {
+    std::vector<std::vector<std::uint64_t>> v;
+    for (int t = 0; t < 4; ++t)
+      v.push_back(zipf_keys(1 << 20, 200 + static_cast<std::uint64_t>(t), 0.99, aside_ids));
+    return v;
+  }();
+  return all[static_cast<std::size_t>(thread) % all.size()];
+}
+
 template <class Cache>
 void fill(Cache& c) {
   for (std::uint64_t rank = 0; rank < key_count; ++rank)
@@ -133,6 +160,46 @@ void run(benchmark::State& state, const std::unique_ptr<Cache>& slot, unsigned w
   }
   benchmark::DoNotOptimize(found);
   state.SetItemsProcessed(static_cast<std::int64_t>(state.iterations()));
+}
+
+// One cache-aside operation: `aside` reads and inserts on a miss; `mix` writes one time in four.
+enum class aside_mode { aside, mix };
+
+template <class Cache>
+void aside_op(Cache& c, std::uint64_t key, std::size_t i, aside_mode mode, std::uint64_t& found) {
+  if (mode == aside_mode::mix && (i & 3) == 0) {
+    c.put(key, i);
+  } else if (c.get(key).has_value()) {
+    ++found;
+  } else if (mode == aside_mode::aside) {
+    c.put(key, i);
+  }
+}
+
+// Thread 0 builds the cache and warms it with one pass over its own keys (untimed), so rows
+// measure the steady state: a full cache with about a fifth of the reads missing.
+template <class Cache, class Make>
+void aside_row(benchmark::State& state, std::unique_ptr<Cache>& slot, Make make, aside_mode mode) {
+  if (state.thread_index() == 0) {
+    slot = make();
+    std::uint64_t ignored = 0;
+    const auto& warm = aside_keys_for(0);
+    for (std::size_t i = 0; i < warm.size(); ++i)
+      aside_op(*slot, warm[i], i, aside_mode::aside, ignored);
+  }
+  const auto& keys = aside_keys_for(state.thread_index());
+  std::size_t i = static_cast<std::size_t>(state.thread_index()) * 7919;
+  std::uint64_t found = 0;
+  for (auto _ : state) {
+    ++i;
+    aside_op(*slot, keys[i & (keys.size() - 1)], i, mode, found);
+  }
+  benchmark::DoNotOptimize(found);
+  state.SetItemsProcessed(static_cast<std::int64_t>(state.iterations()));
+  state.counters["hit_ratio"] =
+      benchmark::Counter(static_cast<double>(found) /
+                             static_cast<double>(std::max<std::int64_t>(1, state.iterations())),
+                         benchmark::Counter::kAvgThreads);
 }
 
 using default_cache = bulwark::cache<std::uint64_t, std::uint64_t>;
@@ -233,6 +300,68 @@ void BM_cache_get_string_stable_hash(benchmark::State& state) {
   string_get_row<bulwark::stable_hash>(state);
 }
 
+// ---- the cache-aside rows ----
+
+using lru_policy_cache = bulwark::cache<std::uint64_t, std::uint64_t, bulwark::lru_eviction>;
+
+std::unique_ptr<default_cache> aside_default;
+std::unique_ptr<lru_policy_cache> aside_lru;
+std::unique_ptr<mutex_lru> aside_baseline;
+
+auto make_aside_default = [] {
+  return std::make_unique<default_cache>(
+      bulwark::cache_options{.maximum_size = aside_capacity, .hash_seed = 0});
+};
+auto make_aside_lru = [] {
+  return std::make_unique<lru_policy_cache>(
+      bulwark::cache_options{.maximum_size = aside_capacity, .hash_seed = 0});
+};
+auto make_aside_baseline = [] { return std::make_unique<mutex_lru>(aside_capacity); };
+
+void BM_aside_cache(benchmark::State& state) {
+  aside_row(state, aside_default, make_aside_default, aside_mode::aside);
+}
+void BM_aside_cache_lru(benchmark::State& state) {
+  aside_row(state, aside_lru, make_aside_lru, aside_mode::aside);
+}
+void BM_aside_mutex_lru(benchmark::State& state) {
+  aside_row(state, aside_baseline, make_aside_baseline, aside_mode::aside);
+}
+void BM_mix_cache(benchmark::State& state) {
+  aside_row(state, aside_default, make_aside_default, aside_mode::mix);
+}
+void BM_mix_cache_lru(benchmark::State& state) {
+  aside_row(state, aside_lru, make_aside_lru, aside_mode::mix);
+}
+void BM_mix_mutex_lru(benchmark::State& state) {
+  aside_row(state, aside_baseline, make_aside_baseline, aside_mode::mix);
+}
+
+#if defined(BULWARK_BENCH_LIBCUCKOO)
+// libcuckoo's cuckoohash_map behind the same get/put: unbounded (it never evicts, so it ends
+// holding every id drawn), the ceiling of a concurrent map rather than a cache.
+class cuckoo_map {
+ public:
+  std::optional<std::uint64_t> get(std::uint64_t key) {
+    std::uint64_t value = 0;
+    if (map_.find(key, value)) return value;
+    return std::nullopt;
+  }
+  void put(std::uint64_t key, std::uint64_t value) { map_.insert_or_assign(key, value); }
+
+ private:
+  libcuckoo::cuckoohash_map<std::uint64_t, std::uint64_t> map_;
+};
+std::unique_ptr<cuckoo_map> aside_cuckoo;
+auto make_aside_cuckoo = [] { return std::make_unique<cuckoo_map>(); };
+void BM_aside_libcuckoo_unbounded(benchmark::State& state) {
+  aside_row(state, aside_cuckoo, make_aside_cuckoo, aside_mode::aside);
+}
+void BM_mix_libcuckoo_unbounded(benchmark::State& state) {
+  aside_row(state, aside_cuckoo, make_aside_cuckoo, aside_mode::mix);
+}
+#endif
+
 // Heap bytes per entry beyond the 16 bytes of key and value, cache full at 2^20 entries.
 template <class Make>
 void memory_row(benchmark::State& state, Make make) {
@@ -276,6 +405,16 @@ BENCHMARK(BM_cache_get_expiring)->Threads(1)->Threads(2)->Threads(4)->UseRealTim
 BENCHMARK(BM_mutex_lru_get)->Threads(1)->Threads(2)->Threads(4)->UseRealTime();
 BENCHMARK(BM_cache_75r25w)->Threads(1)->Threads(2)->Threads(4)->UseRealTime();
 BENCHMARK(BM_mutex_lru_75r25w)->Threads(1)->Threads(2)->Threads(4)->UseRealTime();
+BENCHMARK(BM_aside_cache)->Threads(1)->Threads(2)->Threads(4)->UseRealTime();
+BENCHMARK(BM_aside_cache_lru)->Threads(1)->Threads(2)->Threads(4)->UseRealTime();
+BENCHMARK(BM_aside_mutex_lru)->Threads(1)->Threads(2)->Threads(4)->UseRealTime();
+BENCHMARK(BM_mix_cache)->Threads(1)->Threads(2)->Threads(4)->UseRealTime();
+BENCHMARK(BM_mix_cache_lru)->Threads(1)->Threads(2)->Threads(4)->UseRealTime();
+BENCHMARK(BM_mix_mutex_lru)->Threads(1)->Threads(2)->Threads(4)->UseRealTime();
+#if defined(BULWARK_BENCH_LIBCUCKOO)
+BENCHMARK(BM_aside_libcuckoo_unbounded)->Threads(1)->Threads(2)->Threads(4)->UseRealTime();
+BENCHMARK(BM_mix_libcuckoo_unbounded)->Threads(1)->Threads(2)->Threads(4)->UseRealTime();
+#endif
 BENCHMARK(BM_lru_cache_get_single_threaded);
 BENCHMARK(BM_cache_get_string);
 BENCHMARK(BM_cache_get_string_stable_hash);

@@ -7,19 +7,17 @@
 #include <cstdint>
 #include <exception>
 #include <functional>
-#include <future>
 #include <memory>
 #include <mutex>
 #include <optional>
-#include <stdexcept>
 #include <thread>
 #include <type_traits>
-#include <unordered_map>
 #include <utility>
 
 #include "bulwark/cache/cache_options.hpp"
 #include "bulwark/cache/detail/epoch.hpp"
 #include "bulwark/cache/detail/shard.hpp"
+#include "bulwark/cache/detail/single_flight.hpp"
 #include "bulwark/cache/eviction.hpp"
 #include "bulwark/cache/tiny_lfu.hpp"
 #include "bulwark/core/clock.hpp"
@@ -107,7 +105,7 @@ class cache {
       stripes_[i].shard.emplace(share, counted_, options_.expire_after_write > duration::zero(),
                                 options_.expire_after_access > duration::zero(), epochs_,
                                 read_stripes, hasher_, equal);
-      stripes_[i].flights = flight_map(8, key_hash{hasher_}, equal);
+      stripes_[i].flights = flights_type(hasher_, equal);
     }
   }
 
@@ -173,38 +171,12 @@ class cache {
     std::unique_lock lock{st.shard->mutex()};
     st.shard->drain_own_reads();
     if (auto hit = find_locked(*st.shard, key, hash)) return std::move(*hit);
-    if (auto it = st.flights.find(key); it != st.flights.end()) {
-      if (it->second->owner == std::this_thread::get_id()) {
-        detail::raise<std::logic_error>(
-            "bulwark::cache: get_or_load called recursively for one key");
-      }
-      std::shared_future<Value> pending = it->second->result;
-      lock.unlock();
-      // Counted once this caller holds the flight's future: from then on it is sure to receive
-      // the loader's value or exception, so a count of N means N callers are parked on it.
-      load_waits_.add();
-      return pending.get();  // the loader's value, or its exception rethrown
-    }
-    auto mine = std::make_shared<flight>();
-    st.flights.emplace(key, mine);
-    lock.unlock();
-    BULWARK_TRY {
-      Value value = std::invoke(loader, key);
-      complete_flight(st, key, hash, mine, value);
-      mine->promise.set_value(value);
-      return value;
-    }
-    BULWARK_CATCH_ALL {
-      {
-        std::lock_guard relock{st.shard->mutex()};
-        if (auto it = st.flights.find(key); it != st.flights.end() && it->second == mine) {
-          st.flights.erase(it);
-        }
-      }
-      load_failures_.add();
-      mine->promise.set_exception(std::current_exception());
-      BULWARK_RETHROW;
-    }
+    return st.flights.join_or_lead(
+        key, lock, [&]() -> Value { return std::invoke(loader, key); },
+        [&](const Value& value, const typename flights_type::handle& mine) {
+          complete_flight(st, key, hash, mine, value);
+        },
+        [this] { load_waits_.add(); }, [this] { load_failures_.add(); });
   }
 
   /// Removes `key`'s entry; returns whether a live one was there. A load of `key` in flight
@@ -217,7 +189,7 @@ class cache {
     {
       std::lock_guard lock{st.shard->mutex()};
       st.shard->drain_own_reads();
-      cancel_flight(st, key);
+      st.flights.cancel(key);
       live = st.shard->erase(key, hash, now_ns(clock_.now()), sink(out));
     }
     notify(out);
@@ -248,8 +220,7 @@ class cache {
       stripe& st = stripes_[i];
       {
         std::lock_guard lock{st.shard->mutex()};
-        for (auto& [key, f] : st.flights)
-          f->cancelled = true;
+        st.flights.cancel_all();
       }
     }
     invalidate_if([](const Key&, const Value&) { return true; });
@@ -304,20 +275,10 @@ class cache {
   [[nodiscard]] const cache_options& options() const noexcept { return options_; }
 
  private:
-  struct flight {
-    std::promise<Value> promise;
-    std::shared_future<Value> result = promise.get_future().share();
-    std::thread::id owner = std::this_thread::get_id();
-    bool cancelled = false;  // under the shard's lock
-  };
-  struct key_hash {
-    Hasher hash;
-    std::size_t operator()(const Key& k) const { return static_cast<std::size_t>(hash(k)); }
-  };
-  using flight_map = std::unordered_map<Key, std::shared_ptr<flight>, key_hash, KeyEqual>;
+  using flights_type = detail::flight_table<Key, Value, Hasher, KeyEqual>;
   struct stripe {
     std::optional<shard_type> shard;
-    flight_map flights;
+    flights_type flights;
   };
 
   static constexpr duration no_ttl{-1};
@@ -434,27 +395,20 @@ class cache {
     {
       std::lock_guard lock{st.shard->mutex()};
       if (ttl != no_ttl) st.shard->make_timed();
-      cancel_flight(st, key);
+      st.flights.cancel(key);
       write_locked(*st.shard, std::move(key), std::move(value), hash, weight, ttl, now, out);
     }
     notify(out);
   }
 
-  void cancel_flight(stripe& st, const Key& key) {
-    if (st.flights.empty()) return;
-    if (auto it = st.flights.find(key); it != st.flights.end()) it->second->cancelled = true;
-  }
-
   void complete_flight(stripe& st, const Key& key, std::uint64_t hash,
-                       const std::shared_ptr<flight>& mine, const Value& value) {
+                       const typename flights_type::handle& mine, const Value& value) {
     const std::uint32_t weight = weigh(key, value);
     const std::int64_t now = timed_writes() ? now_ns(clock_.now()) : 0;
     removals out;
     {
       std::lock_guard lock{st.shard->mutex()};
-      if (auto it = st.flights.find(key); it != st.flights.end() && it->second == mine) {
-        st.flights.erase(it);
-      }
+      st.flights.finish(key, mine);
       if (!mine->cancelled) write_locked(*st.shard, key, value, hash, weight, no_ttl, now, out);
     }
     loads_.add();

@@ -6,8 +6,9 @@
 // Reads take no lock. A reader pins its thread (epoch.hpp), loads the index, follows a word to a
 // cell of the current slab, compares the key and copies the value, then unpins. Writers hold the
 // shard's mutex and never change what a reader can reach: a new value goes into a fresh cell
-// whose word replaces the old one, and a cell that leaves the index waits in `limbo_` until two
-// epoch advances show that no reader pinned before it left is still pinned.
+// whose word replaces the old one, and a cell that leaves the index waits in the retire list
+// (retire_list.hpp) until two epoch advances show that no reader pinned before it left is still
+// pinned.
 //
 // Two numberings. The policy orders *slots* (one per entry, stable for the entry's life, which
 // is what its interface needs: on_update keeps an entry's place). The index names *cells* (a
@@ -19,7 +20,6 @@
 #include <bit>
 #include <cstddef>
 #include <cstdint>
-#include <deque>
 #include <memory>
 #include <mutex>
 #include <stdexcept>
@@ -28,7 +28,9 @@
 
 #include "bulwark/cache/cache_options.hpp"
 #include "bulwark/cache/detail/epoch.hpp"
+#include "bulwark/cache/detail/index.hpp"
 #include "bulwark/cache/detail/read_buffer.hpp"
+#include "bulwark/cache/detail/retire_list.hpp"
 #include "bulwark/cache/detail/slab.hpp"
 #include "bulwark/cache/eviction.hpp"
 #include "bulwark/detail/false_sharing.hpp"
@@ -64,6 +66,11 @@ class cache_shard {
         // Room for cells in limbo beyond the entries: 1/64 more, at least 16.
         cell_limit_{counted ? std::min(max_cells, slot_limit_ + std::max(16u, slot_limit_ / 64))
                             : max_cells},
+        // A quarter of the cells the shard may hold beyond its entries: a freed batch arrives
+        // two advances after its retirement, so about twice this waits at the peak, within
+        // the room, and a write seldom has to force an advance to find a free cell. At least
+        // 16 (the room's minimum), and 16 for a weighted shard, whose cells are not bounded.
+        advance_at_{counted ? std::max(16u, (cell_limit_ - slot_limit_) / 4) : 16u},
         write_timed_{write_timed},
         access_timed_{access_timed},
         hasher_{hasher},
@@ -77,7 +84,6 @@ class cache_shard {
       s->constructed = constructed_cells();
       delete s;
     }
-    delete table_.load(std::memory_order_relaxed);
   }
 
   std::mutex& mutex() const noexcept { return mutex_; }
@@ -86,19 +92,14 @@ class cache_shard {
 
   /// `key`'s cell, expired or not. seq_cst loads: see epoch.hpp.
   found find(const Key& key, std::uint64_t hash) const {
-    const index_table* t = table_.load(std::memory_order_seq_cst);
-    if (t == nullptr) return {nullptr, no_slot};
-    const std::uint32_t tag = tag_of(hash);
-    for (std::size_t pos = t->home(hash);; pos = t->next(pos)) {
-      const std::uint32_t word = t->words[pos].load(std::memory_order_seq_cst);
-      if (word == empty_word) return {nullptr, no_slot};
-      if (word != tombstone_word && (word & ~cell_mask) == tag) {
-        // Loaded after the word: the slab that was current when the word was stored, or a later
-        // one, which holds a copy of the cell.
-        const slab* s = slab_.load(std::memory_order_seq_cst);
-        if (equal_(s->kv(word & cell_mask).first, key)) return {s, word & cell_mask};
-      }
-    }
+    const slab* s = nullptr;
+    const std::uint32_t cell = index_.find(hash, [&](std::uint32_t c) {
+      // Loaded after the word: the slab that was current when the word was stored, or a later
+      // one, which holds a copy of the cell.
+      s = slab_.load(std::memory_order_seq_cst);
+      return equal_(s->kv(c).first, key);
+    });
+    return {cell == no_slot ? nullptr : s, cell};
   }
 
   /// A hit: extends the access deadline and records the access for the policy. Returns true
@@ -161,16 +162,14 @@ class cache_shard {
            std::int64_t write_deadline, std::int64_t access_deadline, removals* out) {
     const std::size_t pos = find_pos(key, hash);
     if (pos != npos) {
-      const std::uint32_t old = word_at(pos) & cell_mask;
+      const std::uint32_t old = index_.cell_at(pos);
       const std::uint32_t slot = cell_state_[old];
       // Over an expired entry, the old value left by expiry, not by replacement (as Caffeine).
       const bool was_expired = current()->expired(old, now);
       const std::uint32_t cell = fill_cell(std::forward<K>(key), std::forward<V>(value),
                                            write_deadline, access_deadline, slot);
       slot_cell_[slot] = cell;
-      table_.load(std::memory_order_relaxed)
-          ->words[pos]
-          .store(tag_of(hash) | cell, std::memory_order_seq_cst);
+      index_.replace(pos, hash, cell);
       retire_cell(old);
       ++(was_expired ? evictions_expired_ : replacements_);
       policy_.on_update(slot, hash, weight);
@@ -181,18 +180,27 @@ class cache_shard {
       }
     } else {
       reserve_slot();
-      index_table* t = reserve_index();
+      reserve_index();
       const std::uint32_t slot = free_slot_;
       const std::uint32_t cell = fill_cell(std::forward<K>(key), std::forward<V>(value),
                                            write_deadline, access_deadline, slot);
       free_slot_ = slot_cell_[slot] & cell_mask;
       slot_cell_[slot] = cell;
-      insert_index(*t, hash, cell);
+      index_.insert(hash, cell);
       ++entries_;
       policy_.on_insert(slot, hash, weight);
     }
-    policy_.evict([this](std::uint32_t s) { return hasher_(kv_of_slot(s).first); },
-                  [this, out](std::uint32_t s) { remove_slot(s, removal_cause::size, out); });
+    // The hashes the policy asks for (admission compares candidate and victim) are kept, so
+    // that the one evicted finds its index word without hashing its key again.
+    policy_.evict(
+        [this](std::uint32_t s) {
+          const std::uint64_t h = hasher_(kv_of_slot(s).first);
+          hash_memo_[1] = hash_memo_[0];
+          hash_memo_[0] = {s, h};
+          return h;
+        },
+        [this, out](std::uint32_t s) { remove_slot(s, removal_cause::size, out); });
+    hash_memo_[0].slot = hash_memo_[1].slot = no_slot;
     reclaim();
   }
 
@@ -200,7 +208,7 @@ class cache_shard {
   bool erase(const Key& key, std::uint64_t hash, std::int64_t now, removals* out) {
     const std::size_t pos = find_pos(key, hash);
     if (pos == npos) return false;
-    const std::uint32_t cell = word_at(pos) & cell_mask;
+    const std::uint32_t cell = index_.cell_at(pos);
     const bool live = !current()->expired(cell, now);
     const std::uint32_t slot = cell_state_[cell];
     policy_.on_remove(slot);
@@ -266,35 +274,22 @@ class cache_shard {
   [[nodiscard]] std::size_t overhead_bytes() const noexcept {
     std::size_t bytes = sizeof(*this) + reads_.memory_bytes() + policy_.memory_bytes() +
                         (cell_state_.capacity() + slot_cell_.capacity()) * sizeof(std::uint32_t) +
-                        limbo_.size() * sizeof(retired_cell);
+                        retired_.memory_bytes() + index_.memory_bytes();
     if (const slab* s = current()) {
       bytes += s->capacity * sizeof(typename slab::cell) - entries_ * sizeof(std::pair<Key, Value>);
       bytes += s->deadline_bytes();
-    }
-    if (const index_table* t = table_.load(std::memory_order_relaxed)) {
-      bytes += t->size * sizeof(std::uint32_t);
     }
     return bytes;
   }
 
  private:
-  static constexpr std::size_t npos = static_cast<std::size_t>(-1);
+  static constexpr std::size_t npos = cache_index::npos;
   // cell_state_: a slot number (< limbo) while the cell holds that slot's entry; `limbo` once
   // retired and until reclaimed; `free_bit | next free cell` while free. slot_cell_: the cell
   // of a live slot, or `free_bit | next free slot`.
   static constexpr std::uint32_t limbo = 0x40000000;
   static constexpr std::uint32_t free_bit = 0x80000000;
   static constexpr std::uint32_t none = cell_mask;  // end of a free chain
-
-  struct retired_cell {
-    std::uint32_t cell;
-    std::uint64_t epoch;
-  };
-  template <class T>
-  struct retired {
-    std::uint64_t epoch;
-    std::unique_ptr<T> object;
-  };
 
   auto replay_access() {
     return [this](std::uint32_t cell) {
@@ -310,24 +305,11 @@ class cache_shard {
   const std::pair<Key, Value>& kv_of_slot(std::uint32_t slot) const noexcept {
     return current()->kv(slot_cell_[slot]);
   }
-  std::uint32_t word_at(std::size_t pos) const noexcept {
-    return table_.load(std::memory_order_relaxed)->words[pos].load(std::memory_order_relaxed);
-  }
-
   // The index position of `key`'s word, or npos. Under the lock (the writer's own stores).
   template <class K>
   std::size_t find_pos(const K& key, std::uint64_t hash) const {
-    const index_table* t = table_.load(std::memory_order_relaxed);
-    if (t == nullptr) return npos;
-    const std::uint32_t tag = tag_of(hash);
-    for (std::size_t pos = t->home(hash);; pos = t->next(pos)) {
-      const std::uint32_t word = t->words[pos].load(std::memory_order_relaxed);
-      if (word == empty_word) return npos;
-      if (word != tombstone_word && (word & ~cell_mask) == tag &&
-          equal_(current()->kv(word & cell_mask).first, key)) {
-        return pos;
-      }
-    }
+    return index_.find_pos(
+        hash, [&](std::uint32_t cell) { return equal_(current()->kv(cell).first, key); });
   }
 
   // Capacity steps for the slot and cell arrays: doubling, but straight to the limit once the
@@ -391,7 +373,7 @@ class cache_shard {
   void grow_slab(std::uint32_t capacity) {
     // Everything that can throw comes before the publication: then nothing has changed.
     cell_state_.reserve(capacity);
-    old_slabs_.reserve(old_slabs_.size() + 1);
+    retired_.make_room_for_slab();
     auto fresh = std::make_unique<slab>(capacity, write_timed_, access_timed_);
     slab* old = slab_.load(std::memory_order_relaxed);
     std::vector<std::uint32_t> copied;
@@ -429,65 +411,29 @@ class cache_shard {
         }
       }
       old->constructed = std::move(copied);
-      old_slabs_.push_back({epochs_.epoch(), std::unique_ptr<slab>(old)});
+      retired_.retire(std::unique_ptr<slab>(old), epochs_.epoch());
     }
   }
 
-  // The index, rebuilt first if one more word would take it past 3/4 full.
-  index_table* reserve_index() {
-    index_table* t = table_.load(std::memory_order_relaxed);
-    return t == nullptr || (used_ + 1) * 4 > t->size * 3 ? rehash(entries_ + 1) : t;
-  }
-
-  void insert_index(index_table& t, std::uint64_t hash, std::uint32_t cell) noexcept {
-    std::size_t pos = t.home(hash);
-    std::uint32_t word = t.words[pos].load(std::memory_order_relaxed);
-    while (word != empty_word && word != tombstone_word) {
-      pos = t.next(pos);
-      word = t.words[pos].load(std::memory_order_relaxed);
-    }
-    if (word == empty_word) ++used_;
-    t.words[pos].store(tag_of(hash) | cell, std::memory_order_seq_cst);
-  }
-
-  // A new index for `live` entries, without tombstones. While the shard grows it doubles (2 x
-  // live: geometric growth, amortised O(1) rebuilds), but never past 1.5 x the shard's bound;
-  // at least 1.5 x live, so the load after is <= 2/3 and the next rebuild (at 3/4, tombstones
-  // included) is at least live/8 inserts away. A full shard's index: 6 bytes an entry.
-  index_table* rehash(std::size_t live) {
-    old_tables_.reserve(old_tables_.size() + 1);
-    const std::size_t least = live + live / 2 + 1;
-    const std::size_t grown = std::min<std::size_t>(2 * live, std::size_t{slot_limit_} * 3 / 2 + 1);
-    const std::size_t size = (std::max<std::size_t>({16, least, grown}) + 15) & ~std::size_t{15};
-    auto fresh = std::make_unique<index_table>(size);
-    index_table* old = table_.load(std::memory_order_relaxed);
-    if (old != nullptr) {
-      for (std::size_t i = 0; i < old->size; ++i) {
-        const std::uint32_t word = old->words[i].load(std::memory_order_relaxed);
-        if (word == empty_word || word == tombstone_word) continue;
-        std::size_t pos = fresh->home(hasher_(current()->kv(word & cell_mask).first));
-        while (fresh->words[pos].load(std::memory_order_relaxed) != empty_word)
-          pos = fresh->next(pos);
-        fresh->words[pos].store(word, std::memory_order_relaxed);
-      }
-    }
-    used_ = entries_;
-    index_table* t = fresh.release();
-    table_.store(t, std::memory_order_seq_cst);  // publishes the words stored above
-    if (old != nullptr) {
-      old_tables_.push_back({epochs_.epoch(), std::unique_ptr<index_table>(old)});
-    }
-    return t;
+  // The index, rebuilt first if one more word would take it past 3/4 full; the table it
+  // replaces is retired with the epoch read after the new one's publication.
+  void reserve_index() {
+    if (index_.has_room()) return;
+    retired_.make_room_for_table();
+    auto old = index_.rebuild(entries_, slot_limit_, [this](std::uint32_t cell) {
+      return hasher_(current()->kv(cell).first);
+    });
+    if (old != nullptr) retired_.retire(std::move(old), epochs_.epoch());
   }
 
   // Unlinks a slot the policy no longer orders: index word, cell (to limbo), slot.
   void remove_slot(std::uint32_t slot, removal_cause cause, removals* out) {
     const std::uint32_t cell = slot_cell_[slot];
     const auto& kv = current()->kv(cell);
-    const std::size_t pos = find_pos(kv.first, hasher_(kv.first));
-    table_.load(std::memory_order_relaxed)
-        ->words[pos]
-        .store(tombstone_word, std::memory_order_seq_cst);
+    const std::uint64_t hash = hash_memo_[0].slot == slot   ? hash_memo_[0].hash
+                               : hash_memo_[1].slot == slot ? hash_memo_[1].hash
+                                                            : hasher_(kv.first);
+    index_.unlink(find_pos(kv.first, hash));
     if (out != nullptr) out->push_back({kv.first, kv.second, cause});
     retire_cell(cell);
     slot_cell_[slot] = free_bit | free_slot_;
@@ -501,28 +447,25 @@ class cache_shard {
   // After its word was overwritten (seq_cst): tag it with the epoch read after the unlink.
   void retire_cell(std::uint32_t cell) {
     cell_state_[cell] = limbo;
-    limbo_.push_back({cell, epochs_.epoch()});
+    retired_.retire_cell(cell, epochs_.epoch());
   }
 
   // Frees what no pinned reader can see: everything retired two epochs ago. Tries to advance
   // the epoch first (a scan of the thread records and a CAS on the global epoch, never a wait)
-  // when asked to, when a slab or index waits, or once 16 cells wait: the global epoch is a
-  // line every shard's writers would otherwise write on every write.
+  // when asked to, when a slab or index waits, or once `advance_at_` cells wait: the global
+  // epoch is a line every shard's writers would otherwise write on every write.
   void reclaim(bool advance = false) {
-    if (limbo_.empty() && old_slabs_.empty() && old_tables_.empty()) return;
-    const bool pending = !old_slabs_.empty() || !old_tables_.empty();
+    if (retired_.empty()) return;
     const std::uint64_t epoch =
-        advance || pending || limbo_.size() >= 16 ? epochs_.try_advance() : epochs_.epoch();
+        advance || retired_.objects_waiting() || retired_.cells() >= advance_at_
+            ? epochs_.try_advance()
+            : epochs_.epoch();
     slab* s = slab_.load(std::memory_order_relaxed);
-    while (!limbo_.empty() && limbo_.front().epoch + 2 <= epoch) {
-      const std::uint32_t cell = limbo_.front().cell;
-      limbo_.pop_front();
+    retired_.reclaim(epoch, [this, s](std::uint32_t cell) {
       std::destroy_at(&s->cells[cell].kv);
       cell_state_[cell] = free_bit | free_cell_;
       free_cell_ = cell;
-    }
-    std::erase_if(old_slabs_, [epoch](const auto& r) { return r.epoch + 2 <= epoch; });
-    std::erase_if(old_tables_, [epoch](const auto& r) { return r.epoch + 2 <= epoch; });
+    });
   }
 
   // Three blocks, each false_sharing_range apart. First what every reader loads and only
@@ -530,7 +473,7 @@ class cache_shard {
   // stripe array (the stripes themselves are allocated apart). Then the lock, which writers and
   // drainers write. Then the writers' state, which every replayed read writes (the policy).
   alignas(false_sharing_range) std::atomic<slab*> slab_{nullptr};
-  std::atomic<index_table*> table_{nullptr};
+  cache_index index_;
   epoch_domain& epochs_;  // the cache's, shared by its shards
   read_buffer reads_;
   alignas(false_sharing_range) mutable std::mutex mutex_;
@@ -542,13 +485,16 @@ class cache_shard {
   std::uint32_t free_slot_ = none;
   std::uint32_t slot_limit_;
   std::uint32_t cell_limit_;
+  std::uint32_t advance_at_;
   std::uint32_t hand_ = 0;
   bool write_timed_;   // cells keep write deadlines (expire_after_write or a per-entry TTL)
   bool access_timed_;  // cells keep access deadlines (expire_after_access)
-  std::deque<retired_cell> limbo_;
-  std::vector<retired<slab>> old_slabs_;
-  std::vector<retired<index_table>> old_tables_;
-  std::size_t used_ = 0;  // index words not empty (entries and tombstones)
+  retire_list<slab> retired_;
+  struct slot_hash {
+    std::uint32_t slot = no_slot;
+    std::uint64_t hash = 0;
+  };
+  slot_hash hash_memo_[2];  // during policy_.evict: the last two hashes it asked for
   std::uint64_t entries_ = 0;
   std::uint64_t evictions_size_ = 0;
   std::uint64_t evictions_expired_ = 0;

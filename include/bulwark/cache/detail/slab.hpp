@@ -1,13 +1,12 @@
 #pragma once
-// The storage of a bulwark::cache shard: a slab of cells holding key-value pairs, optional
-// per-cell deadlines, and the open-addressing index from keys to cells. Internal; users include
-// bulwark/cache/cache.hpp.
+// The storage of a bulwark::cache shard: a slab of cells holding key-value pairs, and optional
+// per-cell deadlines. Internal; users include bulwark/cache/cache.hpp.
 //
-// Readers use both without a lock (see shard.hpp), so both follow one rule: what a reader can
-// reach is never modified in place. A cell's pair is constructed before the index word naming it
-// is published, and stays untouched until the epoch scheme (epoch.hpp) says no reader can still
-// see it. A slab or an index that must grow is copied into a bigger one that is published whole,
-// and the old one is retired the same way.
+// Readers use it without a lock (see shard.hpp), so it follows the index's rule (index.hpp):
+// what a reader can reach is never modified in place. A cell's pair is constructed before the
+// index word naming it is published, and stays untouched until the epoch scheme (epoch.hpp) says
+// no reader can still see it. A slab that must grow is copied into a bigger one that is
+// published whole, and the old one is retired the same way.
 
 #include <algorithm>
 #include <atomic>
@@ -22,41 +21,6 @@ namespace bulwark::detail {
 
 /// Deadlines in nanoseconds since the clock's epoch.
 inline constexpr std::int64_t never = std::numeric_limits<std::int64_t>::max();
-
-/// An index word: the top byte of the key's hash (a tag) and a 24-bit cell number.
-inline constexpr std::uint32_t empty_word = 0xFFFFFFFF;
-inline constexpr std::uint32_t tombstone_word = 0xFFFFFFFE;
-inline constexpr std::uint32_t cell_mask = 0x00FFFFFF;
-/// Cells and entries per shard: cell numbers 0xFFFFFE and 0xFFFFFF would collide with the
-/// marker words.
-inline constexpr std::uint32_t max_cells = (1u << 24) - 2;
-
-inline std::uint32_t tag_of(std::uint64_t hash) noexcept {
-  // Bits 32-39: the shard was chosen by the top bits and the position by the low ones.
-  return static_cast<std::uint32_t>(hash >> 8) & 0xFF000000u;
-}
-
-/// A linear-probing table of index words. Load (entries and tombstones) stays <= 3/4, so a
-/// probe always ends at an empty word. Any size, not only powers of two: a key's first position
-/// is the low 32 bits of its hash scaled to the size (Lemire's multiply-shift), which lets a
-/// full shard's index sit at 1.5 words an entry instead of the 2 a power of two needs when the
-/// bound is one (6 bytes an entry instead of 8).
-struct index_table {
-  std::size_t size;  // < 2^26: 1.5 x max_cells, rounded up
-  std::unique_ptr<std::atomic<std::uint32_t>[]> words;
-
-  explicit index_table(std::size_t n)
-      : size{n}, words{std::make_unique<std::atomic<std::uint32_t>[]>(n)} {
-    for (std::size_t i = 0; i < n; ++i)
-      words[i].store(empty_word, std::memory_order_relaxed);
-  }
-  [[nodiscard]] std::size_t home(std::uint64_t hash) const noexcept {
-    return static_cast<std::size_t>(((hash & 0xFFFFFFFFu) * size) >> 32);
-  }
-  [[nodiscard]] std::size_t next(std::size_t pos) const noexcept {
-    return pos + 1 == size ? 0 : pos + 1;
-  }
-};
 
 /// A fixed array of cells, each a key-value pair or raw storage, with the deadlines the cache
 /// uses: a write deadline per cell once any entry can have one (expire_after_write or a
