@@ -29,6 +29,8 @@
 #include <unordered_map>
 #include <vector>
 
+#include "workload.hpp"
+
 #if defined(__GLIBC__)
 #include <malloc.h>
 #endif
@@ -56,26 +58,9 @@ namespace {
 
 constexpr std::uint64_t key_count = 1 << 16;
 
-// Zipf(s) keys by inverse CDF: a binary search in the cumulative weights, drawn with bulwark's
-// portable uniform01 so every platform benchmarks the same sequence.
 std::vector<std::uint64_t> zipf_keys(std::size_t n, std::uint64_t seed, double s = 0.99,
                                      std::uint64_t ids = key_count) {
-  std::vector<double> cdf(ids);
-  double sum = 0;
-  for (std::uint64_t k = 0; k < ids; ++k) {
-    sum += 1.0 / std::pow(static_cast<double>(k + 1), s);
-    cdf[k] = sum;
-  }
-  bulwark::fast_rng rng{seed};
-  std::vector<std::uint64_t> keys(n);
-  for (auto& key : keys) {
-    const double u = bulwark::uniform01(rng) * sum;
-    // Scatter ranks over the key space so hot keys do not share a shard by construction.
-    const auto rank =
-        static_cast<std::uint64_t>(std::lower_bound(cdf.begin(), cdf.end(), u) - cdf.begin());
-    key = rank * 0x9E3779B97F4A7C15ULL;
-  }
-  return keys;
+  return bench_cache::zipf_keys(n, seed, s, ids);
 }
 
 const std::vector<std::uint64_t>& keys_for(int thread) {
@@ -88,39 +73,7 @@ const std::vector<std::uint64_t>& keys_for(int thread) {
   return all[static_cast<std::size_t>(thread) % all.size()];
 }
 
-// The baseline: the LRU cache people write, one mutex around list + unordered_map.
-class mutex_lru {
- public:
-  explicit mutex_lru(std::size_t capacity) : capacity_{capacity} { map_.reserve(capacity); }
-  std::optional<std::uint64_t> get(std::uint64_t key) {
-    std::lock_guard lock{mutex_};
-    const auto it = map_.find(key);
-    if (it == map_.end()) return std::nullopt;
-    order_.splice(order_.begin(), order_, it->second);
-    return it->second->second;
-  }
-  void put(std::uint64_t key, std::uint64_t value) {
-    std::lock_guard lock{mutex_};
-    if (const auto it = map_.find(key); it != map_.end()) {
-      it->second->second = value;
-      order_.splice(order_.begin(), order_, it->second);
-      return;
-    }
-    order_.emplace_front(key, value);
-    map_[key] = order_.begin();
-    if (order_.size() > capacity_) {
-      map_.erase(order_.back().first);
-      order_.pop_back();
-    }
-  }
-
- private:
-  std::mutex mutex_;
-  std::size_t capacity_;
-  std::list<std::pair<std::uint64_t, std::uint64_t>> order_;
-  std::unordered_map<std::uint64_t, std::list<std::pair<std::uint64_t, std::uint64_t>>::iterator>
-      map_;
-};
+using bench_cache::mutex_lru;
 
 // The cache-aside workload: 2^20 ids, 100000 entries cached, per-thread key arrays generated
 // once (seeded) so the timed loop reads keys and never draws them.

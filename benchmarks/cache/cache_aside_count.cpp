@@ -20,6 +20,8 @@
 #include <unordered_map>
 #include <vector>
 
+#include "workload.hpp"
+
 namespace {
 
 constexpr std::uint64_t ids = 1 << 20;
@@ -27,56 +29,10 @@ constexpr std::uint64_t capacity = 100000;
 constexpr std::size_t ops = 1 << 20;
 
 std::vector<std::uint64_t> zipf_keys(std::size_t n, std::uint64_t seed) {
-  std::vector<double> cdf(ids);
-  double sum = 0;
-  for (std::uint64_t k = 0; k < ids; ++k) {
-    sum += 1.0 / std::pow(static_cast<double>(k + 1), 0.99);
-    cdf[k] = sum;
-  }
-  bulwark::fast_rng rng{seed};
-  std::vector<std::uint64_t> keys(n);
-  for (auto& key : keys) {
-    const double u = bulwark::uniform01(rng) * sum;
-    const auto rank =
-        static_cast<std::uint64_t>(std::lower_bound(cdf.begin(), cdf.end(), u) - cdf.begin());
-    key = rank * 0x9E3779B97F4A7C15ULL;
-  }
-  return keys;
+  return bench_cache::zipf_keys(n, seed, 0.99, ids);
 }
 
-// bench_cache's baseline, the same code.
-class mutex_lru {
- public:
-  explicit mutex_lru(std::size_t cap) : capacity_{cap} { map_.reserve(cap); }
-  std::optional<std::uint64_t> get(std::uint64_t key) {
-    std::lock_guard lock{mutex_};
-    const auto it = map_.find(key);
-    if (it == map_.end()) return std::nullopt;
-    order_.splice(order_.begin(), order_, it->second);
-    return it->second->second;
-  }
-  void put(std::uint64_t key, std::uint64_t value) {
-    std::lock_guard lock{mutex_};
-    if (const auto it = map_.find(key); it != map_.end()) {
-      it->second->second = value;
-      order_.splice(order_.begin(), order_, it->second);
-      return;
-    }
-    order_.emplace_front(key, value);
-    map_[key] = order_.begin();
-    if (order_.size() > capacity_) {
-      map_.erase(order_.back().first);
-      order_.pop_back();
-    }
-  }
-
- private:
-  std::mutex mutex_;
-  std::size_t capacity_;
-  std::list<std::pair<std::uint64_t, std::uint64_t>> order_;
-  std::unordered_map<std::uint64_t, std::list<std::pair<std::uint64_t, std::uint64_t>>::iterator>
-      map_;
-};
+using bench_cache::mutex_lru;  // bench_cache's baseline, the same code
 
 template <class Cache>
 void op(Cache& c, std::uint64_t key, std::size_t i, bool mix, std::uint64_t& found) {
