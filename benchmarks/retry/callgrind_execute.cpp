@@ -9,7 +9,9 @@ namespace {
 
 constexpr int calls = 100000;
 
-[[gnu::noinline]] int work(int x) { return x + 1; }
+[[gnu::noinline]] int work(int x) {
+  return x + 1;
+}
 
 [[gnu::noinline]] int run_plain(bulwark::retry<>& retry) {
   int x = 0;

@@ -24,7 +24,6 @@
 #include "bulwark/detail/saturating.hpp"
 #include "bulwark/rate_limit/limiter_base.hpp"
 #include "bulwark/rate_limit/rules/gcra_rule.hpp"
-#include "bulwark/rate_limit/rules/gcra_rule.hpp"
 #include "bulwark/redis/client.hpp"
 #include "bulwark/redis/decision.hpp"
 #include "bulwark/redis/detail/batch.hpp"
