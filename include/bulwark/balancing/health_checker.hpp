@@ -26,6 +26,15 @@ struct health_check_options {
   std::uint32_t unhealthy_threshold = 3;        ///< consecutive failures that take it out
 };
 
+namespace detail {
+inline void validate(const health_check_options& options) {
+  const option_check check{"health_checker"};
+  check.positive("interval", options.interval);
+  check.at_least("healthy_threshold", options.healthy_threshold, 1u);
+  check.at_least("unhealthy_threshold", options.unhealthy_threshold, 1u);
+}
+}  // namespace detail
+
 /// Tracks probe results per endpoint and says when an endpoint changes state. It does not
 /// probe by itself: the caller asks which endpoints are due(), probes them however it likes
 /// (HTTP, TCP, a query), and report()s each result; run_due(probe, on_change) does both in
@@ -47,11 +56,7 @@ class health_checker {
   /// Throws std::invalid_argument for a non-positive interval or a zero threshold.
   explicit health_checker(std::vector<std::string> ids, health_check_options options = {},
                           Clock clock = {})
-      : options_{options}, clock_{std::move(clock)} {
-    const option_check check{"health_checker"};
-    check.positive("interval", options_.interval);
-    check.at_least("healthy_threshold", options_.healthy_threshold, 1u);
-    check.at_least("unhealthy_threshold", options_.unhealthy_threshold, 1u);
+      : options_{(detail::validate(options), options)}, clock_{std::move(clock)} {
     set_targets(std::move(ids));
   }
 

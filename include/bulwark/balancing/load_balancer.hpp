@@ -45,6 +45,18 @@ struct balancer_options {
   std::optional<outlier_options> outlier{};
 };
 
+namespace detail {
+inline void validate(const balancer_options& options) {
+  const option_check check{"load_balancer"};
+  check.in_range("panic_threshold", options.panic_threshold, 0.0, 1.0);
+  check.positive("ewma_window", options.ewma_window);
+  check.non_negative("slow_start.window", options.slow_start.window);
+  check.positive("slow_start.aggression", options.slow_start.aggression);
+  check.in_range("slow_start.min_weight_percent", options.slow_start.min_weight_percent, 0.0,
+                 100.0);
+}
+}  // namespace detail
+
 /// A balancer refused: no endpoint is available (an empty set).
 class no_endpoint_available : public rejected {
  public:
@@ -113,14 +125,9 @@ class load_balancer {
   /// Throws std::invalid_argument for bad options, an empty or repeated id, or a zero weight.
   explicit load_balancer(std::vector<endpoint> endpoints, balancer_options options = {},
                          Policy policy = {}, Clock clock = {})
-      : options_{std::move(options)}, policy_{std::move(policy)}, clock_{std::move(clock)} {
-    const option_check check{"load_balancer"};
-    check.in_range("panic_threshold", options_.panic_threshold, 0.0, 1.0);
-    check.positive("ewma_window", options_.ewma_window);
-    check.non_negative("slow_start.window", options_.slow_start.window);
-    check.positive("slow_start.aggression", options_.slow_start.aggression);
-    check.in_range("slow_start.min_weight_percent", options_.slow_start.min_weight_percent, 0.0,
-                   100.0);
+      : options_{(detail::validate(options), std::move(options))},
+        policy_{std::move(policy)},
+        clock_{std::move(clock)} {
     if (options_.outlier) detector_.emplace(*options_.outlier);
     update(std::move(endpoints));
   }

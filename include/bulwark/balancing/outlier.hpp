@@ -76,7 +76,8 @@ inline void validate(const outlier_options& o) {
 /// Ejection flags live on the endpoint states (read when a snapshot is built); the rest here.
 class outlier_detector {
  public:
-  explicit outlier_detector(outlier_options options) : options_{options} { validate(options_); }
+  explicit outlier_detector(outlier_options options)
+      : options_{(detail::validate(options), options)} {}
 
   [[nodiscard]] const outlier_options& options() const noexcept { return options_; }
 

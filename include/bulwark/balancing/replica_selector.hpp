@@ -28,6 +28,17 @@
 
 namespace bulwark {
 
+namespace detail {
+inline void validate(const replica_selector_options& options) {
+  const option_check check{"replica_selector"};
+  check.non_negative("local_threshold", options.local_threshold);
+  check.positive("heartbeat_frequency", options.heartbeat_frequency);
+  check.non_negative("idle_write_period", options.idle_write_period);
+  check.fraction("rtt_alpha", options.rtt_alpha);
+  check.positive("causal_poll_interval", options.causal_poll_interval);
+}
+}  // namespace detail
+
 /// Routes reads and writes over one primary and N replicas.
 ///
 /// The caller reports what it observes: report_rtt() for round trips (a moving average, as
@@ -61,7 +72,7 @@ class replica_selector {
   /// Throws std::invalid_argument for bad options, an empty or repeated id.
   replica_selector(replica primary, std::vector<replica> replicas,
                    replica_selector_options options = {}, Clock clock = {})
-      : options_{validated(options)},
+      : options_{(detail::validate(options), options)},
         clock_{std::move(clock)},
         current_{first_topology(std::move(primary), std::move(replicas))},
         ops_{std::make_unique<std::atomic<std::uint32_t>[]>(current_.load()->members.size())} {}
@@ -211,16 +222,6 @@ class replica_selector {
  private:
   using topology = detail::replica_topology<Position>;
   using member = typename topology::member;
-
-  static const replica_selector_options& validated(const replica_selector_options& options) {
-    const option_check check{"replica_selector"};
-    check.non_negative("local_threshold", options.local_threshold);
-    check.positive("heartbeat_frequency", options.heartbeat_frequency);
-    check.non_negative("idle_write_period", options.idle_write_period);
-    check.fraction("rtt_alpha", options.rtt_alpha);
-    check.positive("causal_poll_interval", options.causal_poll_interval);
-    return options;
-  }
 
   static std::shared_ptr<const topology> first_topology(replica primary,
                                                         std::vector<replica> replicas) {

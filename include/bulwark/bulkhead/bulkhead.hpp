@@ -37,6 +37,21 @@ struct bulkhead_options {
   duration queue_interval = std::chrono::milliseconds{100};
 };
 
+namespace detail {
+inline void validate(const bulkhead_options& options) {
+  const option_check check{"bulkhead"};
+  check.in_range("max_concurrent", options.max_concurrent, std::uint32_t{1},
+                 detail::bulkhead_semaphore::max_count);
+  check.at_most("max_waiting", options.max_waiting, detail::bulkhead_semaphore::max_count);
+  check.non_negative("max_wait", options.max_wait);
+  check.that(options.queue >= queue_discipline::fifo &&
+                 options.queue <= queue_discipline::codel_adaptive_lifo,
+             "queue", "a queue_discipline", static_cast<int>(options.queue));
+  check.positive("queue_target", options.queue_target);
+  check.positive("queue_interval", options.queue_interval);
+}
+}  // namespace detail
+
 /// A semaphore bulkhead (resilience4j's Bulkhead, Polly's concurrency limiter): at most
 /// max_concurrent calls inside at once, and a bounded queue of callers waiting for a slot,
 /// FIFO by default, or run as Facebook runs its server queues (CoDel, adaptive LIFO).
@@ -61,7 +76,7 @@ class bulkhead {
   /// Throws std::invalid_argument ("bulwark::bulkhead: max_concurrent must be in [1,
   /// 2147483647] (got 0)").
   explicit bulkhead(bulkhead_options options = {}, Clock clock = {})
-      : options_{validated(options)},
+      : options_{(detail::validate(options), options)},
         semaphore_{options_.max_concurrent,
                    options_.max_waiting,
                    {options_.queue, options_.queue_target, options_.queue_interval},
@@ -119,20 +134,6 @@ class bulkhead {
   [[nodiscard]] const Clock& clock() const noexcept { return clock_; }
 
  private:
-  static const bulkhead_options& validated(const bulkhead_options& options) {
-    const option_check check{"bulkhead"};
-    check.in_range("max_concurrent", options.max_concurrent, std::uint32_t{1},
-                   detail::bulkhead_semaphore::max_count);
-    check.at_most("max_waiting", options.max_waiting, detail::bulkhead_semaphore::max_count);
-    check.non_negative("max_wait", options.max_wait);
-    check.that(options.queue >= queue_discipline::fifo &&
-                   options.queue <= queue_discipline::codel_adaptive_lifo,
-               "queue", "a queue_discipline", static_cast<int>(options.queue));
-    check.positive("queue_target", options.queue_target);
-    check.positive("queue_interval", options.queue_interval);
-    return options;
-  }
-
   static time_point read_clock(const void* clock) noexcept {
     return static_cast<const Clock*>(clock)->now();
   }

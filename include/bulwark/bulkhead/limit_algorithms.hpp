@@ -32,6 +32,18 @@ struct aimd_options {
   duration timeout = std::chrono::seconds{5};
 };
 
+namespace detail {
+inline void validate(const aimd_options& options) {
+  const option_check check{"aimd_limit"};
+  check.at_least("min_limit", options.min_limit, std::uint32_t{1});
+  check.at_least("max_limit", options.max_limit, options.min_limit);
+  check.in_range("initial_limit", options.initial_limit, options.min_limit, options.max_limit);
+  check.that(options.backoff_ratio >= 0.5 && options.backoff_ratio < 1.0, "backoff_ratio",
+             "in [0.5, 1)", options.backoff_ratio);
+  check.positive("timeout", options.timeout);
+}
+}  // namespace detail
+
 /// Additive increase, multiplicative decrease (Netflix AIMDLimit): a drop, or a latency above
 /// `timeout`, multiplies the limit by backoff_ratio (truncating); a success while the limiter
 /// is at least half used adds 1 (the half-use check stops an idle client from growing a limit
@@ -41,15 +53,8 @@ class aimd_limit {
  public:
   using options_type = aimd_options;
 
-  explicit aimd_limit(aimd_options options) : options_{options}, limit_{options.initial_limit} {
-    const option_check check{"aimd_limit"};
-    check.at_least("min_limit", options.min_limit, std::uint32_t{1});
-    check.at_least("max_limit", options.max_limit, options.min_limit);
-    check.in_range("initial_limit", options.initial_limit, options.min_limit, options.max_limit);
-    check.that(options.backoff_ratio >= 0.5 && options.backoff_ratio < 1.0, "backoff_ratio",
-               "in [0.5, 1)", options.backoff_ratio);
-    check.positive("timeout", options.timeout);
-  }
+  explicit aimd_limit(aimd_options options)
+      : options_{(detail::validate(options), options)}, limit_{options.initial_limit} {}
 
   [[nodiscard]] std::uint32_t limit() const noexcept { return limit_; }
 
@@ -90,6 +95,20 @@ struct gradient2_options {
   bool drift_guard = true;
 };
 
+namespace detail {
+inline void validate(const gradient2_options& options) {
+  const option_check check{"gradient2_limit"};
+  check.at_least("min_limit", options.min_limit, std::uint32_t{1});
+  check.at_least("max_limit", options.max_limit, options.min_limit);
+  check.in_range("initial_limit", options.initial_limit, options.min_limit, options.max_limit);
+  check.fraction("smoothing", options.smoothing);
+  check.at_least("rtt_tolerance", options.rtt_tolerance, 1.0);
+  check.at_least("long_window", options.long_window, std::uint32_t{1});
+  check.non_negative("queue_size", options.queue_size);
+  check.in_range("drop_ratio", options.drop_ratio, 0.5, 1.0);
+}
+}  // namespace detail
+
 /// Gradient2 (Netflix concurrency-limits): compares the latest latency (short RTT) with an
 /// exponential average over long_window samples (long RTT), and moves the limit by
 ///   gradient  = clamp(rtt_tolerance * long / short, 0.5, 1)
@@ -117,17 +136,8 @@ class gradient2_limit {
   using options_type = gradient2_options;
 
   explicit gradient2_limit(gradient2_options options)
-      : options_{options}, estimate_{static_cast<double>(options.initial_limit)} {
-    const option_check check{"gradient2_limit"};
-    check.at_least("min_limit", options.min_limit, std::uint32_t{1});
-    check.at_least("max_limit", options.max_limit, options.min_limit);
-    check.in_range("initial_limit", options.initial_limit, options.min_limit, options.max_limit);
-    check.fraction("smoothing", options.smoothing);
-    check.at_least("rtt_tolerance", options.rtt_tolerance, 1.0);
-    check.at_least("long_window", options.long_window, std::uint32_t{1});
-    check.non_negative("queue_size", options.queue_size);
-    check.in_range("drop_ratio", options.drop_ratio, 0.5, 1.0);
-  }
+      : options_{(detail::validate(options), options)},
+        estimate_{static_cast<double>(options.initial_limit)} {}
 
   /// The limit: the estimate, truncated as Netflix's getLimit() does.
   [[nodiscard]] std::uint32_t limit() const noexcept {

@@ -30,6 +30,15 @@ struct write_behind_options {
   bool coalesce = false;
 };
 
+namespace detail {
+inline void validate(const write_behind_options& options) {
+  const option_check check{"write_behind"};
+  check.positive("batch_size", options.batch_size);
+  check.positive("max_delay", options.max_delay);
+  check.at_least("queue_capacity", options.queue_capacity, options.batch_size);
+}
+}  // namespace detail
+
 /// Write-behind: put() updates the cache and queues the write; the queue is handed to
 /// `flush(std::vector<std::pair<Key, Value>>)` in write order, in batches, when `batch_size`
 /// writes are queued or the oldest is `max_delay` old (checked on each put and by poll(): there
@@ -87,14 +96,9 @@ class write_behind {
   write_behind(Cache& cache, Flush flush, write_behind_options options = {}, Clock clock = {})
       : cache_{cache},
         flush_{std::move(flush)},
-        options_{options},
+        options_{(detail::validate(options), options)},
         clock_{std::move(clock)},
-        queued_{0, hash_of(cache), key_equal{}} {
-    const option_check check{"write_behind"};
-    check.positive("batch_size", options_.batch_size);
-    check.positive("max_delay", options_.max_delay);
-    check.at_least("queue_capacity", options_.queue_capacity, options_.batch_size);
-  }
+        queued_{0, hash_of(cache), key_equal{}} {}
 
   write_behind(const write_behind&) = delete;
   write_behind& operator=(const write_behind&) = delete;

@@ -53,7 +53,7 @@ class circuit_breaker {
 
   /// Validates `options` (std::invalid_argument naming the field otherwise) and starts closed.
   explicit circuit_breaker(circuit_breaker_options options = {}, Clock clock = {})
-      : options_{checked(std::move(options))},
+      : options_{(detail::validate(options), std::move(options))},
         clock_{std::move(clock)},
         slow_detection_{options_.slow_call_duration != slow_calls_off},
         coarse_slow_{slow_detection_ && offers_coarse_now<Clock> &&
@@ -223,10 +223,6 @@ class circuit_breaker {
     }
   }
 
-  static circuit_breaker_options checked(circuit_breaker_options o) {
-    detail::validate(o);
-    return o;
-  }
   static constexpr bool passes(circuit_state s) noexcept {
     return s == circuit_state::closed || s == circuit_state::metrics_only ||
            s == circuit_state::disabled;

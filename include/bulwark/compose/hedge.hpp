@@ -124,6 +124,15 @@ struct hedge_metrics {
   friend bool operator==(const hedge_metrics&, const hedge_metrics&) = default;
 };
 
+namespace detail {
+inline void validate(const hedge_options& options) {
+  const option_check check{"hedge"};
+  check.non_negative("delay", options.delay);
+  check.in_range("max_hedged_attempts", options.max_hedged_attempts, std::uint32_t{1},
+                 std::uint32_t{10});
+}
+}  // namespace detail
+
 /// Hedged requests ("The Tail at Scale", Dean and Barroso, 2013; Polly v8's hedging
 /// strategy): the call starts once; if no attempt has succeeded after `delay`, another copy
 /// starts, up to max_hedged_attempts more. The first success wins and is returned; every other
@@ -150,7 +159,7 @@ class hedge {
   /// Throws std::invalid_argument ("bulwark::hedge: max_hedged_attempts must be in [1, 10]
   /// (got 0)").
   explicit hedge(hedge_options options = {}, Executor executor = {}, Clock clock = {})
-      : options_{validated(std::move(options))},
+      : options_{(detail::validate(options), std::move(options))},
         executor_{std::move(executor)},
         clock_{std::move(clock)} {}
 
@@ -267,14 +276,6 @@ class hedge {
                         .jitter = jitter_kind::none},
             .budget = options.budget,
             .active_budget = options.active_budget};
-  }
-
-  static hedge_options validated(hedge_options options) {
-    const option_check check{"hedge"};
-    check.non_negative("delay", options.delay);
-    check.in_range("max_hedged_attempts", options.max_hedged_attempts, std::uint32_t{1},
-                   std::uint32_t{10});
-    return options;
   }
 
   template <bool WithToken, class Result, class Shared>

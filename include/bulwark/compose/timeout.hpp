@@ -43,6 +43,10 @@ template <class T>
 inline constexpr bool is_future = false;
 template <class T>
 inline constexpr bool is_future<std::future<T>> = true;
+
+inline void validate(const timeout_options& options) {
+  option_check{"timeout"}.positive("timeout", options.timeout);
+}
 }  // namespace detail
 
 /// A deadline per call. Synchronous C++ cannot be interrupted, so the callable cooperates,
@@ -69,7 +73,7 @@ class timeout {
 
   /// Throws std::invalid_argument ("bulwark::timeout: timeout must be > 0 (got 0s)").
   explicit timeout(timeout_options options = {}, Clock clock = {})
-      : options_{validated(options)},
+      : options_{(detail::validate(options), options)},
         clock_{std::move(clock)},
         watchdog_{std::make_shared<detail::watchdog<Clock>>(clock_)} {}
 
@@ -111,11 +115,6 @@ class timeout {
   [[nodiscard]] const Clock& clock() const noexcept { return clock_; }
 
  private:
-  static const timeout_options& validated(const timeout_options& options) {
-    option_check{"timeout"}.positive("timeout", options.timeout);
-    return options;
-  }
-
   [[nodiscard]] timeout_expired expired() const {
     return timeout_expired{"timeout", "the call did not finish within its timeout"};
   }

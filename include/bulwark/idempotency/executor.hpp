@@ -166,9 +166,10 @@ class idempotency_executor {
       : idempotency_executor(store, options, Codec{}, std::move(clock)) {}
 
   idempotency_executor(Store& store, idempotency_options options, Codec codec, Clock clock = {})
-      : store_{store}, options_{options}, codec_{std::move(codec)}, clock_{std::move(clock)} {
-    detail::validate(options_);
-  }
+      : store_{store},
+        options_{(detail::validate(options), options)},
+        codec_{std::move(codec)},
+        clock_{std::move(clock)} {}
 
   idempotency_executor(const idempotency_executor&) = delete;  // permits point to it
   idempotency_executor& operator=(const idempotency_executor&) = delete;

@@ -32,6 +32,18 @@
 
 namespace bulwark {
 
+namespace detail {
+inline void validate(const keyed_limiter_options& options) {
+  const option_check check{"keyed_limiter"};
+  check.at_least("max_keys", options.max_keys, std::size_t{1});
+  check.positive("idle_timeout", options.idle_timeout);
+  check.that(options.on_table_full == keyed_table_full::reject_new_keys ||
+                 options.on_table_full == keyed_table_full::evict_least_recent,
+             "on_table_full", "reject_new_keys or evict_least_recent",
+             static_cast<int>(options.on_table_full));
+}
+}  // namespace detail
+
 /// One `Limiter` (gcra<Clock>, token_bucket<Clock>, ...) per key, built on first use from the
 /// shared per-key options, in at most `max_keys` entries.
 ///
@@ -81,7 +93,7 @@ class keyed_limiter {
   /// (by building one limiter from them).
   explicit keyed_limiter(limiter_options per_key, keyed_limiter_options options = {},
                          clock_type clock = {}, Hash hash = {})
-      : options_{validated(options)},
+      : options_{(detail::validate(options), options)},
         policy_{per_key, clock},  // throws for bad per-key options
         clock_{std::move(clock)},
         hash_{std::move(hash)} {
@@ -214,17 +226,6 @@ class keyed_limiter {
   [[nodiscard]] static constexpr std::size_t slot_bytes() noexcept { return sizeof(slot); }
 
  private:
-  static const keyed_limiter_options& validated(const keyed_limiter_options& options) {
-    const option_check check{"keyed_limiter"};
-    check.at_least("max_keys", options.max_keys, std::size_t{1});
-    check.positive("idle_timeout", options.idle_timeout);
-    check.that(options.on_table_full == keyed_table_full::reject_new_keys ||
-                   options.on_table_full == keyed_table_full::evict_least_recent,
-               "on_table_full", "reject_new_keys or evict_least_recent",
-               static_cast<int>(options.on_table_full));
-    return options;
-  }
-
   // Counters written only under the shard's mutex, so a plain load and store (no locked
   // instruction), and read without it by metrics().
   static void bump(std::atomic<std::uint64_t>& counter) noexcept {

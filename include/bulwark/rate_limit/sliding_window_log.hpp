@@ -23,6 +23,14 @@ struct sliding_window_log_options {
   duration window = std::chrono::seconds{1};
 };
 
+namespace detail {
+inline void validate(const sliding_window_log_options& options) {
+  const option_check check{"sliding_window_log"};
+  check.at_least("limit", options.limit, std::uint32_t{1});
+  check.positive("window", options.window);
+}
+}  // namespace detail
+
 /// An exact sliding-window limiter: in no half-open interval [t, t + W) of the clock's time
 /// are more than `limit` units admitted. None of the anchors offers this bound: windows and
 /// counters approximate it.
@@ -47,7 +55,9 @@ class sliding_window_log : public detail::limiter_base<sliding_window_log<Clock>
  public:
   /// Validates `options` (std::invalid_argument naming the field); allocates the ring.
   explicit sliding_window_log(sliding_window_log_options options, Clock clock = {})
-      : base{std::move(clock)}, options_{validated(options)}, ring_(options.limit) {}
+      : base{std::move(clock)},
+        options_{(detail::validate(options), options)},
+        ring_(options.limit) {}
 
   [[nodiscard]] const sliding_window_log_options& options() const noexcept { return options_; }
 
@@ -55,13 +65,6 @@ class sliding_window_log : public detail::limiter_base<sliding_window_log<Clock>
   static constexpr std::string_view component = "sliding_window_log";
   static constexpr bool reserves = false;
   static constexpr bool execute_waits = false;
-
-  static const sliding_window_log_options& validated(const sliding_window_log_options& options) {
-    const option_check check{component};
-    check.at_least("limit", options.limit, std::uint32_t{1});
-    check.positive("window", options.window);
-    return options;
-  }
 
   [[nodiscard]] std::uint64_t max_cost() const noexcept { return options_.limit; }
 

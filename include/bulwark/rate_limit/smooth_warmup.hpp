@@ -29,6 +29,16 @@ struct smooth_warmup_options {
   double cold_factor = 3.0;
 };
 
+namespace detail {
+inline void validate(const smooth_warmup_options& options) {
+  const option_check check{"smooth_warmup"};
+  detail::check_rate(check, "rate", options.rate);
+  check.positive("warmup_period", options.warmup_period);
+  check.that(options.cold_factor >= 1.0 && options.cold_factor <= 1e6, "cold_factor",
+             "in [1, 1000000]", options.cold_factor);
+}
+}  // namespace detail
+
 /// A warming-up limiter with Guava's SmoothWarmingUp semantics. With stable interval s =
 /// period / count (as a double, in ns), warm-up W and cold interval c = cold_factor x s:
 ///
@@ -59,7 +69,7 @@ class smooth_warmup : public detail::limiter_base<smooth_warmup<Clock>, Clock> {
   /// Validates `options` (std::invalid_argument naming the field); reads the clock once, and
   /// starts cold.
   explicit smooth_warmup(smooth_warmup_options options, Clock clock = {})
-      : base{std::move(clock)}, options_{validated(options)} {
+      : base{std::move(clock)}, options_{(detail::validate(options), options)} {
     stable_ = std::chrono::duration<double, std::nano>(options_.rate.period).count() /
               static_cast<double>(options_.rate.count);
     const double warmup = std::chrono::duration<double, std::nano>(options_.warmup_period).count();
@@ -81,15 +91,6 @@ class smooth_warmup : public detail::limiter_base<smooth_warmup<Clock>, Clock> {
   static constexpr std::string_view component = "smooth_warmup";
   static constexpr bool reserves = true;
   static constexpr bool execute_waits = false;
-
-  static const smooth_warmup_options& validated(const smooth_warmup_options& options) {
-    const option_check check{component};
-    detail::check_rate(check, "rate", options.rate);
-    check.positive("warmup_period", options.warmup_period);
-    check.that(options.cold_factor >= 1.0 && options.cold_factor <= 1e6, "cold_factor",
-               "in [1, 1000000]", options.cold_factor);
-    return options;
-  }
 
   [[nodiscard]] std::uint64_t max_cost() const noexcept {
     return std::numeric_limits<std::uint32_t>::max();

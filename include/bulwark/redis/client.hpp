@@ -83,7 +83,9 @@ class redis_client {
  public:
   /// Validates `options` (std::invalid_argument naming the field and value). Does not connect.
   explicit redis_client(redis_client_options options = {}, Clock clock = {})
-      : options_{validated(std::move(options))}, clock_{std::move(clock)}, shared_{options_} {
+      : options_{(detail::validate(options), std::move(options))},
+        clock_{std::move(clock)},
+        shared_{options_} {
     std::random_device device;
     const std::uint64_t seed = (std::uint64_t{device()} << 32) ^ device();
     slots_.reserve(options_.connections);
@@ -154,11 +156,6 @@ class redis_client {
   }
 
  private:
-  static redis_client_options validated(redis_client_options options) {
-    detail::validate(options);
-    return options;
-  }
-
   struct slot {
     slot(const redis_client_options& o, const Clock& c, detail::redis_connection_shared& shared,
          std::uint64_t seed)

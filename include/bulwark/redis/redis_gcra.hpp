@@ -34,6 +34,24 @@
 
 namespace bulwark {
 
+namespace detail {
+inline void validate(const redis_gcra_options& o) {
+  const option_check check{"redis_gcra"};
+  detail::check_rate(check, "rate", o.rate);
+  check.at_least("burst", o.burst, std::uint32_t{1});
+  const auto most = static_cast<std::uint64_t>((detail::lua_exact_ns - detail::lua_time_slack_ns) /
+                                               o.rate.interval().count());
+  check.that(o.burst <= most, "burst", "<= " + std::to_string(most) + " at this rate", o.burst);
+  check.fraction("local_share", o.local_share);
+  check.in_range("batch", o.batch, std::uint32_t{1}, o.burst);
+  check.positive("batch_ttl", o.batch_ttl);
+  check.in_range("max_key_length", o.max_key_length, std::size_t{1}, std::size_t{4096});
+  check.at_least("max_local_keys", o.max_local_keys, std::size_t{1});
+  check.that(detail::valid_key_part(o.prefix, 256) || o.prefix.empty(), "prefix",
+             "at most 256 bytes without spaces, control characters or braces", o.prefix);
+}
+}  // namespace detail
+
 /// A GCRA limiter per key whose state is one Redis string per key: the theoretical arrival
 /// time TAT in nanoseconds. A request of cost c at server time t is admitted iff
 /// max(TAT, t) + c T - t <= tau, and then TAT := max(TAT, t) + c T (bulwark::gcra_rule, so
@@ -60,7 +78,7 @@ class redis_gcra {
   redis_gcra(redis_client<Clock>& client, redis_gcra_options options)
       : client_{client},
         clock_{client.clock()},
-        options_{validated(std::move(options))},
+        options_{(detail::validate(options), std::move(options))},
         rule_{gcra_options{options_.rate, options_.burst}},
         interval_{rule_.emission_interval().count()},
         tau_{rule_.tolerance().count()},
@@ -183,23 +201,6 @@ class redis_gcra {
   }
 
  private:
-  static redis_gcra_options validated(redis_gcra_options o) {
-    const option_check check{"redis_gcra"};
-    detail::check_rate(check, "rate", o.rate);
-    check.at_least("burst", o.burst, std::uint32_t{1});
-    const auto most = static_cast<std::uint64_t>(
-        (detail::lua_exact_ns - detail::lua_time_slack_ns) / o.rate.interval().count());
-    check.that(o.burst <= most, "burst", "<= " + std::to_string(most) + " at this rate", o.burst);
-    check.fraction("local_share", o.local_share);
-    check.in_range("batch", o.batch, std::uint32_t{1}, o.burst);
-    check.positive("batch_ttl", o.batch_ttl);
-    check.in_range("max_key_length", o.max_key_length, std::size_t{1}, std::size_t{4096});
-    check.at_least("max_local_keys", o.max_local_keys, std::size_t{1});
-    check.that(detail::valid_key_part(o.prefix, 256) || o.prefix.empty(), "prefix",
-               "at most 256 bytes without spaces, control characters or braces", o.prefix);
-    return o;
-  }
-
   // A reservation horizon the script computes with exactly: a reservation leaves a backlog of
   // at most tau + max_wait, and the next decision adds up to tau to it (scripts.hpp).
   [[nodiscard]] std::int64_t max_wait(duration timeout) const noexcept {

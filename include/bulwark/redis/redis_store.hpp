@@ -65,6 +65,16 @@ struct redis_store_metrics {
   friend bool operator==(const redis_store_metrics&, const redis_store_metrics&) = default;
 };
 
+namespace detail {
+inline void validate(const redis_store_options& o) {
+  const option_check check{"redis_store"};
+  check.in_range("max_key_length", o.max_key_length, std::size_t{1}, std::size_t{4096});
+  check.that(detail::valid_key_part(o.prefix, 256) || o.prefix.empty(), "prefix",
+             "at most 256 bytes without spaces, control characters or braces", o.prefix);
+  check.non_negative("restart_quarantine", o.restart_quarantine);
+}
+}  // namespace detail
+
 /// Idempotency records in Redis, one string per (scope, key), each operation one script:
 ///
 /// - try_begin: if the record is absent (never written, released, or expired by Redis), takes
@@ -102,7 +112,7 @@ class redis_store {
 
   /// Validates `options` (std::invalid_argument naming the field and value).
   explicit redis_store(redis_client<Clock>& client, redis_store_options options = {})
-      : client_{client}, options_{validated(std::move(options))} {}
+      : client_{client}, options_{(detail::validate(options), std::move(options))} {}
 
   redis_store(const redis_store&) = delete;
   redis_store& operator=(const redis_store&) = delete;
@@ -207,15 +217,6 @@ class redis_store {
   }
 
  private:
-  static redis_store_options validated(redis_store_options o) {
-    const option_check check{"redis_store"};
-    check.in_range("max_key_length", o.max_key_length, std::size_t{1}, std::size_t{4096});
-    check.that(detail::valid_key_part(o.prefix, 256) || o.prefix.empty(), "prefix",
-               "at most 256 bytes without spaces, control characters or braces", o.prefix);
-    check.non_negative("restart_quarantine", o.restart_quarantine);
-    return o;
-  }
-
   // Checked after the round trip: the connect that detects a restart is usually the one
   // that sent this try_begin. Differences of clock readings, so no time_point overflows.
   bool in_quarantine() const {

@@ -20,6 +20,14 @@ struct active_request_budget_options {
   std::uint32_t min_retry_concurrency = 3;
 };
 
+namespace detail {
+inline void validate(const active_request_budget_options& options) {
+  const option_check check{"active_request_budget"};
+  check.in_range("budget_percent", options.budget_percent, 0.0, 1000.0);
+  check.at_most("min_retry_concurrency", options.min_retry_concurrency, std::uint32_t{0x7fffffff});
+}
+}  // namespace detail
+
 /// What an active-request budget has done, and its state now.
 struct active_request_budget_metrics {
   std::uint64_t granted = 0;          ///< retries allowed
@@ -96,12 +104,8 @@ class active_request_budget {
 
   /// Throws std::invalid_argument ("bulwark::active_request_budget: budget_percent must be
   /// in [0, 1000] (got -1)").
-  explicit active_request_budget(active_request_budget_options options = {}) : options_{options} {
-    const option_check check{"active_request_budget"};
-    check.in_range("budget_percent", options.budget_percent, 0.0, 1000.0);
-    check.at_most("min_retry_concurrency", options.min_retry_concurrency,
-                  std::uint32_t{0x7fffffff});
-  }
+  explicit active_request_budget(active_request_budget_options options = {})
+      : options_{(detail::validate(options), options)} {}
 
   active_request_budget(const active_request_budget&) = delete;  // shared: a copy would split it
   active_request_budget& operator=(const active_request_budget&) = delete;

@@ -48,6 +48,17 @@ struct backoff_options {
   double jitter_factor = 0.2;
 };
 
+namespace detail {
+inline void validate(const backoff_options& options) {
+  const option_check check{"backoff"};
+  check.non_negative("base", options.base);
+  check.non_negative("cap", options.cap);
+  check.that(options.multiplier >= 1.0 && std::isfinite(options.multiplier), "multiplier",
+             ">= 1 and finite", options.multiplier);
+  check.in_range("jitter_factor", options.jitter_factor, 0.0, 1.0);
+}
+}  // namespace detail
+
 /// Computes retry delays: the schedule of backoff_options, then its jitter.
 ///
 /// Arithmetic is overflow-free at any retry number: the exponential term is computed in double
@@ -57,14 +68,7 @@ struct backoff_options {
 class backoff {
  public:
   /// Throws std::invalid_argument ("bulwark::backoff: multiplier must be >= 1 (got 0.5)").
-  explicit backoff(backoff_options options = {}) : options_{options} {
-    const option_check check{"backoff"};
-    check.non_negative("base", options_.base);
-    check.non_negative("cap", options_.cap);
-    check.that(options_.multiplier >= 1.0 && std::isfinite(options_.multiplier), "multiplier",
-               ">= 1 and finite", options_.multiplier);
-    check.in_range("jitter_factor", options_.jitter_factor, 0.0, 1.0);
-  }
+  explicit backoff(backoff_options options = {}) : options_{(detail::validate(options), options)} {}
 
   /// The scheduled (un-jittered) delay before retry `retry` (1 for the first retry; 0 is
   /// treated as 1): min(cap, base), min(cap, base * n) or min(cap, base * multiplier^(n-1)).

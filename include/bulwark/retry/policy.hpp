@@ -46,6 +46,15 @@ struct retry_options {
   std::optional<std::uint64_t> seed{};
 };
 
+namespace detail {
+inline void validate(const retry_options& options) {
+  validate(options.backoff);  // first, as when backoff's constructor was the first to check
+  const option_check check{"retry"};
+  check.at_least("max_attempts", options.max_attempts, std::uint32_t{1});
+  if (options.max_elapsed) check.positive("max_elapsed", *options.max_elapsed);
+}
+}  // namespace detail
+
 #if BULWARK_HAS_EXCEPTIONS
 /// Returns a retry_on predicate that retries exceptions of the listed types (or derived).
 template <class... Exceptions>
@@ -65,11 +74,7 @@ class retry_policy {
   /// Throws std::invalid_argument ("bulwark::retry: max_attempts must be >= 1 (got 0)", and
   /// "bulwark::backoff: ..." for bad backoff options).
   explicit retry_policy(retry_options options = {})
-      : options_{std::move(options)}, backoff_{options_.backoff} {
-    const option_check check{"retry"};
-    check.at_least("max_attempts", options_.max_attempts, std::uint32_t{1});
-    if (options_.max_elapsed) check.positive("max_elapsed", *options_.max_elapsed);
-  }
+      : options_{(detail::validate(options), std::move(options))}, backoff_{options_.backoff} {}
   retry_policy(const retry_policy&) = delete;
   retry_policy& operator=(const retry_policy&) = delete;
 

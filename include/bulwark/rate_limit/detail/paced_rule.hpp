@@ -57,25 +57,26 @@ class paced_rule<Units> {
   }
 
  protected:
-  /// Validates the rate, then the unit count, naming `component` and `field` in the message.
-  paced_rule(std::string_view component, std::string_view field, const Options& options)
-      : interval_{validated(component, field, options)},
+  /// `options` already validated (validate_paced, through the rule's detail::validate).
+  explicit paced_rule(const Options& options)
+      : interval_{options.rate.interval().count()},
         depth_{interval_ * static_cast<std::int64_t>(options.*Units)},
         rate_{options.rate} {}
 
   std::int64_t interval_;  // T, ns per unit
   std::int64_t depth_;     // units x T, ns
   rate rate_;
-
- private:
-  static std::int64_t validated(std::string_view component, std::string_view field,
-                                const Options& options) {
-    const option_check check{component};
-    check_rate(check, "rate", options.rate);
-    check.at_least(field, options.*Units, std::uint32_t{1});
-    check_span(check, field, options.*Units, options.rate.interval());
-    return options.rate.interval().count();
-  }
 };
+
+/// The checks of options with a `rate` and a unit count `Units` (gcra's burst, the buckets'
+/// capacity): the rate, then the unit count, naming `component` and `field` in the message.
+/// Each such options struct's detail::validate calls it.
+template <auto Units, class Options>
+void validate_paced(std::string_view component, std::string_view field, const Options& options) {
+  const option_check check{component};
+  check_rate(check, "rate", options.rate);
+  check.at_least(field, options.*Units, std::uint32_t{1});
+  check_span(check, field, options.*Units, options.rate.interval());
+}
 
 }  // namespace bulwark::detail

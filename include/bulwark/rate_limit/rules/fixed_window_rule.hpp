@@ -23,6 +23,14 @@ struct fixed_window_options {
   duration window = std::chrono::seconds{1};
 };
 
+namespace detail {
+inline void validate(const fixed_window_options& options) {
+  const option_check check{"fixed_window"};
+  check.at_least("limit", options.limit, std::uint32_t{1});
+  check.positive("window", options.window);
+}
+}  // namespace detail
+
 /// The fixed window as a rule. State: the window number mod 2^32 (high half) and the count
 /// (low half). A request of cost c at t, in window k = floor(t / W), is admitted iff the count
 /// of k plus c is at most `limit` (a window newer than the stored one starts at zero). Window
@@ -37,7 +45,8 @@ class fixed_window_rule final {
   static constexpr bool reserves = false;
 
   /// Validates `options` (std::invalid_argument naming the field, as bulwark::fixed_window).
-  explicit fixed_window_rule(const fixed_window_options& options) : options_{validated(options)} {}
+  explicit fixed_window_rule(const fixed_window_options& options)
+      : options_{(detail::validate(options), options)} {}
 
   [[nodiscard]] const fixed_window_options& options() const noexcept { return options_; }
   [[nodiscard]] std::uint32_t max_cost() const noexcept { return options_.limit; }
@@ -74,13 +83,6 @@ class fixed_window_rule final {
   }
 
  private:
-  static const fixed_window_options& validated(const fixed_window_options& options) {
-    const option_check check{component};
-    check.at_least("limit", options.limit, std::uint32_t{1});
-    check.positive("window", options.window);
-    return options;
-  }
-
   [[nodiscard]] std::int64_t window_of(std::int64_t t) const noexcept {
     return detail::floor_div(t, options_.window.count());
   }

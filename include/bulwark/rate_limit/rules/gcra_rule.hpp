@@ -29,6 +29,12 @@ struct gcra_options {
   std::uint32_t burst = 1;
 };
 
+namespace detail {
+inline void validate(const gcra_options& options) {
+  validate_paced<&gcra_options::burst>("gcra", "burst", options);
+}
+}  // namespace detail
+
 /// GCRA as a rule. State: TAT, the theoretical arrival time in nanoseconds on the clock's time
 /// line. With T the emission interval and tau = burst x T, a request of cost c at time t is
 /// admitted iff
@@ -47,7 +53,8 @@ class gcra_rule final : public detail::paced_rule<&gcra_options::burst> {
   static constexpr std::string_view component = "gcra";
 
   /// Validates `options` (std::invalid_argument naming the field, as bulwark::gcra).
-  explicit gcra_rule(const gcra_options& options) : paced_rule{component, "burst", options} {}
+  explicit gcra_rule(const gcra_options& options)
+      : paced_rule{(detail::validate(options), options)} {}
 
   /// The emission interval T: the time one unit of cost is worth.
   [[nodiscard]] duration emission_interval() const noexcept { return duration{interval_}; }

@@ -27,6 +27,12 @@ struct leaky_bucket_options {
   std::uint32_t capacity = 10;
 };
 
+namespace detail {
+inline void validate(const leaky_bucket_options& options) {
+  validate_paced<&leaky_bucket_options::capacity>("leaky_bucket", "capacity", options);
+}
+}  // namespace detail
+
 /// The leaky bucket (as a queue) as a rule. State: D, the time the bucket will have drained. A
 /// request of cost c arriving at t starts leaving at s = max(D, t) and takes c x T; the bucket
 /// then holds (s - t) / T + c units. If that exceeds `capacity`, or s - t exceeds max_wait, it
@@ -41,7 +47,7 @@ class leaky_bucket_rule final : public detail::paced_rule<&leaky_bucket_options:
 
   /// Validates `options` (std::invalid_argument naming the field, as bulwark::leaky_bucket).
   explicit leaky_bucket_rule(const leaky_bucket_options& options)
-      : paced_rule{component, "capacity", options} {}
+      : paced_rule{(detail::validate(options), options)} {}
 
   [[nodiscard]] rate_decision<state> decide(state drained, std::uint32_t cost, time_point now,
                                             duration max_wait = {}) const noexcept {

@@ -25,6 +25,10 @@ struct sliding_window_counter_options {
   duration window = std::chrono::seconds{1};
 };
 
+namespace detail {
+inline void validate(const sliding_window_counter_options& options);
+}  // namespace detail
+
 /// The sliding-window counter as a rule. At time t, e into the current aligned window of
 /// length W, the estimated count over the last W is previous x (W - e) / W + current, and a
 /// request of cost c is admitted iff that estimate + c <= limit. A refusal's wait is when the
@@ -44,7 +48,7 @@ class sliding_window_counter_rule final {
 
   /// Validates `options` (std::invalid_argument naming the field).
   explicit sliding_window_counter_rule(const sliding_window_counter_options& options)
-      : options_{validated(options)} {}
+      : options_{(detail::validate(options), options)} {}
 
   [[nodiscard]] const sliding_window_counter_options& options() const noexcept { return options_; }
   [[nodiscard]] std::uint32_t max_cost() const noexcept { return options_.limit; }
@@ -92,14 +96,6 @@ class sliding_window_counter_rule final {
  private:
   static constexpr std::uint64_t count_mask = (1u << 20) - 1;
   static constexpr std::uint32_t window_mask = (1u << 24) - 1;
-
-  static const sliding_window_counter_options& validated(
-      const sliding_window_counter_options& options) {
-    const option_check check{component};
-    check.in_range("limit", options.limit, std::uint32_t{1}, max_limit);
-    check.positive("window", options.window);
-    return options;
-  }
 
   [[nodiscard]] std::int64_t window_of(std::int64_t t) const noexcept {
     return detail::floor_div(t, options_.window.count());
@@ -169,6 +165,14 @@ class sliding_window_counter_rule final {
 
   sliding_window_counter_options options_;
 };
+
+namespace detail {
+inline void validate(const sliding_window_counter_options& options) {
+  const option_check check{"sliding_window_counter"};
+  check.in_range("limit", options.limit, std::uint32_t{1}, sliding_window_counter_rule::max_limit);
+  check.positive("window", options.window);
+}
+}  // namespace detail
 
 static_assert(rate_rule<sliding_window_counter_rule>);
 

@@ -26,6 +26,12 @@ struct token_bucket_options {
   std::uint32_t capacity = 100;
 };
 
+namespace detail {
+inline void validate(const token_bucket_options& options) {
+  validate_paced<&token_bucket_options::capacity>("token_bucket", "capacity", options);
+}
+}  // namespace detail
+
 /// The token bucket as a rule. State: Z, the time at which the bucket would hold zero tokens.
 /// With T = rate.interval() and C = capacity, the bucket holds min(C, (t - Z) / T) tokens at
 /// time t; taking c tokens sets Z := max(Z, t - C x T) + c x T (refill first: a bucket full
@@ -42,7 +48,7 @@ class token_bucket_rule final : public detail::paced_rule<&token_bucket_options:
 
   /// Validates `options` (std::invalid_argument naming the field, as bulwark::token_bucket).
   explicit token_bucket_rule(const token_bucket_options& options)
-      : paced_rule{component, "capacity", options} {}
+      : paced_rule{(detail::validate(options), options)} {}
 
   [[nodiscard]] rate_decision<state> decide(state zero, std::uint32_t cost, time_point now,
                                             duration max_wait = {}) const noexcept {
