@@ -2,7 +2,6 @@
 // bulwark::cache: the thread-safe, bounded cache with expiry and single-flight loading.
 
 #include <algorithm>
-#include <bit>
 #include <chrono>
 #include <cstdint>
 #include <exception>
@@ -15,9 +14,12 @@
 #include <utility>
 
 #include "bulwark/cache/cache_options.hpp"
+#include "bulwark/cache/detail/deadlines.hpp"
 #include "bulwark/cache/detail/epoch.hpp"
+#include "bulwark/cache/detail/removals.hpp"
 #include "bulwark/cache/detail/shard.hpp"
 #include "bulwark/cache/detail/single_flight.hpp"
+#include "bulwark/cache/detail/stripes.hpp"
 #include "bulwark/cache/eviction.hpp"
 #include "bulwark/cache/tiny_lfu.hpp"
 #include "bulwark/core/clock.hpp"
@@ -25,7 +27,6 @@
 #include "bulwark/core/siphash.hpp"
 #include "bulwark/detail/raise.hpp"
 #include "bulwark/detail/saturating.hpp"
-#include "bulwark/detail/shard_count.hpp"
 
 namespace bulwark {
 
@@ -96,17 +97,15 @@ class cache {
                                "unset for a Hasher without a seed member",
                                options_.hash_seed.value_or(0));
     const std::uint64_t bound = counted_ ? options_.maximum_size : options_.maximum_weight;
-    shard_count_ = options_.shards != 0 ? options_.shards : default_shards(bound);
-    shard_bits_ = static_cast<unsigned>(std::countr_zero(shard_count_));
-    stripes_ = std::make_unique<stripe[]>(shard_count_);
     const std::uint32_t read_stripes = std::min<std::uint32_t>(16, epochs_.slots());
-    for (std::uint32_t i = 0; i < shard_count_; ++i) {
-      const std::uint64_t share = bound / shard_count_ + (i < bound % shard_count_ ? 1 : 0);
-      stripes_[i].shard.emplace(share, counted_, options_.expire_after_write > duration::zero(),
-                                options_.expire_after_access > duration::zero(), epochs_,
-                                read_stripes, hasher_, equal);
-      stripes_[i].flights = flights_type(hasher_, equal);
-    }
+    stripes_ = stripes_type(
+        options_.shards != 0 ? options_.shards : stripes_type::default_count(bound), bound,
+        [&](stripe& st, std::uint64_t share) {
+          st.shard.emplace(share, counted_, options_.expire_after_write > duration::zero(),
+                           options_.expire_after_access > duration::zero(), epochs_, read_stripes,
+                           hasher_, equal);
+          st.flights = flights_type(hasher_, equal);
+        });
   }
 
   cache(const cache&) = delete;
@@ -190,7 +189,7 @@ class cache {
       std::lock_guard lock{st.shard->mutex()};
       st.shard->drain_own_reads();
       st.flights.cancel(key);
-      live = st.shard->erase(key, hash, now_ns(clock_.now()), sink(out));
+      live = st.shard->erase(key, hash, detail::cell_ns(clock_.now()), sink(out));
     }
     notify(out);
     return live;
@@ -201,8 +200,8 @@ class cache {
   template <class Pred>
   std::size_t invalidate_if(Pred pred) {
     std::size_t count = 0;
-    const std::int64_t now = now_ns(clock_.now());
-    for (std::uint32_t i = 0; i < shard_count_; ++i) {
+    const std::int64_t now = detail::cell_ns(clock_.now());
+    for (std::uint32_t i = 0; i < stripes_.size(); ++i) {
       removals out;
       {
         std::lock_guard lock{stripes_[i].shard->mutex()};
@@ -216,13 +215,7 @@ class cache {
 
   /// Removes every entry; loads in flight will not cache their values.
   void invalidate_all() {
-    for (std::uint32_t i = 0; i < shard_count_; ++i) {
-      stripe& st = stripes_[i];
-      {
-        std::lock_guard lock{st.shard->mutex()};
-        st.flights.cancel_all();
-      }
-    }
+    stripes_.each_locked([](stripe& st) { st.flights.cancel_all(); });
     invalidate_if([](const Key&, const Value&) { return true; });
   }
 
@@ -230,12 +223,12 @@ class cache {
   std::size_t cleanup() { return cleanup(clock_.now()); }
   std::size_t cleanup(time_point now) {
     std::size_t count = 0;
-    for (std::uint32_t i = 0; i < shard_count_; ++i) {
+    for (std::uint32_t i = 0; i < stripes_.size(); ++i) {
       removals out;
       {
         std::lock_guard lock{stripes_[i].shard->mutex()};
         stripes_[i].shard->drain_reads();
-        count += stripes_[i].shard->sweep(now_ns(now), 0, sink(out));
+        count += stripes_[i].shard->sweep(detail::cell_ns(now), 0, sink(out));
       }
       notify(out);
     }
@@ -249,10 +242,7 @@ class cache {
   /// without it, so a snapshot taken during reads may miss the latest few).
   [[nodiscard]] cache_metrics metrics() const {
     cache_metrics m;
-    for (std::uint32_t i = 0; i < shard_count_; ++i) {
-      std::lock_guard lock{stripes_[i].shard->mutex()};
-      stripes_[i].shard->add_metrics(m);
-    }
+    stripes_.each_locked([&m](stripe& st) { st.shard->add_metrics(m); });
     m.loads = loads_.load();
     m.load_failures = load_failures_.load();
     m.load_waits = load_waits_.load();
@@ -261,48 +251,27 @@ class cache {
 
   /// Bytes of bookkeeping beyond the keys' and values' own: index, slab metadata, policy.
   [[nodiscard]] std::size_t overhead_bytes() const {
-    std::size_t bytes = sizeof(*this) + shard_count_ * sizeof(stripe) + epochs_.memory_bytes();
-    for (std::uint32_t i = 0; i < shard_count_; ++i) {
-      std::lock_guard lock{stripes_[i].shard->mutex()};
-      bytes += stripes_[i].shard->overhead_bytes();
-    }
+    std::size_t bytes = sizeof(*this) + stripes_.memory_bytes() + epochs_.memory_bytes();
+    stripes_.each_locked([&bytes](stripe& st) { bytes += st.shard->overhead_bytes(); });
     return bytes;
   }
 
-  [[nodiscard]] std::uint32_t shard_count() const noexcept { return shard_count_; }
+  [[nodiscard]] std::uint32_t shard_count() const noexcept { return stripes_.size(); }
   /// The hasher in use, with the seed the cache gave it (see cache_options::hash_seed).
   [[nodiscard]] Hasher hash_function() const { return hasher_; }
   [[nodiscard]] const cache_options& options() const noexcept { return options_; }
 
  private:
   using flights_type = detail::flight_table<Key, Value, Hasher, KeyEqual>;
-  struct stripe {
-    std::optional<shard_type> shard;
-    flights_type flights;
-  };
+  using stripes_type = detail::cache_stripes<shard_type, flights_type>;
+  using stripe = typename stripes_type::stripe;
 
   static constexpr duration no_ttl{-1};
 
-  static std::uint32_t default_shards(std::uint64_t bound) {
-    return static_cast<std::uint32_t>(
-        detail::fit_shards(std::min<std::size_t>(64, detail::hardware_shards()), bound, 64));
-  }
-  static std::int64_t now_ns(time_point t) noexcept {
-    return std::chrono::duration_cast<std::chrono::nanoseconds>(t.time_since_epoch()).count();
-  }
-  // `never` for no ttl or duration::max() (forever). A finite ttl saturates one short of
-  // `never`, so that a clock near the end of its range (or before its epoch, where never - now
-  // overflowed) cannot turn it into "never expires".
-  static std::int64_t deadline(std::int64_t now, duration ttl) noexcept {
-    if (ttl <= duration::zero() || ttl == duration::max()) return detail::never;
-    return std::min(detail::saturating_add(now, ttl.count()), detail::never - 1);
-  }
   static void check_ttl(duration ttl) { option_check{"cache"}.positive("ttl", ttl); }
 
   removals* sink(removals& out) const noexcept { return callbacks_.on_removal ? &out : nullptr; }
-  stripe& stripe_of(std::uint64_t hash) const noexcept {
-    return stripes_[shard_bits_ == 0 ? 0 : static_cast<std::size_t>(hash >> (64 - shard_bits_))];
-  }
+  stripe& stripe_of(std::uint64_t hash) const noexcept { return stripes_.of(hash); }
   bool timed_writes() const noexcept {
     return options_.expire_after_write > duration::zero() ||
            options_.expire_after_access > duration::zero() ||
@@ -331,14 +300,15 @@ class cache {
       }
       std::int64_t now = 0;
       if (slab->timed(cell)) {
-        now = now_ns(now_fn());
+        now = detail::cell_ns(now_fn());
         if (slab->expired(cell, now)) {
           s.miss(thread);
           return result;
         }
       }
-      const std::int64_t access = deadline(now, options_.expire_after_access);
-      result = out(slab->kv(cell).second, to_time_point(std::min(slab->deadline(cell), access)));
+      const std::int64_t access = detail::cell_deadline(now, options_.expire_after_access);
+      result = out(slab->kv(cell).second,
+                   detail::cell_time_point(std::min(slab->deadline(cell), access)));
       drain = s.record_hit(*slab, cell, access, thread);
     }
     if (drain) {
@@ -348,17 +318,12 @@ class cache {
     return result;
   }
 
-  static time_point to_time_point(std::int64_t ns) noexcept {
-    return ns == detail::never
-               ? time_point::max()
-               : time_point{std::chrono::duration_cast<duration>(std::chrono::nanoseconds{ns})};
-  }
-
   // Under the exclusive lock: a live value, without counting a hit or a miss.
   std::optional<Value> find_locked(shard_type& s, const Key& key, std::uint64_t hash) {
     const auto [slab, cell] = s.find(key, hash);
     if (cell == detail::no_slot) return std::nullopt;
-    if (slab->timed(cell) && slab->expired(cell, now_ns(clock_.now()))) return std::nullopt;
+    if (slab->timed(cell) && slab->expired(cell, detail::cell_ns(clock_.now())))
+      return std::nullopt;
     return slab->kv(cell).second;
   }
 
@@ -375,8 +340,8 @@ class cache {
   void write_locked(shard_type& s, K&& key, V&& value, std::uint64_t hash, std::uint32_t weight,
                     duration ttl, std::int64_t now, removals& out) {
     const std::int64_t write_deadline =
-        deadline(now, ttl == no_ttl ? options_.expire_after_write : ttl);
-    const std::int64_t access_deadline = deadline(now, options_.expire_after_access);
+        detail::cell_deadline(now, ttl == no_ttl ? options_.expire_after_write : ttl);
+    const std::int64_t access_deadline = detail::cell_deadline(now, options_.expire_after_access);
     s.drain_own_reads();
     s.put(std::forward<K>(key), std::forward<V>(value), hash, weight, now, write_deadline,
           access_deadline, sink(out));
@@ -388,8 +353,8 @@ class cache {
     if (ttl != no_ttl) per_entry_ttl_.store(true, std::memory_order_relaxed);
     const std::uint64_t hash = hasher_(key);
     const std::uint32_t weight = weigh(key, value);
-    const std::int64_t now =
-        given_now ? now_ns(*given_now) : (timed_writes() ? now_ns(clock_.now()) : 0);
+    const std::int64_t now = given_now ? detail::cell_ns(*given_now)
+                                       : (timed_writes() ? detail::cell_ns(clock_.now()) : 0);
     stripe& st = stripe_of(hash);
     removals out;
     {
@@ -404,7 +369,7 @@ class cache {
   void complete_flight(stripe& st, const Key& key, std::uint64_t hash,
                        const typename flights_type::handle& mine, const Value& value) {
     const std::uint32_t weight = weigh(key, value);
-    const std::int64_t now = timed_writes() ? now_ns(clock_.now()) : 0;
+    const std::int64_t now = timed_writes() ? detail::cell_ns(clock_.now()) : 0;
     removals out;
     {
       std::lock_guard lock{st.shard->mutex()};
@@ -415,30 +380,16 @@ class cache {
     notify(out);
   }
 
-  // Listener calls, outside every lock. All are made; the first exception is rethrown after.
-  void notify(removals& out) {
-    std::exception_ptr first;
-    for (auto& r : out) {
-      BULWARK_TRY {
-        callbacks_.on_removal(r.key, r.value, r.cause);
-      }
-      BULWARK_CATCH_ALL {
-        if (!first) first = std::current_exception();
-      }
-    }
-    if (first) std::rethrow_exception(first);
-  }
+  void notify(const removals& out) const { detail::notify_removals(callbacks_.on_removal, out); }
 
   cache_options options_;
   callbacks_type callbacks_;
   [[no_unique_address]] Clock clock_;
   [[no_unique_address]] Hasher hasher_;
   bool counted_;
-  std::uint32_t shard_count_ = 1;
-  unsigned shard_bits_ = 0;
   // Before the shards, which hold a reference to it.
   detail::epoch_domain epochs_{detail::default_epoch_slots(std::thread::hardware_concurrency())};
-  std::unique_ptr<stripe[]> stripes_;
+  stripes_type stripes_;
   std::atomic<bool> per_entry_ttl_{false};
   metric_counter loads_;
   metric_counter load_failures_;

@@ -11,6 +11,7 @@
 
 #include "bulwark/circuit_breaker/detail/call_end.hpp"
 #include "bulwark/circuit_breaker/detail/closed_window.hpp"
+#include "bulwark/circuit_breaker/detail/metrics_counts.hpp"
 #include "bulwark/circuit_breaker/detail/open_wait.hpp"
 #include "bulwark/circuit_breaker/detail/probes.hpp"
 #include "bulwark/circuit_breaker/detail/state_word.hpp"
@@ -105,8 +106,8 @@ class circuit_breaker {
   template <class Classify, detail::with_exceptions F, class... Args>
   requires std::invocable<F, Args...>
   decltype(auto) execute_classified(Classify&& classify, F&& f, Args&&... args) {
-    return run(try_acquire(), std::forward<Classify>(classify), std::forward<F>(f),
-               std::forward<Args>(args)...);
+    return detail::run_with_permit(try_acquire(), options_, std::forward<Classify>(classify),
+                                   std::forward<F>(f), std::forward<Args>(args)...);
   }
 
   /// As execute(), with the caller's clock read `now` as the call's start (bulwark::pipeline
@@ -114,9 +115,9 @@ class circuit_breaker {
   template <detail::with_exceptions F, class... Args>
   requires std::invocable<F, Args...>
   decltype(auto) execute_at(time_point now, F&& f, Args&&... args) {
-    return run(
-        try_acquire(now), [](const auto&) { return call_outcome::success; }, std::forward<F>(f),
-        std::forward<Args>(args)...);
+    return detail::run_with_permit(
+        try_acquire(now), options_, [](const auto&) { return call_outcome::success; },
+        std::forward<F>(f), std::forward<Args>(args)...);
   }
   /// execute_at(now, f) runs f at `now`, without waiting first: bulwark::pipeline may hand it
   /// the reading an outer guard took, and hand the same reading on to the next guard.
@@ -167,14 +168,7 @@ class circuit_breaker {
     const detail::state_word w{state_.load(std::memory_order_acquire)};
     circuit_breaker_metrics m;
     m.state = w.state();
-    if (w.state() == circuit_state::half_open) {
-      // Probe verdicts are never transient: the clamps change nothing here.
-      const auto t = probes_.tally(w.generation());
-      detail::set_counts(m, t.done, t.failed, t.slow, detail::half_open_minimum(options_));
-    } else {
-      const auto t = window_.totals(now);
-      detail::set_counts(m, t.calls, t.failed, t.slow, detail::closed_minimum(options_));
-    }
+    detail::set_window_counts(m, w, probes_, window_, now, options_);
     m.not_permitted_calls = not_permitted_.load();
     m.ignored_calls = ignored_.load();
     m.late_results = late_.load();
@@ -198,30 +192,6 @@ class circuit_breaker {
 
  private:
   friend permit;
-
-  template <class Classify, class F, class... Args>
-  decltype(auto) run(permit p, Classify&& classify, F&& f, Args&&... args) {
-    using result = std::invoke_result_t<F, Args...>;
-    if (!p) detail::throw_circuit_open(p.state(), p.retry_after());
-    BULWARK_TRY {
-      if constexpr (std::is_void_v<result>) {
-        std::invoke(std::forward<F>(f), std::forward<Args>(args)...);
-        p.success();
-      } else {
-        decltype(auto) r = std::invoke(std::forward<F>(f), std::forward<Args>(args)...);
-        p.record(std::invoke(classify, std::as_const(r)));
-        if constexpr (std::is_reference_v<result>) {
-          return static_cast<result>(r);
-        } else {
-          return r;
-        }
-      }
-    }
-    BULWARK_CATCH_ALL {
-      p.record(detail::classify_exception(options_, std::current_exception()));
-      BULWARK_RETHROW;
-    }
-  }
 
   static constexpr bool passes(circuit_state s) noexcept {
     return s == circuit_state::closed || s == circuit_state::metrics_only ||

@@ -10,26 +10,24 @@
 // (retire_list.hpp) until two epoch advances show that no reader pinned before it left is still
 // pinned.
 //
-// Two numberings. The policy orders *slots* (one per entry, stable for the entry's life, which
-// is what its interface needs: on_update keeps an entry's place). The index names *cells* (a
-// value's storage, replaced on every write). `slot_cell_` and `cell_state_` map between them, 8
-// bytes an entry, and free slots and free cells are chained through the same arrays.
+// Slots (the policy's numbering) and cells (the index's), their free lists and the slab's growth
+// are the cell store's (cell_store.hpp).
 
 #include <algorithm>
 #include <atomic>
-#include <bit>
 #include <cstddef>
 #include <cstdint>
 #include <memory>
 #include <mutex>
-#include <stdexcept>
 #include <utility>
 #include <vector>
 
 #include "bulwark/cache/cache_options.hpp"
+#include "bulwark/cache/detail/cell_store.hpp"
 #include "bulwark/cache/detail/epoch.hpp"
 #include "bulwark/cache/detail/index.hpp"
 #include "bulwark/cache/detail/read_buffer.hpp"
+#include "bulwark/cache/detail/removals.hpp"
 #include "bulwark/cache/detail/retire_list.hpp"
 #include "bulwark/cache/detail/slab.hpp"
 #include "bulwark/cache/eviction.hpp"
@@ -42,12 +40,7 @@ template <class Key, class Value, class Policy, class Hasher, class KeyEqual>
 class cache_shard {
  public:
   using slab = cache_slab<Key, Value>;
-  struct removal {
-    Key key;
-    Value value;
-    removal_cause cause;
-  };
-  using removals = std::vector<removal>;
+  using removals = removal_list<Key, Value>;
   /// What a lock-free lookup found: the slab it read and the cell (no_slot: nothing).
   struct found {
     const slab* in;
@@ -60,17 +53,12 @@ class cache_shard {
       : epochs_{epochs},
         reads_{stripes},
         policy_{max_weight},
-        slot_limit_{
-            counted ? static_cast<std::uint32_t>(std::min<std::uint64_t>(max_weight + 1, max_cells))
-                    : max_cells},
-        // Room for cells in limbo beyond the entries: 1/64 more, at least 16.
-        cell_limit_{counted ? std::min(max_cells, slot_limit_ + std::max(16u, slot_limit_ / 64))
-                            : max_cells},
+        cells_{max_weight, counted},
         // A quarter of the cells the shard may hold beyond its entries: a freed batch arrives
         // two advances after its retirement, so about twice this waits at the peak, within
         // the room, and a write seldom has to force an advance to find a free cell. At least
         // 16 (the room's minimum), and 16 for a weighted shard, whose cells are not bounded.
-        advance_at_{counted ? std::max(16u, (cell_limit_ - slot_limit_) / 4) : 16u},
+        advance_at_{counted ? std::max(16u, (cells_.cell_limit() - cells_.slot_limit()) / 4) : 16u},
         write_timed_{write_timed},
         access_timed_{access_timed},
         hasher_{hasher},
@@ -81,7 +69,7 @@ class cache_shard {
   ~cache_shard() {
     // No reader may run now (destroying a cache in use is the caller's bug), so nothing waits.
     if (slab* s = slab_.load(std::memory_order_relaxed)) {
-      s->constructed = constructed_cells();
+      s->constructed = cells_.constructed_cells();
       delete s;
     }
   }
@@ -113,7 +101,7 @@ class cache_shard {
       if (a.load(std::memory_order_relaxed) != access_deadline) {
         // A growth may copy the cell's deadlines into a new slab while this reader holds the old
         // one. Store then load the slab pointer, both seq_cst, against the grower's publish
-        // then re-read (grow_slab): either this load sees the new slab and the reader stores
+        // then re-read (cell_store::grow): either this load sees the new slab and the reader stores
         // there too, or the grower's re-read sees this store. So no extension is lost.
         a.store(access_deadline, std::memory_order_seq_cst);
         const slab* now = slab_.load(std::memory_order_seq_cst);
@@ -163,12 +151,12 @@ class cache_shard {
     const std::size_t pos = find_pos(key, hash);
     if (pos != npos) {
       const std::uint32_t old = index_.cell_at(pos);
-      const std::uint32_t slot = cell_state_[old];
+      const std::uint32_t slot = cells_.slot_of(old);
       // Over an expired entry, the old value left by expiry, not by replacement (as Caffeine).
       const bool was_expired = current()->expired(old, now);
       const std::uint32_t cell = fill_cell(std::forward<K>(key), std::forward<V>(value),
                                            write_deadline, access_deadline, slot);
-      slot_cell_[slot] = cell;
+      cells_.move_slot(slot, cell);
       index_.replace(pos, hash, cell);
       retire_cell(old);
       ++(was_expired ? evictions_expired_ : replacements_);
@@ -179,13 +167,12 @@ class cache_shard {
             {kv.first, kv.second, was_expired ? removal_cause::expired : removal_cause::replaced});
       }
     } else {
-      reserve_slot();
+      cells_.reserve_slot([this](std::uint32_t slots) { policy_.reserve(slots); });
       reserve_index();
-      const std::uint32_t slot = free_slot_;
+      const std::uint32_t slot = cells_.free_slot();
       const std::uint32_t cell = fill_cell(std::forward<K>(key), std::forward<V>(value),
                                            write_deadline, access_deadline, slot);
-      free_slot_ = slot_cell_[slot] & cell_mask;
-      slot_cell_[slot] = cell;
+      cells_.take_slot(slot, cell);
       index_.insert(hash, cell);
       ++entries_;
       policy_.on_insert(slot, hash, weight);
@@ -210,7 +197,7 @@ class cache_shard {
     if (pos == npos) return false;
     const std::uint32_t cell = index_.cell_at(pos);
     const bool live = !current()->expired(cell, now);
-    const std::uint32_t slot = cell_state_[cell];
+    const std::uint32_t slot = cells_.slot_of(cell);
     policy_.on_remove(slot);
     remove_slot(slot, live ? removal_cause::explicit_removal : removal_cause::expired, out);
     reclaim();
@@ -221,9 +208,9 @@ class cache_shard {
   template <class Pred>
   std::size_t erase_if(Pred& pred, std::int64_t now, removals* out) {
     std::size_t count = 0;
-    for (std::uint32_t slot = 0; slot < slot_cell_.size(); ++slot) {
-      if (!slot_live(slot)) continue;
-      const std::uint32_t cell = slot_cell_[slot];
+    for (std::uint32_t slot = 0; slot < cells_.slots(); ++slot) {
+      if (!cells_.slot_live(slot)) continue;
+      const std::uint32_t cell = cells_.cell_of(slot);
       const auto& kv = current()->kv(cell);
       if (current()->expired(cell, now)) {
         policy_.on_remove(slot);
@@ -241,14 +228,14 @@ class cache_shard {
   /// Removes up to `budget` slots' worth of expired entries, resuming where the last sweep
   /// stopped (a clock hand over the slots), or all of them when budget is 0.
   std::size_t sweep(std::int64_t now, std::uint32_t budget, removals* out) {
-    const auto slots = static_cast<std::uint32_t>(slot_cell_.size());
+    const std::uint32_t slots = cells_.slots();
     if (slots == 0 || !(write_timed_ || access_timed_)) return 0;
     const std::uint32_t steps = budget == 0 ? slots : std::min(budget, slots);
     std::size_t removed = 0;
     for (std::uint32_t i = 0; i < steps; ++i) {
       if (hand_ >= slots) hand_ = 0;
       const std::uint32_t slot = hand_++;
-      if (slot_live(slot) && current()->expired(slot_cell_[slot], now)) {
+      if (cells_.slot_live(slot) && current()->expired(cells_.cell_of(slot), now)) {
         policy_.on_remove(slot);
         remove_slot(slot, removal_cause::expired, out);
         ++removed;
@@ -273,8 +260,7 @@ class cache_shard {
   /// Bytes this shard allocated beyond the live keys' and values' own bytes.
   [[nodiscard]] std::size_t overhead_bytes() const noexcept {
     std::size_t bytes = sizeof(*this) + reads_.memory_bytes() + policy_.memory_bytes() +
-                        (cell_state_.capacity() + slot_cell_.capacity()) * sizeof(std::uint32_t) +
-                        retired_.memory_bytes() + index_.memory_bytes();
+                        cells_.memory_bytes() + retired_.memory_bytes() + index_.memory_bytes();
     if (const slab* s = current()) {
       bytes += s->capacity * sizeof(typename slab::cell) - entries_ * sizeof(std::pair<Key, Value>);
       bytes += s->deadline_bytes();
@@ -284,26 +270,17 @@ class cache_shard {
 
  private:
   static constexpr std::size_t npos = cache_index::npos;
-  // cell_state_: a slot number (< limbo) while the cell holds that slot's entry; `limbo` once
-  // retired and until reclaimed; `free_bit | next free cell` while free. slot_cell_: the cell
-  // of a live slot, or `free_bit | next free slot`.
-  static constexpr std::uint32_t limbo = 0x40000000;
-  static constexpr std::uint32_t free_bit = 0x80000000;
-  static constexpr std::uint32_t none = cell_mask;  // end of a free chain
 
   auto replay_access() {
     return [this](std::uint32_t cell) {
-      if (cell < cell_state_.size() && cell_state_[cell] < limbo) {
-        policy_.on_access(cell_state_[cell], hasher_(current()->kv(cell).first));
+      if (cells_.holds_entry(cell)) {
+        policy_.on_access(cells_.slot_of(cell), hasher_(current()->kv(cell).first));
       }
     };
   }
 
-  [[nodiscard]] bool slot_live(std::uint32_t slot) const noexcept {
-    return (slot_cell_[slot] & free_bit) == 0;
-  }
   const std::pair<Key, Value>& kv_of_slot(std::uint32_t slot) const noexcept {
-    return current()->kv(slot_cell_[slot]);
+    return current()->kv(cells_.cell_of(slot));
   }
   // The index position of `key`'s word, or npos. Under the lock (the writer's own stores).
   template <class K>
@@ -312,107 +289,21 @@ class cache_shard {
         hash, [&](std::uint32_t cell) { return equal_(current()->kv(cell).first, key); });
   }
 
-  // Capacity steps for the slot and cell arrays: doubling, but straight to the limit once the
-  // next doubling would leave less than a doubling to go. std::vector::resize and the policies'
-  // arrays then allocate exactly (a resize to less than twice the size would double).
-  static std::uint32_t next_capacity(std::uint32_t now, std::uint32_t limit) noexcept {
-    if (now >= limit) return std::min(max_cells, now + std::max(16u, now / 16));
-    if (now == 0) return std::min(16u, limit);
-    return std::uint64_t{now} * 4 > limit ? limit : now * 2;
-  }
-
-  void reserve_slot() {
-    if (free_slot_ != none) return;
-    const auto now = static_cast<std::uint32_t>(slot_cell_.size());
-    if (now >= slot_limit_) {
-      detail::raise<std::length_error>("bulwark::cache: a shard is limited to 16777214 entries");
-    }
-    const std::uint32_t grown = next_capacity(now, slot_limit_);
-    policy_.reserve(grown);
-    slot_cell_.reserve(grown);
-    for (std::uint32_t slot = now; slot < grown; ++slot)
-      slot_cell_.push_back(free_bit | (slot + 1 < grown ? slot + 1 : none));
-    free_slot_ = now;
-  }
-
   // A cell holding a new pair for `slot`, published by nothing yet. Strong guarantee.
   template <class K, class V>
   std::uint32_t fill_cell(K&& key, V&& value, std::int64_t write_deadline,
                           std::int64_t access_deadline, std::uint32_t slot) {
-    if (free_cell_ == none) {
+    if (!cells_.has_free_cell()) {
       reclaim(true);
-      if (free_cell_ == none) reclaim(true);  // a second advance frees the last write's cells
-      if (free_cell_ == none) {
-        const std::uint32_t now = current() == nullptr ? 0 : current()->capacity;
-        if (now >= max_cells) {
-          detail::raise<std::length_error>(
-              "bulwark::cache: a shard is limited to 16777214 entries");
-        }
-        grow_slab(next_capacity(now, cell_limit_));
-      }
+      if (!cells_.has_free_cell()) reclaim(true);  // a second advance frees the last write's cells
+      if (!cells_.has_free_cell()) grow_slab(cells_.grown_capacity(current()));
     }
-    const std::uint32_t cell = free_cell_;
-    slab& s = *slab_.load(std::memory_order_relaxed);
-    std::construct_at(&s.cells[cell].kv, std::forward<K>(key), std::forward<V>(value));
-    s.set_deadlines(cell, write_deadline, access_deadline);
-    free_cell_ = cell_state_[cell] & cell_mask;
-    cell_state_[cell] = slot;
-    return cell;
+    return cells_.fill(*slab_.load(std::memory_order_relaxed), std::forward<K>(key),
+                       std::forward<V>(value), write_deadline, access_deadline, slot);
   }
 
-  std::vector<std::uint32_t> constructed_cells() const {
-    std::vector<std::uint32_t> cells;
-    for (std::uint32_t c = 0; c < cell_state_.size(); ++c) {
-      if ((cell_state_[c] & free_bit) == 0) cells.push_back(c);
-    }
-    return cells;
-  }
-
-  // Copies every constructed cell (live and in limbo: a reader may reach either through the new
-  // slab) into a slab of `capacity` cells, publishes it and retires the old one.
   void grow_slab(std::uint32_t capacity) {
-    // Everything that can throw comes before the publication: then nothing has changed.
-    cell_state_.reserve(capacity);
-    retired_.make_room_for_slab();
-    auto fresh = std::make_unique<slab>(capacity, write_timed_, access_timed_);
-    slab* old = slab_.load(std::memory_order_relaxed);
-    std::vector<std::uint32_t> copied;
-    if (old != nullptr) {
-      copied = constructed_cells();
-      for (std::size_t i = 0; i < copied.size(); ++i) {
-        BULWARK_TRY {
-          std::construct_at(&fresh->cells[copied[i]].kv, old->kv(copied[i]));
-        }
-        BULWARK_CATCH_ALL {
-          copied.resize(i);
-          fresh->constructed = std::move(copied);  // destroys what was copied
-          BULWARK_RETHROW;
-        }
-        fresh->set_deadlines(copied[i], old->write_deadline_of(copied[i]),
-                             old->access_deadline_of(copied[i]));
-      }
-    }
-    const auto before = static_cast<std::uint32_t>(cell_state_.size());
-    for (std::uint32_t c = before; c < capacity; ++c)
-      cell_state_.push_back(free_bit | (c + 1 < capacity ? c + 1 : free_cell_));
-    if (capacity > before) free_cell_ = before;
-    slab* published = fresh.release();
-    slab_.store(published, std::memory_order_seq_cst);
-    if (old != nullptr) {
-      // Access deadlines extended in the old slab by readers that loaded it before the publish
-      // (see record_hit): carried over, keeping whichever of the two is later.
-      if (old->access_deadline != nullptr && published->access_deadline != nullptr) {
-        for (const std::uint32_t c : copied) {
-          const std::int64_t late = old->access_deadline[c].load(std::memory_order_seq_cst);
-          std::atomic<std::int64_t>& a = published->access_deadline[c];
-          std::int64_t seen = a.load(std::memory_order_relaxed);
-          while (seen < late && !a.compare_exchange_weak(seen, late, std::memory_order_relaxed)) {
-          }
-        }
-      }
-      old->constructed = std::move(copied);
-      retired_.retire(std::unique_ptr<slab>(old), epochs_.epoch());
-    }
+    cells_.grow(slab_, capacity, write_timed_, access_timed_, retired_, epochs_);
   }
 
   // The index, rebuilt first if one more word would take it past 3/4 full; the table it
@@ -420,7 +311,7 @@ class cache_shard {
   void reserve_index() {
     if (index_.has_room()) return;
     retired_.make_room_for_table();
-    auto old = index_.rebuild(entries_, slot_limit_, [this](std::uint32_t cell) {
+    auto old = index_.rebuild(entries_, cells_.slot_limit(), [this](std::uint32_t cell) {
       return hasher_(current()->kv(cell).first);
     });
     if (old != nullptr) retired_.retire(std::move(old), epochs_.epoch());
@@ -428,7 +319,7 @@ class cache_shard {
 
   // Unlinks a slot the policy no longer orders: index word, cell (to limbo), slot.
   void remove_slot(std::uint32_t slot, removal_cause cause, removals* out) {
-    const std::uint32_t cell = slot_cell_[slot];
+    const std::uint32_t cell = cells_.cell_of(slot);
     const auto& kv = current()->kv(cell);
     const std::uint64_t hash = hash_memo_[0].slot == slot   ? hash_memo_[0].hash
                                : hash_memo_[1].slot == slot ? hash_memo_[1].hash
@@ -436,8 +327,7 @@ class cache_shard {
     index_.unlink(find_pos(kv.first, hash));
     if (out != nullptr) out->push_back({kv.first, kv.second, cause});
     retire_cell(cell);
-    slot_cell_[slot] = free_bit | free_slot_;
-    free_slot_ = slot;
+    cells_.free_slot(slot);
     --entries_;
     ++(cause == removal_cause::size      ? evictions_size_
        : cause == removal_cause::expired ? evictions_expired_
@@ -446,7 +336,7 @@ class cache_shard {
 
   // After its word was overwritten (seq_cst): tag it with the epoch read after the unlink.
   void retire_cell(std::uint32_t cell) {
-    cell_state_[cell] = limbo;
+    cells_.to_limbo(cell);
     retired_.retire_cell(cell, epochs_.epoch());
   }
 
@@ -463,8 +353,7 @@ class cache_shard {
     slab* s = slab_.load(std::memory_order_relaxed);
     retired_.reclaim(epoch, [this, s](std::uint32_t cell) {
       std::destroy_at(&s->cells[cell].kv);
-      cell_state_[cell] = free_bit | free_cell_;
-      free_cell_ = cell;
+      cells_.free_cell(cell);
     });
   }
 
@@ -479,12 +368,7 @@ class cache_shard {
   alignas(false_sharing_range) mutable std::mutex mutex_;
 
   alignas(false_sharing_range) Policy policy_;
-  std::vector<std::uint32_t> cell_state_;
-  std::vector<std::uint32_t> slot_cell_;
-  std::uint32_t free_cell_ = none;
-  std::uint32_t free_slot_ = none;
-  std::uint32_t slot_limit_;
-  std::uint32_t cell_limit_;
+  cell_store<Key, Value> cells_;  // slots, cells, their free lists (writers only)
   std::uint32_t advance_at_;
   std::uint32_t hand_ = 0;
   bool write_timed_;   // cells keep write deadlines (expire_after_write or a per-entry TTL)

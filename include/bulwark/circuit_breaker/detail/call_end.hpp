@@ -1,7 +1,10 @@
 #pragma once
 
 #include <exception>
+#include <functional>
 #include <optional>
+#include <type_traits>
+#include <utility>
 
 #include "bulwark/circuit_breaker/options.hpp"
 #include "bulwark/circuit_breaker/state.hpp"
@@ -9,8 +12,8 @@
 #include "bulwark/core/errors.hpp"
 #include "bulwark/detail/raise.hpp"
 
-// How a call run by circuit_breaker::execute ends when it does not return: an exception that
-// the options classify, or a refusal thrown as bulwark::circuit_open.
+// How a call run by circuit_breaker::execute ends: its result classified and recorded on its
+// permit, an exception that the options classify, or a refusal thrown as bulwark::circuit_open.
 
 namespace bulwark::detail {
 
@@ -37,6 +40,34 @@ namespace bulwark::detail {
       raise<circuit_open>("circuit_breaker", "half-open probes are all in flight");
     default:
       raise<circuit_open>("circuit_breaker", "circuit is open", retry_after);
+  }
+}
+
+/// Runs f(args...) under permit `p` (circuit_breaker::execute's body): a refused permit throws
+/// circuit_open; a result is recorded as `classify(result)` says; an exception is recorded as
+/// the options classify it and rethrown.
+template <class Permit, class Classify, class F, class... Args>
+decltype(auto) run_with_permit(Permit p, const circuit_breaker_options& options,
+                               Classify&& classify, F&& f, Args&&... args) {
+  using result = std::invoke_result_t<F, Args...>;
+  if (!p) throw_circuit_open(p.state(), p.retry_after());
+  BULWARK_TRY {
+    if constexpr (std::is_void_v<result>) {
+      std::invoke(std::forward<F>(f), std::forward<Args>(args)...);
+      p.success();
+    } else {
+      decltype(auto) r = std::invoke(std::forward<F>(f), std::forward<Args>(args)...);
+      p.record(std::invoke(classify, std::as_const(r)));
+      if constexpr (std::is_reference_v<result>) {
+        return static_cast<result>(r);
+      } else {
+        return r;
+      }
+    }
+  }
+  BULWARK_CATCH_ALL {
+    p.record(classify_exception(options, std::current_exception()));
+    BULWARK_RETHROW;
   }
 }
 
