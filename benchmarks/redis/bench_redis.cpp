@@ -1,13 +1,19 @@
 // bench_redis: decisions per second against a loopback redis-server started by this binary,
 // beside the floor of one round trip (EVALSHA of a trivial script through the same client, and
-// redis-benchmark's EVALSHA throughput against the same server in the same run).
+// redis-benchmark's EVALSHA throughput against the same server in the same run); the shared
+// breaker's closed path beside the local breaker's; the near cache's hit beside a GET, and its
+// staleness window (a SET by another client until the invalidation is applied).
 
 #include <benchmark/benchmark.h>
 
+#include <algorithm>
 #include <bulwark/redis.hpp>
+#include <chrono>
+#include <cstdint>
 #include <cstdio>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "../../tests/redis/redis_server.hpp"
 
@@ -38,6 +44,26 @@ struct fleet {
   bulwark::redis_gcra<> single_four{four, {.rate = high_rate, .burst = 100'000}};
   bulwark::redis_gcra<> batched_one{one, batched_options()};
   bulwark::redis_gcra<> batched_four{four, batched_options()};
+  // The breakers: the same local options, one alone and one shared (with its background
+  // refresh every 100 ms on a client of its own, as deployed).
+  bulwark::circuit_breaker<> local_breaker{breaker_options()};
+  bulwark::redis_client<> breaker_client{{.port = server.port()}};
+  bulwark::redis_circuit_breaker<> shared_breaker{breaker_client, "bench", shared_options()};
+  // The near cache on a client of its own, and another client writing.
+  bulwark::redis_client<> cache_client{{.port = server.port()}};
+  bulwark::redis_client<> writer{{.port = server.port()}};
+  bulwark::redis_near_cache<> near{cache_client};
+
+  static bulwark::circuit_breaker_options breaker_options() {
+    bulwark::circuit_breaker_options o;
+    o.slow_call_duration = bulwark::slow_calls_off;
+    return o;
+  }
+  static bulwark::redis_circuit_breaker_options shared_options() {
+    bulwark::redis_circuit_breaker_options o;
+    o.local = breaker_options();
+    return o;
+  }
 
   static bulwark::redis_gcra_options batched_options() {
     return {.rate = high_rate,
@@ -93,6 +119,101 @@ void BM_redis_gcra(benchmark::State& state) {
   state.SetItemsProcessed(state.iterations());
 }
 
+// The closed path: the local breaker alone, and the shared one wrapping the same (its round
+// trips per call are the background refresh's, counted over the run).
+void BM_local_breaker_closed(benchmark::State& state) {
+  fleet* f = shared();
+  if (f == nullptr) {
+    state.SkipWithError("redis-server not found on PATH");
+    return;
+  }
+  for (auto _ : state) {
+    auto p = f->local_breaker.try_acquire();
+    p.success();
+    benchmark::DoNotOptimize(p);
+  }
+  state.SetItemsProcessed(state.iterations());
+  state.counters["round_trips_per_call"] = 0;
+}
+
+void BM_shared_breaker_closed(benchmark::State& state) {
+  fleet* f = shared();
+  if (f == nullptr) {
+    state.SkipWithError("redis-server not found on PATH");
+    return;
+  }
+  const auto before = f->shared_breaker.metrics().round_trips;
+  for (auto _ : state) {
+    auto p = f->shared_breaker.try_acquire();
+    p.success();
+    benchmark::DoNotOptimize(p);
+  }
+  state.SetItemsProcessed(state.iterations());
+  const auto trips = f->shared_breaker.metrics().round_trips - before;
+  state.counters["round_trips_per_call"] =
+      static_cast<double>(trips) /
+      static_cast<double>(std::max<std::int64_t>(1, state.iterations()));
+}
+
+// A near-cache hit against the GET it saves.
+void BM_near_cache_hit(benchmark::State& state) {
+  fleet* f = shared();
+  if (f == nullptr || !f->near.wait_for_tracking(std::chrono::seconds{5})) {
+    state.SkipWithError("redis-server not found on PATH, or no tracking");
+    return;
+  }
+  (void)f->writer.command({"SET", "bench:hot", "value"});
+  (void)f->near.get("bench:hot");
+  const std::string key = "bench:hot";
+  for (auto _ : state) {
+    auto r = f->near.get(key);
+    benchmark::DoNotOptimize(r);
+  }
+  state.SetItemsProcessed(state.iterations());
+  state.counters["hit_ratio"] = f->near.get(key).source == bulwark::near_cache_source::local;
+}
+
+void BM_redis_get(benchmark::State& state) {
+  fleet* f = shared();
+  if (f == nullptr) {
+    state.SkipWithError("redis-server not found on PATH");
+    return;
+  }
+  (void)f->writer.command({"SET", "bench:hot", "value"});
+  for (auto _ : state) {
+    auto r = f->one.command({"GET", "bench:hot"});
+    benchmark::DoNotOptimize(r);
+  }
+  state.SetItemsProcessed(state.iterations());
+}
+
+// The staleness window: from another client's SET (sent) to the near cache's eviction of the
+// key (applied), per write; median and p99 over the run's writes as counters (microseconds).
+void BM_near_cache_staleness(benchmark::State& state) {
+  fleet* f = shared();
+  if (f == nullptr || !f->near.wait_for_tracking(std::chrono::seconds{5})) {
+    state.SkipWithError("redis-server not found on PATH, or no tracking");
+    return;
+  }
+  std::vector<double> us;
+  for (auto _ : state) {
+    state.PauseTiming();
+    (void)f->near.get("bench:stale");  // read, so Redis tracks it for this process
+    const auto seen = f->near.metrics().invalidations;
+    state.ResumeTiming();
+    const auto start = std::chrono::steady_clock::now();
+    (void)f->writer.command({"SET", "bench:stale", "x"});
+    f->near.wait_for_invalidations(seen, std::chrono::seconds{1});
+    us.push_back(std::chrono::duration<double, std::micro>(std::chrono::steady_clock::now() - start)
+                     .count());
+  }
+  std::sort(us.begin(), us.end());
+  if (!us.empty()) {
+    state.counters["p50_us"] = us[us.size() / 2];
+    state.counters["p99_us"] = us[std::min(us.size() - 1, us.size() * 99 / 100)];
+  }
+}
+
 // redis-benchmark's own figure for EVALSHA of the trivial script, same server, same run.
 void BM_redis_benchmark_evalsha(benchmark::State& state) {
   fleet* f = shared();
@@ -134,6 +255,11 @@ void BM_redis_benchmark_evalsha(benchmark::State& state) {
 BENCHMARK(BM_evalsha_trivial)->Threads(1)->UseRealTime();
 BENCHMARK(BM_redis_gcra)->Arg(1)->Arg(64)->Threads(1)->UseRealTime();
 BENCHMARK(BM_redis_benchmark_evalsha)->Arg(1)->Iterations(1)->UseRealTime();
+BENCHMARK(BM_local_breaker_closed)->Threads(1);
+BENCHMARK(BM_shared_breaker_closed)->Threads(1);
+BENCHMARK(BM_redis_get)->Threads(1)->UseRealTime();
+BENCHMARK(BM_near_cache_hit)->Threads(1);
+BENCHMARK(BM_near_cache_staleness)->Iterations(2000)->UseRealTime();
 BENCHMARK(BM_evalsha_trivial)->Threads(4)->UseRealTime();
 BENCHMARK(BM_redis_gcra)->Arg(1)->Arg(64)->Threads(4)->UseRealTime();
 BENCHMARK(BM_redis_benchmark_evalsha)->Arg(4)->Iterations(1)->UseRealTime();

@@ -19,6 +19,8 @@ std::vector<scenario> all_scenarios() {
   list.push_back(global_limit());
   list.push_back(reshard());
   list.push_back(zone_outage());
+  list.push_back(shared_breaker());
+  list.push_back(near_cache());
   // An area adds its scenario here, one line, e.g. list.push_back(rate_limit());
   return list;
 }

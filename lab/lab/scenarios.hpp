@@ -39,6 +39,11 @@ namespace lab {
 /// "zone-outage": the local zone failing in two steps, round robin against Envoy's priorities.
 [[nodiscard]] scenario zone_outage();
 
+/// "shared-breaker": 50 instances against a dead dependency, local breakers against a shared one.
+[[nodiscard]] scenario shared_breaker();
+/// "near-cache": near caches in a fleet under writes, TTL only against Redis invalidation.
+[[nodiscard]] scenario near_cache();
+
 /// Every scenario, in the order `--list` shows them and a full run plays them. Built on each
 /// call: a plain list, with no registration at static-initialisation time to go wrong.
 [[nodiscard]] std::vector<scenario> all_scenarios();
