@@ -628,3 +628,32 @@ TEST_CASE("overload: the partitioned limit keeps the interactive share in the sl
   CHECK(counter_of(partitioned, "batch refused 20-40s") >
         counter_of(partitioned, "interactive refused 20-40s"));
 }
+
+// gobreaker v2's shared-state breaker, as redis_circuit_breaker keeps it: during the outage a
+// fleet of local breakers costs 5 failures per instance to open and a probe per instance per
+// wait; the shared state keeps one probe per wait for the fleet, and aggregated counts open it
+// after 10 failures anywhere.
+TEST_CASE("shared-breaker: one trip and one probe serve the fleet", "[lab]") {
+  const std::uint64_t seed = GENERATE(as<std::uint64_t>{}, 1, 42);
+  const lab::scenario_result result = lab::run_scenario(lab::shared_breaker(), seed);
+  const auto in_outage = [&](std::string_view arm) {
+    return counter_of(arm_named(result, arm), "backend calls in outage");
+  };
+  CHECK(in_outage("local x50") > 250);  // 50 x 5 to open, then 50 probes per wait
+  CHECK(in_outage("shared") < in_outage("local x50") * 7 / 10);
+  CHECK(in_outage("shared + counts") < 30);  // 10 to open, one probe per 5 s
+  CHECK(in_outage("unprotected") > in_outage("local x50") * 5);
+}
+
+// Redis client-side caching: with invalidation a read is stale only inside the one round trip
+// between a write and its invalidation; with a TTL alone, until the entry expires.
+TEST_CASE("near-cache: invalidation removes nearly every stale read", "[lab]") {
+  const std::uint64_t seed = GENERATE(as<std::uint64_t>{}, 1, 42);
+  const lab::scenario_result result = lab::run_scenario(lab::near_cache(), seed);
+  const auto& ttl = arm_named(result, "ttl 5s");
+  const auto& tracking = arm_named(result, "tracking");
+  CHECK(counter_of(ttl, "stale reads") > 1000);
+  CHECK(counter_of(tracking, "stale reads") * 100 < counter_of(ttl, "stale reads"));
+  CHECK(counter_of(arm_named(result, "no near cache"), "stale reads") == 0);
+  CHECK(tracking.backend.calls * 2 < arm_named(result, "no near cache").backend.calls);
+}
