@@ -88,10 +88,8 @@ class redis_circuit_breaker {
     // Acquire pairs with the release in adopt(): a caller that sees closed also sees the
     // local breaker reset that preceded it.
     const view v = view_.load(std::memory_order_acquire);
-    if (v == view::closed) [[likely]] {
-      local_calls_.add();
+    if (v == view::closed) [[likely]]
       return permit{this, local_.try_acquire()};
-    }
     return acquire_slow(v);
   }
 
@@ -144,8 +142,7 @@ class redis_circuit_breaker {
   [[nodiscard]] const redis_circuit_breaker_options& options() const noexcept { return options_; }
 
   [[nodiscard]] redis_circuit_breaker_metrics metrics() const noexcept {
-    return {.local_calls = local_calls_.load(),
-            .shared_rejected = shared_rejected_.load(),
+    return {.shared_rejected = shared_rejected_.load(),
             .probes = probes_.load(),
             .probes_refused = probes_refused_.load(),
             .trips_published = trips_.load(),
@@ -379,8 +376,8 @@ class redis_circuit_breaker {
   std::atomic<std::uint64_t> tokens_{0};
   std::uint64_t token_base_ = 0;
   std::mutex adopt_mutex_;
-  metric_counter local_calls_, shared_rejected_, probes_, probes_refused_, trips_, closes_, seen_,
-      round_trips_, unavailable_, fallback_;
+  metric_counter shared_rejected_, probes_, probes_refused_, trips_, closes_, seen_, round_trips_,
+      unavailable_, fallback_;
   std::mutex stop_mutex_;
   std::condition_variable stop_cv_;
   bool stopping_ = false;

@@ -50,7 +50,6 @@ struct redis_circuit_breaker_options {
 
 /// A snapshot of a redis_circuit_breaker's counters.
 struct redis_circuit_breaker_metrics {
-  std::uint64_t local_calls = 0;       ///< calls the local breaker permitted (closed path)
   std::uint64_t shared_rejected = 0;   ///< calls refused because the fleet's breaker is open
   std::uint64_t probes = 0;            ///< fleet-wide half-open probes this instance ran
   std::uint64_t probes_refused = 0;    ///< calls refused in half-open (every lease taken)
@@ -65,8 +64,6 @@ struct redis_circuit_breaker_metrics {
   template <class Visit>
   void for_each_metric(Visit&& visit) const {
     using enum metric_type;
-    visit(
-        metric{"local_calls_total", "Calls permitted by the local breaker.", counter, local_calls});
     visit(metric{"shared_rejected_total", "Calls refused by the fleet's open breaker.", counter,
                  shared_rejected});
     visit(metric{"probes_total", "Fleet-wide half-open probes run here.", counter, probes});

@@ -64,16 +64,15 @@ class redis_circuit_breaker_permit {
   redis_circuit_breaker_permit(Owner* o, LocalPermit p) noexcept
       : owner_{p ? o : nullptr},
         retry_after_{p.retry_after()},
-        kind_{p ? kind::local : kind::refused} {
-    local_ = std::move(p);
-  }
+        kind_{p ? kind::local : kind::refused},
+        local_{std::move(p)} {}
   explicit redis_circuit_breaker_permit(std::optional<duration> retry_after) noexcept
       : retry_after_{retry_after} {}
 
   Owner* owner_ = nullptr;
-  LocalPermit local_{};
   std::optional<duration> retry_after_{};
   kind kind_ = kind::refused;
+  LocalPermit local_{};
   std::uint32_t slot_ = 0;
   std::uint64_t token_ = 0;
   std::uint64_t generation_ = 0;
