@@ -275,10 +275,13 @@ class redis_near_cache {
     }
     changed_.notify_all();
   }
+  // Also called after every failed (re)connect; only the loss of a live subscription flushes
+  // (while it was not up nothing could be cached).
   void on_down() {
     {
       const std::lock_guard lock{mutex_};
-      if (up_) lost_.add();
+      if (!up_) return;
+      lost_.add();
       up_ = false;
       ++epoch_;
       local_.invalidate_all();
