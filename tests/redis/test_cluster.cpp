@@ -136,8 +136,13 @@ TEST_CASE("redis_gcra and redis_store decide through a 3-master cluster", "[redi
   CHECK(m.nodes.commands == 200 + 1 + 3 * (1 + 2));
 
   bulwark::redis_store store(client);
+  // One fencing counter per slot, in the record's slot: "bulwark:idem:1:s:k" hashes to slot
+  // 12302, and 42573 is the first decimal number whose CRC16 lands there (computed apart).
+  CHECK(bulwark::redis_key_slot(store.record_key({"s", "k"})) == 12302);
+  CHECK(store.fence_key({"s", "k"}) == "bulwark:idem:fence{42573}");
   for (int i = 0; i < 12; ++i) {
-    const bulwark::idempotency_key id{"orders", "o" + std::to_string(i)};
+    const std::string name = "o" + std::to_string(i);
+    const bulwark::idempotency_key id{"orders", name};
     const auto first = store.try_begin(id, 7, 10s);
     REQUIRE(first.status == bulwark::begin_status::acquired);
     REQUIRE(store.complete(*first.lease, value("done" + std::to_string(i)), 1h));

@@ -330,6 +330,9 @@ class redis_cluster_client {
   metric_counter moved_, ask_, tryagain_, clusterdown_, gave_up_, refreshes_, refresh_failures_;
 };
 
+template <clock Clock>
+inline constexpr bool redis_routes_by_slot<redis_cluster_client<Clock>> = true;
+
 static_assert(redis_keyed_client<redis_cluster_client<>>);
 static_assert(redis_keyed_client<redis_client<>>);
 

@@ -32,4 +32,11 @@ concept redis_keyed_client = clock<typename C::clock_type> &&
   { cc.last_restart() } -> std::same_as<std::optional<time_point>>;
 };
 
+/// Whether a client's scripts may only name keys of one hash slot (a Redis Cluster): then a
+/// component puts a helper key in the slot of the keys it serves (redis_store's fencing
+/// counter) instead of one key for all. False unless a client says otherwise
+/// (redis_cluster_client does).
+template <class C>
+inline constexpr bool redis_routes_by_slot = false;
+
 }  // namespace bulwark

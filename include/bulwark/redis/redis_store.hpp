@@ -29,8 +29,8 @@ namespace bulwark {
 /// Options of bulwark::redis_store (defaults in parentheses).
 struct redis_store_options {
   /// Prepended to every key ("bulwark:idem:"): records are
-  /// "<prefix><scope length>:<scope>:<key>", the fencing counters "<prefix>fence{<tag>}" (one
-  /// per Redis Cluster slot, in the slot of the records it serves: fence_key).
+  /// "<prefix><scope length>:<scope>:<key>", the fencing counter "<prefix>fence" (on a Redis
+  /// Cluster, one per slot, "<prefix>fence{<tag>}", in the slot of its records: fence_key).
   std::string prefix = "bulwark:idem:";
   /// The longest scope and the longest key, in bytes each (512).
   std::size_t max_key_length = 512;
@@ -81,7 +81,7 @@ inline void validate(const redis_store_options& o) {
 /// Idempotency records in Redis, one string per (scope, key), each operation one script:
 ///
 /// - try_begin: if the record is absent (never written, released, or expired by Redis), takes
-///   a fencing token from INCR on the counter of the record's slot (fence_key) and SET NX PX the
+///   a fencing token from INCR on the store's counter (fence_key) and SET NX PX the
 ///   in-progress record with the lease; otherwise answers mismatch, in_progress (deadline from
 ///   PTTL) or completed (the stored bytes or failure).
 /// - complete: if the record is in progress under the lease's token, SET PX the completed
@@ -205,15 +205,21 @@ class redis_store {
     return out;
   }
 
-  /// The key of the fencing counter `id`'s tokens come from: "<prefix>fence{<tag>}", one
-  /// counter per hash slot, in the record's slot (detail::slot_tag), so that try_begin's
-  /// script names two keys of one slot (a Redis Cluster refuses others) without a counter per
-  /// record. Tokens grow per counter, so per record. Throws std::invalid_argument for a bad
-  /// scope or key.
+  /// The key of the fencing counter `id`'s token comes from. On one server (redis_client),
+  /// "<prefix>fence", one counter for the store: tokens increase across every key, as the
+  /// idempotency_store concept asks. On a Redis Cluster (redis_cluster_client), whose scripts
+  /// may name keys of one slot only, "<prefix>fence{<tag>}": one counter per hash slot, in the
+  /// record's slot (detail::slot_tag), so tokens increase per slot, hence per key, but not
+  /// across keys of different slots. Throws std::invalid_argument for a bad scope or key.
   [[nodiscard]] std::string fence_key(idempotency_key id) const {
-    std::string out = options_.prefix;
-    out.append("fence{").append(detail::slot_tag(redis_key_slot(record_key(id)))).append("}");
-    return out;
+    if constexpr (!redis_routes_by_slot<Client>) {
+      (void)record_key(id);
+      return options_.prefix + "fence";
+    } else {
+      std::string out = options_.prefix;
+      out.append("fence{").append(detail::slot_tag(redis_key_slot(record_key(id)))).append("}");
+      return out;
+    }
   }
 
   [[nodiscard]] const redis_store_options& options() const noexcept { return options_; }
