@@ -61,8 +61,9 @@ std::uint64_t commands(const Client& c) {
   }
 }
 
-// One global decision per iteration, over 64 keys in turn.
-template <bool Cluster>
+// One global decision per iteration, over 64 keys in turn (on a cluster, spread over the
+// three masters), or (Spread false) on one key, so one master.
+template <bool Cluster, bool Spread>
 void BM_gcra_decision(benchmark::State& state) {
   cluster_fleet* f = shared();
   if (f == nullptr) {
@@ -90,7 +91,7 @@ void BM_gcra_decision(benchmark::State& state) {
   const std::uint64_t before = commands(client);
   std::size_t i = 0;
   for (auto _ : state) {
-    auto d = limiter.try_acquire(f->keys[i++ & 63]);
+    auto d = limiter.try_acquire(f->keys[Spread ? i++ & 63 : 0]);
     benchmark::DoNotOptimize(d);
   }
   state.SetItemsProcessed(state.iterations());
@@ -140,7 +141,13 @@ void BM_store_begin_release(benchmark::State& state) {
 
 }  // namespace
 
-BENCHMARK(BM_gcra_decision<false>)->Name("BM_cluster_rows/gcra_standalone")->UseRealTime();
-BENCHMARK(BM_gcra_decision<true>)->Name("BM_cluster_rows/gcra_cluster")->UseRealTime();
+BENCHMARK(BM_gcra_decision<false, true>)->Name("BM_cluster_rows/gcra_standalone")->UseRealTime();
+BENCHMARK(BM_gcra_decision<true, true>)->Name("BM_cluster_rows/gcra_cluster")->UseRealTime();
+BENCHMARK(BM_gcra_decision<false, false>)
+    ->Name("BM_cluster_rows/gcra_standalone_one_key")
+    ->UseRealTime();
+BENCHMARK(BM_gcra_decision<true, false>)
+    ->Name("BM_cluster_rows/gcra_cluster_one_key")
+    ->UseRealTime();
 BENCHMARK(BM_store_begin_release<false>)->Name("BM_cluster_rows/store_standalone")->UseRealTime();
 BENCHMARK(BM_store_begin_release<true>)->Name("BM_cluster_rows/store_cluster")->UseRealTime();

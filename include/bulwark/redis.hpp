@@ -3,9 +3,12 @@
 // through Redis. Needs hiredis: link the CMake target bulwark::redis. See docs/redis.md.
 
 #include "bulwark/redis/client.hpp"
+#include "bulwark/redis/cluster_client.hpp"
+#include "bulwark/redis/cluster_options.hpp"
 #include "bulwark/redis/connection.hpp"
 #include "bulwark/redis/decision.hpp"
 #include "bulwark/redis/health.hpp"
+#include "bulwark/redis/keyed_client.hpp"
 #include "bulwark/redis/redis_gcra.hpp"
 #include "bulwark/redis/redis_gcra_options.hpp"
 #include "bulwark/redis/redis_store.hpp"
