@@ -12,6 +12,7 @@
 #include <cstdint>
 #include <set>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "catch.hpp"
@@ -160,6 +161,55 @@ TEST_CASE("redis_gcra and redis_store decide through a 3-master cluster", "[redi
   }
   CHECK(store.metrics().acquired == 12);
   CHECK(client.metrics().moved == 0);
+}
+
+TEST_CASE("threads decide through one cluster client while its map is re-read",
+          "[redis][cluster]") {
+  auto* cluster = shared_cluster();
+  if (cluster == nullptr) return;
+  bulwark::redis_cluster_client<> client({.seeds = cluster->seeds(), .node = {.connections = 2}});
+  // A limit no thread reaches: every decision must be admitted by Redis.
+  bulwark::redis_gcra gcra(
+      client, {.rate = bulwark::per_second(1'000'000), .burst = 10'000, .prefix = "threads:"});
+  REQUIRE(client.refresh());  // the map, so that no thread's first call waits for it
+  constexpr int threads = 4;
+  constexpr int decisions = 50;
+  std::vector<int> admitted(threads, 0);
+  std::vector<std::thread> pool;
+  for (int t = 0; t < threads; ++t) {
+    pool.emplace_back([&, t] {
+      for (int i = 0; i < decisions; ++i) {
+        const auto d = gcra.try_acquire("t" + std::to_string(t) + "-" + std::to_string(i % 7));
+        admitted[static_cast<std::size_t>(t)] +=
+            d.admitted && d.source == redis_decision_source::redis ? 1 : 0;
+      }
+    });
+  }
+  pool.emplace_back([&] {
+    for (int i = 0; i < 20; ++i)
+      (void)client.refresh();  // rewrites every slot while the others read them
+  });
+  for (auto& th : pool)
+    th.join();
+  for (const int a : admitted)
+    CHECK(a == decisions);
+  CHECK(gcra.metrics().admitted == threads * decisions);
+  CHECK(client.metrics().moved == 0);       // a map rewritten with the same owners is never wrong
+  CHECK(client.metrics().refreshes == 21);  // nothing else reads the map: none skipped
+
+  // A new client's first calls, from four threads at once: one reads the map, the others
+  // wait for it instead of asking a seed that would redirect them.
+  bulwark::redis_cluster_client<> fresh({.seeds = cluster->seeds(), .node = {.connections = 4}});
+  bulwark::redis_gcra on_fresh(
+      fresh, {.rate = bulwark::per_second(1'000'000), .burst = 10'000, .prefix = "threads:"});
+  std::vector<std::thread> first;
+  for (int t = 0; t < threads; ++t)
+    first.emplace_back([&, t] { (void)on_fresh.try_acquire("first-" + std::to_string(t)); });
+  for (auto& th : first)
+    th.join();
+  CHECK(on_fresh.metrics().admitted == threads);
+  CHECK(fresh.metrics().refreshes == 1);
+  CHECK(fresh.metrics().moved == 0);
 }
 
 TEST_CASE("a slot migrated mid-run: ASK during, MOVED after, no decision or record lost",

@@ -153,7 +153,7 @@ class redis_cluster_client {
   redis_result route(std::uint16_t slot, const Send& send) {
     node* target = owner(slot);
     if (target == nullptr) {
-      if (!loaded_.load(std::memory_order_acquire)) refresh_if_due();
+      if (!loaded_.load(std::memory_order_acquire)) first_load();
       target = owner(slot);
       if (target == nullptr) target = seeds_.front();  // it answers MOVED or CLUSTERDOWN
     }
@@ -280,10 +280,22 @@ class redis_cluster_client {
     refresh_from(nullptr);
   }
 
-  // CLUSTER SLOTS from `first`, then the seeds, then every other known node, until one answers.
+  // Callers that find no map wait for the one read in progress rather than send their call to
+  // a seed that would redirect it.
+  void first_load() {
+    const std::lock_guard lock{refresh_mutex_};
+    if (!loaded_.load(std::memory_order_acquire)) read_map(nullptr);
+  }
+
+  // A map read unless another thread is reading one (then its result will do).
   bool refresh_from(node* first) {
     const std::unique_lock lock{refresh_mutex_, std::try_to_lock};
-    if (!lock.owns_lock()) return false;
+    return lock.owns_lock() && read_map(first);
+  }
+
+  // CLUSTER SLOTS from `first`, then the seeds, then every other known node, until one
+  // answers. Called holding refresh_mutex_.
+  bool read_map(node* first) {
     last_refresh_.store(clock_.now().time_since_epoch().count(), std::memory_order_relaxed);
     std::vector<node*> order;
     if (first != nullptr) order.push_back(first);
