@@ -213,8 +213,8 @@ class redis_cluster_client {
 
   // ASKING admits only the command right after it on the same connection.
   static redis_result asking_command(connection& c, const std::vector<std::string_view>& args) {
-    const redis_result asking = c.command({"ASKING"});
-    if (!asking.ok()) return redis_result{};
+    redis_result asking = c.command({"ASKING"});
+    if (!asking.ok()) return asking;
     return c.command(args);
   }
 
@@ -234,8 +234,8 @@ class redis_cluster_client {
         !r.value().str().starts_with("NOSCRIPT")) {
       return r;
     }
-    const redis_result loaded = c.command({"SCRIPT", "LOAD", script.source()});
-    if (!loaded.ok()) return redis_result{};
+    redis_result loaded = c.command({"SCRIPT", "LOAD", script.source()});
+    if (!loaded.ok()) return loaded;
     return asking_command(c, argv);
   }
 
