@@ -253,7 +253,17 @@ TEST_CASE("a slot migrated mid-run: ASK during, MOVED after, no decision or reco
   int asked_while_migrating = 0;
   std::uint64_t loads_before_flush = 0;
   for (int step = 0; step < 80; ++step) {
-    if (step == 20) cluster->begin_migration(slot, from, to);
+    if (step == 20) {
+      cluster->begin_migration(slot, from, to);
+      // Counted, with the importing node's scripts flushed: EVALSHA at the old owner (ASK),
+      // ASKING and EVALSHA at the new one (NOSCRIPT), SCRIPT LOAD, ASKING and EVALSHA again.
+      REQUIRE(bulwark_test::ask_node(cluster->port(to), {"SCRIPT", "FLUSH"}) == "OK");
+      const auto sent = client.metrics().nodes.commands;
+      REQUIRE(gcra.try_acquire(new_key, 1, clock.now()) ==
+              reference.try_acquire(new_key, 1, clock.now()));
+      CHECK(client.metrics().nodes.commands - sent == 6);
+      CHECK(client.metrics().ask == 1);
+    }
     if (step == 40) {
       // The record begun in a migrating slot: its script names the record (absent) and the
       // slot's fencing counter; the importing node answers TRYAGAIN while one is missing,
