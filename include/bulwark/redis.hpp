@@ -4,9 +4,12 @@
 // bulwark::redis. See docs/redis.md.
 
 #include "bulwark/redis/client.hpp"
+#include "bulwark/redis/cluster_client.hpp"
+#include "bulwark/redis/cluster_options.hpp"
 #include "bulwark/redis/connection.hpp"
 #include "bulwark/redis/decision.hpp"
 #include "bulwark/redis/health.hpp"
+#include "bulwark/redis/keyed_client.hpp"
 #include "bulwark/redis/redis_circuit_breaker.hpp"
 #include "bulwark/redis/redis_circuit_breaker_options.hpp"
 #include "bulwark/redis/redis_circuit_breaker_permit.hpp"

@@ -20,6 +20,7 @@
 #include <stdexcept>
 #include <string>
 #include <thread>
+#include <utility>
 #include <vector>
 
 extern char** environ;
@@ -64,7 +65,9 @@ class redis_server {
   /// Whether redis-server can be started here; tests skip (with a message) when not.
   static bool available() { return on_path("redis-server"); }
 
-  redis_server() : port_{free_port()} {
+  /// `extra` arguments follow the defaults (e.g. --cluster-enabled yes).
+  explicit redis_server(std::vector<std::string> extra = {})
+      : port_{free_port()}, extra_{std::move(extra)} {
     char pattern[] = "/tmp/bulwark-redis-XXXXXX";
     if (::mkdtemp(pattern) == nullptr) throw std::runtime_error("mkdtemp() failed");
     dir_ = pattern;
@@ -88,6 +91,7 @@ class redis_server {
                                   "127.0.0.1",    "--save",      "",   "--appendonly",
                                   "no",           "--dir",       dir_, "--logfile",
                                   dir_ + "/log",  "--daemonize", "no"};
+    args.insert(args.end(), extra_.begin(), extra_.end());
     std::vector<char*> argv;
     for (auto& a : args)
       argv.push_back(a.data());
@@ -141,6 +145,7 @@ class redis_server {
 
  private:
   int port_;
+  std::vector<std::string> extra_;
   std::string dir_;
   pid_t pid_ = -1;
 };

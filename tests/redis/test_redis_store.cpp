@@ -105,7 +105,7 @@ TEST_CASE("redis_store keys: layout, validation before any round trip", "[redis]
   CHECK(store.record_key({"a:b", "c"}) == "bulwark:idem:3:a:b:c");
   CHECK(store.record_key({"a", "b:c"}) == "bulwark:idem:1:a:b:c");
   CHECK(store.record_key({"", "k"}) == "bulwark:idem:0::k");
-  CHECK(store.fence_key() == "bulwark:idem:fence");
+  CHECK(store.fence_key({"s", "k"}) == "bulwark:idem:fence");  // one for the store
   CHECK_THROWS_WITH(store.try_begin({"s", "a b"}, 1, 1s),
                     "bulwark::redis_store: key must be 1 to 16 bytes without spaces, control "
                     "characters or braces (got 3 bytes)");

@@ -81,6 +81,8 @@ struct redis_client_metrics {
 template <clock Clock = steady_clock>
 class redis_client {
  public:
+  using clock_type = Clock;
+
   /// Validates `options` (std::invalid_argument naming the field and value). Does not connect.
   explicit redis_client(redis_client_options options = {}, Clock clock = {})
       : options_{(detail::validate(options), std::move(options))},
@@ -103,6 +105,13 @@ class redis_client {
   /// network while the breaker is open.
   redis_result command(const std::vector<std::string_view>& args) {
     return with_connection([&](auto& c) { return c.command(args); });
+  }
+
+  /// The same as command(args): one server holds every key (redis_keyed_client, which
+  /// redis_cluster_client routes by `key`'s slot).
+  redis_result keyed_command(std::string_view key, const std::vector<std::string_view>& args) {
+    (void)key;
+    return command(args);
   }
 
   /// Runs `script` by EVALSHA with `keys` and `args`, reloading it on NOSCRIPT.

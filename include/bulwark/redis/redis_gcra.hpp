@@ -30,6 +30,7 @@
 #include "bulwark/redis/detail/keys.hpp"
 #include "bulwark/redis/detail/local_fallback.hpp"
 #include "bulwark/redis/detail/scripts.hpp"
+#include "bulwark/redis/keyed_client.hpp"
 #include "bulwark/redis/redis_gcra_options.hpp"
 
 namespace bulwark {
@@ -71,11 +72,15 @@ inline void validate(const redis_gcra_options& o) {
 ///
 /// Thread-safety: every member may be called from any thread. Complexity: one round trip
 /// per call (or none, from a batch), O(key length) locally. The client must outlive it.
-template <clock Clock = steady_clock>
+///
+/// Client: redis_client (one server) or redis_cluster_client (a Redis Cluster: each key's
+/// state is one key, so it lives in one slot, and the script runs where the slot is).
+template <clock Clock = steady_clock, redis_keyed_client Client = redis_client<Clock>>
+requires std::same_as<typename Client::clock_type, Clock>
 class redis_gcra {
  public:
   /// Validates `options` (std::invalid_argument naming the field and value).
-  redis_gcra(redis_client<Clock>& client, redis_gcra_options options)
+  redis_gcra(Client& client, redis_gcra_options options)
       : client_{client},
         clock_{client.clock()},
         options_{(detail::validate(options), std::move(options))},
@@ -354,7 +359,7 @@ class redis_gcra {
     return held + fallback_.available(key);
   }
 
-  redis_client<Clock>& client_;
+  Client& client_;
   Clock clock_;  // a copy of the client's: sleeps of try_acquire_for (manual_clock: shared time)
   redis_gcra_options options_;
   // The rule the script computes on the server (scripts.hpp): its T and tau are the script's
@@ -369,5 +374,9 @@ class redis_gcra {
   metric_counter unavailable_, failed_open_, failed_closed_, local_admitted_, local_rejected_;
   metric_counter invalid_keys_;
 };
+
+/// redis_gcra g{client, options} picks the client's clock and type.
+template <redis_keyed_client Client>
+redis_gcra(Client&, redis_gcra_options) -> redis_gcra<typename Client::clock_type, Client>;
 
 }  // namespace bulwark

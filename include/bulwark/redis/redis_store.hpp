@@ -21,13 +21,16 @@
 #include "bulwark/redis/client.hpp"
 #include "bulwark/redis/detail/keys.hpp"
 #include "bulwark/redis/detail/scripts.hpp"
+#include "bulwark/redis/keyed_client.hpp"
+#include "bulwark/sharding/slot_router.hpp"
 
 namespace bulwark {
 
 /// Options of bulwark::redis_store (defaults in parentheses).
 struct redis_store_options {
   /// Prepended to every key ("bulwark:idem:"): records are
-  /// "<prefix><scope length>:<scope>:<key>", the fencing counter "<prefix>fence".
+  /// "<prefix><scope length>:<scope>:<key>", the fencing counter "<prefix>fence" (on a Redis
+  /// Cluster, one per slot, "<prefix>fence{<tag>}", in the slot of its records: fence_key).
   std::string prefix = "bulwark:idem:";
   /// The longest scope and the longest key, in bytes each (512).
   std::size_t max_key_length = 512;
@@ -78,9 +81,9 @@ inline void validate(const redis_store_options& o) {
 /// Idempotency records in Redis, one string per (scope, key), each operation one script:
 ///
 /// - try_begin: if the record is absent (never written, released, or expired by Redis), takes
-///   a fencing token from INCR on the store's counter and SET NX PX the in-progress record
-///   with the lease; otherwise answers mismatch, in_progress (deadline from PTTL) or
-///   completed (the stored bytes or failure).
+///   a fencing token from INCR on the store's counter (fence_key) and SET NX PX the
+///   in-progress record with the lease; otherwise answers mismatch, in_progress (deadline from
+///   PTTL) or completed (the stored bytes or failure).
 /// - complete: if the record is in progress under the lease's token, SET PX the completed
 ///   record with the ttl; else false (fenced).
 /// - release: the same check, then DEL.
@@ -105,13 +108,14 @@ inline void validate(const redis_store_options& o) {
 ///
 /// Thread-safety: every member may be called from any thread and any process. Complexity:
 /// one round trip per operation, O(key and result size). The client must outlive the store.
-template <clock Clock = steady_clock>
+template <clock Clock = steady_clock, redis_keyed_client Client = redis_client<Clock>>
+requires std::same_as<typename Client::clock_type, Clock>
 class redis_store {
  public:
   using value_type = std::string;
 
   /// Validates `options` (std::invalid_argument naming the field and value).
-  explicit redis_store(redis_client<Clock>& client, redis_store_options options = {})
+  explicit redis_store(Client& client, redis_store_options options = {})
       : client_{client}, options_{(detail::validate(options), std::move(options))} {}
 
   redis_store(const redis_store&) = delete;
@@ -121,7 +125,7 @@ class redis_store {
   [[nodiscard]] begin_result<std::string> try_begin(idempotency_key id, std::uint64_t fingerprint,
                                                     duration lease) {
     const std::string key = record_key(id);
-    const std::string fence = fence_key();
+    const std::string fence = fence_key(id);
     const std::string fp = std::to_string(fingerprint);
     const std::string ms = to_ms(lease);
     const time_point now = client_.clock().now();
@@ -201,8 +205,22 @@ class redis_store {
     return out;
   }
 
-  /// The key of the store's fencing counter: "<prefix>fence".
-  [[nodiscard]] std::string fence_key() const { return options_.prefix + "fence"; }
+  /// The key of the fencing counter `id`'s token comes from. On one server (redis_client),
+  /// "<prefix>fence", one counter for the store: tokens increase across every key, as the
+  /// idempotency_store concept asks. On a Redis Cluster (redis_cluster_client), whose scripts
+  /// may name keys of one slot only, "<prefix>fence{<tag>}": one counter per hash slot, in the
+  /// record's slot (detail::slot_tag), so tokens increase per slot, hence per key, but not
+  /// across keys of different slots. Throws std::invalid_argument for a bad scope or key.
+  [[nodiscard]] std::string fence_key(idempotency_key id) const {
+    if constexpr (!redis_routes_by_slot<Client>) {
+      (void)record_key(id);
+      return options_.prefix + "fence";
+    } else {
+      std::string out = options_.prefix;
+      out.append("fence{").append(detail::slot_tag(redis_key_slot(record_key(id)))).append("}");
+      return out;
+    }
+  }
 
   [[nodiscard]] const redis_store_options& options() const noexcept { return options_; }
 
@@ -271,10 +289,14 @@ class redis_store {
     return false;
   }
 
-  redis_client<Clock>& client_;
+  Client& client_;
   redis_store_options options_;
   metric_counter acquired_, replays_, in_progress_, mismatches_, fenced_, unavailable_,
       quarantined_;
 };
+
+/// redis_store s{client, options} picks the client's clock and type.
+template <redis_keyed_client Client>
+redis_store(Client&, redis_store_options = {}) -> redis_store<typename Client::clock_type, Client>;
 
 }  // namespace bulwark
