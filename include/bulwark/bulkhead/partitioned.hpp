@@ -6,6 +6,8 @@
 #include <cstdint>
 #include <functional>
 #include <mutex>
+#include <span>
+#include <stdexcept>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -29,6 +31,47 @@ struct partitioned_bulkhead_options {
   std::uint32_t max_concurrent = 25;             ///< >= 1, as bulkhead_options
   std::vector<bulkhead_partition> partitions{};  ///< at least one
 };
+
+namespace detail {
+
+/// The checks of a partition list, shared by partitioned_bulkhead and
+/// partitioned_adaptive_limiter: at least one partition, each share in (0, 1], the names
+/// unique, the shares summing to at most 1 (with a tolerance for their binary sum).
+inline void validate_partitions(const option_check& check,
+                                std::span<const bulkhead_partition> partitions) {
+  check.that(!partitions.empty(), "partitions", "non-empty", partitions.size());
+  double total = 0;
+  for (std::size_t i = 0; i < partitions.size(); ++i) {
+    const bulkhead_partition& p = partitions[i];
+    check.fraction("partitions.share", p.share);
+    total += p.share;
+    const auto earlier = partitions.first(i);
+    const auto same = [&p](const bulkhead_partition& q) { return q.name == p.name; };
+    check.that(std::none_of(earlier.begin(), earlier.end(), same), "partitions.name", "unique",
+               p.name);
+  }
+  check.that(total <= 1.0 + 1e-9, "partitions.share", "summing to at most 1", total);
+}
+
+inline void validate(const partitioned_bulkhead_options& options) {
+  const option_check check{"partitioned_bulkhead"};
+  check.in_range("max_concurrent", options.max_concurrent, std::uint32_t{1},
+                 std::uint32_t{0x7fffffff});
+  validate_partitions(check, options.partitions);
+}
+
+/// The index of the partition named `name` among `partitions` (each with a `name`); raises
+/// std::invalid_argument naming `component` if there is none.
+template <class Partitions>
+std::size_t partition_index(std::string_view component, const Partitions& partitions,
+                            std::string_view name) {
+  for (std::size_t i = 0; i < partitions.size(); ++i)
+    if (partitions[i].name == name) return i;
+  raise<std::invalid_argument>("bulwark::" + std::string{component} + ": no partition named \"" +
+                               std::string{name} + "\"");
+}
+
+}  // namespace detail
 
 /// One partition's counters, as partitioned_bulkhead::metrics() lists them.
 struct partition_metrics {
@@ -100,24 +143,14 @@ class partitioned_bulkhead {
   /// Throws std::invalid_argument for max_concurrent 0, no partitions, a share outside
   /// (0, 1], shares summing above 1, or two partitions of one name.
   explicit partitioned_bulkhead(partitioned_bulkhead_options options)
-      : max_{options.max_concurrent} {
-    const option_check check{"partitioned_bulkhead"};
-    check.in_range("max_concurrent", options.max_concurrent, std::uint32_t{1},
-                   std::uint32_t{0x7fffffff});
-    check.that(!options.partitions.empty(), "partitions", "non-empty", options.partitions.size());
-    double total = 0;
+      : max_{(detail::validate(options), options.max_concurrent)} {
+    partitions_.reserve(options.partitions.size());
     for (auto& p : options.partitions) {
-      check.fraction("partitions.share", p.share);
-      total += p.share;
-      const auto same = [&p](const state& s) { return s.name == p.name; };
-      check.that(std::none_of(partitions_.begin(), partitions_.end(), same), "partitions.name",
-                 "unique", p.name);
       // ceil, so that a small share still guarantees one slot; the tolerance keeps 0.3 * 10
       // (2.9999999999999996 in binary) at 3.
       const double slots = std::ceil(p.share * max_ - 1e-9);
       partitions_.push_back({std::move(p.name), static_cast<std::uint32_t>(slots)});
     }
-    check.that(total <= 1.0 + 1e-9, "partitions.share", "summing to at most 1", total);
   }
 
   partitioned_bulkhead(const partitioned_bulkhead&) = delete;
@@ -125,10 +158,7 @@ class partitioned_bulkhead {
 
   /// The index of the partition named `name`. Throws std::invalid_argument if there is none.
   [[nodiscard]] std::size_t partition(std::string_view name) const {
-    for (std::size_t i = 0; i < partitions_.size(); ++i)
-      if (partitions_[i].name == name) return i;
-    detail::raise<std::invalid_argument>("bulwark::partitioned_bulkhead: no partition named \"" +
-                                         std::string{name} + "\"");
+    return detail::partition_index("partitioned_bulkhead", partitions_, name);
   }
   [[nodiscard]] std::size_t partitions() const noexcept { return partitions_.size(); }
 

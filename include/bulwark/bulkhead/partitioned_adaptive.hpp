@@ -58,18 +58,10 @@ class partitioned_adaptive_limiter {
   partitioned_adaptive_limiter(Limit algorithm, std::vector<bulkhead_partition> partitions,
                                Clock clock = {})
       : algorithm_{std::move(algorithm)}, clock_{std::move(clock)} {
-    const option_check check{"partitioned_adaptive_limiter"};
-    check.that(!partitions.empty(), "partitions", "non-empty", partitions.size());
-    double total = 0;
-    for (auto& p : partitions) {
-      check.fraction("partitions.share", p.share);
-      total += p.share;
-      const auto same = [&p](const state& s) { return s.name == p.name; };
-      check.that(std::none_of(partitions_.begin(), partitions_.end(), same), "partitions.name",
-                 "unique", p.name);
+    detail::validate_partitions(option_check{"partitioned_adaptive_limiter"}, partitions);
+    partitions_.reserve(partitions.size());
+    for (auto& p : partitions)
       partitions_.push_back({std::move(p.name), p.share});
-    }
-    check.that(total <= 1.0 + 1e-9, "partitions.share", "summing to at most 1", total);
     set_limit(static_cast<std::uint32_t>(algorithm_.limit()));
   }
 
@@ -78,10 +70,7 @@ class partitioned_adaptive_limiter {
 
   /// The index of the partition named `name`. Throws std::invalid_argument if there is none.
   [[nodiscard]] std::size_t partition(std::string_view name) const {
-    for (std::size_t i = 0; i < partitions_.size(); ++i)
-      if (partitions_[i].name == name) return i;
-    detail::raise<std::invalid_argument>(
-        "bulwark::partitioned_adaptive_limiter: no partition named \"" + std::string{name} + "\"");
+    return detail::partition_index("partitioned_adaptive_limiter", partitions_, name);
   }
   [[nodiscard]] std::size_t partitions() const noexcept { return partitions_.size(); }
 
