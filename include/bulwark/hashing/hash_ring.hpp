@@ -36,6 +36,20 @@ struct hash_ring_options {
   std::uint32_t points_per_weight = 0;
 };
 
+namespace detail {
+inline void validate(const hash_ring_options& options, std::span<const node> nodes) {
+  check_nodes("hash_ring", nodes);
+  const option_check check{"hash_ring"};
+  check.positive("min_ring_size", options.min_ring_size);
+  check.at_least("max_ring_size", options.max_ring_size, options.min_ring_size);
+  if (options.points_per_weight > 0) {
+    const std::uint64_t points = total_weight(nodes) * options.points_per_weight;
+    check.that(points <= options.max_ring_size, "points_per_weight",
+               "at most max_ring_size / total weight", options.points_per_weight);
+  }
+}
+}  // namespace detail
+
 /// Virtual nodes on a 64-bit ring: each node owns points at hash64("<name>_<i>"), i = 0, 1, ...,
 /// and a key hash belongs to the owner of the first point at or after it, wrapping to the
 /// first point of the ring.
@@ -60,15 +74,7 @@ class hash_ring : public detail::placement_base<hash_ring, hash_ring_options> {
   /// Throws std::invalid_argument for a bad node list (see check_nodes), min_ring_size 0, or
   /// max_ring_size < min_ring_size.
   explicit hash_ring(std::vector<node> nodes, hash_ring_options options = {})
-      : placement_base{std::move(nodes), options} {
-    const option_check check{component};
-    check.positive("min_ring_size", options_.min_ring_size);
-    check.at_least("max_ring_size", options_.max_ring_size, options_.min_ring_size);
-    if (options_.points_per_weight > 0) {
-      const std::uint64_t points = total_weight() * options_.points_per_weight;
-      check.that(points <= options_.max_ring_size, "points_per_weight",
-                 "at most max_ring_size / total weight", options_.points_per_weight);
-    }
+      : placement_base{(detail::validate(options, nodes), std::move(nodes)), options} {
     build();
   }
 

@@ -40,6 +40,16 @@ struct ketama_options {
   ketama_arithmetic arithmetic = ketama_arithmetic::libmemcached;
 };
 
+namespace detail {
+inline void validate(const ketama_options& options, std::span<const node> nodes) {
+  check_nodes("ketama", nodes);
+  option_check{"ketama"}.that(options.arithmetic == ketama_arithmetic::libmemcached ||
+                                  options.arithmetic == ketama_arithmetic::libketama,
+                              "arithmetic", "libmemcached or libketama",
+                              static_cast<int>(options.arithmetic));
+}
+}  // namespace detail
+
 /// Where a key landed on the continuum: the owner and the point that claimed it.
 struct ketama_location {
   std::size_t index;    ///< into nodes()
@@ -70,11 +80,7 @@ class ketama : public detail::placement_base<ketama, ketama_options> {
   /// Throws std::invalid_argument for a bad node list, or an arithmetic that is not one of
   /// the enumerators.
   explicit ketama(std::vector<node> nodes, ketama_options options = {})
-      : placement_base{std::move(nodes), options} {
-    option_check{component}.that(options_.arithmetic == ketama_arithmetic::libmemcached ||
-                                     options_.arithmetic == ketama_arithmetic::libketama,
-                                 "arithmetic", "libmemcached or libketama",
-                                 static_cast<int>(options_.arithmetic));
+      : placement_base{(detail::validate(options, nodes), std::move(nodes)), options} {
     build();
   }
 
