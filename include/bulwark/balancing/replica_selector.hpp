@@ -37,6 +37,26 @@ inline void validate(const replica_selector_options& options) {
   check.fraction("rtt_alpha", options.rtt_alpha);
   check.positive("causal_poll_interval", options.causal_poll_interval);
 }
+
+/// A read preference is checked per call, against the selector's options (`selector`), which
+/// set the floor of max_staleness.
+inline void validate(const read_preference& pref, const replica_selector_options& selector) {
+  const option_check check{"read_preference"};
+  if (pref.mode == read_mode::primary) {
+    // Only a non-empty tag set is an error: the default list [{}] matches every member.
+    const auto tagged = std::count_if(pref.tag_sets.begin(), pref.tag_sets.end(),
+                                      [](const tag_set& tags) { return !tags.empty(); });
+    check.that(tagged == 0, "tag_sets", "empty with mode primary", tagged);
+    check.that(!pref.max_staleness, "max_staleness", "unset with mode primary",
+               pref.max_staleness.value_or(duration::zero()));
+  }
+  if (pref.max_staleness) {
+    const duration floor = std::max<duration>(
+        std::chrono::seconds{90},
+        saturating_add(selector.heartbeat_frequency, selector.idle_write_period));
+    check.at_least("max_staleness", *pref.max_staleness, floor);
+  }
+}
 }  // namespace detail
 
 /// Routes reads and writes over one primary and N replicas.
@@ -159,7 +179,7 @@ class replica_selector {
   [[nodiscard]] replica_handle select_read(const read_preference& pref, G& rng,
                                            std::optional<Position> after = std::nullopt,
                                            duration wait = duration::zero()) {
-    validate(pref);
+    detail::validate(pref, options_);
     const time_point deadline = detail::deadline_after(clock_.now(), wait);  // max(): no limit
     for (;;) {
       const auto t = current_.load();
@@ -198,7 +218,7 @@ class replica_selector {
   /// in member order; the tokened fallback to the primary is not included. Throws as select_read.
   [[nodiscard]] std::vector<std::string> suitable(const read_preference& pref,
                                                   std::optional<Position> after = {}) const {
-    validate(pref);
+    detail::validate(pref, options_);
     const auto t = current_.load();
     return ids(*t, suitable_of(*t, pref, after));
   }
@@ -207,7 +227,7 @@ class replica_selector {
   /// select_read chooses from.
   [[nodiscard]] std::vector<std::string> latency_window(const read_preference& pref,
                                                         std::optional<Position> after = {}) const {
-    validate(pref);
+    detail::validate(pref, options_);
     const auto t = current_.load();
     return ids(*t, window_of(*t, suitable_of(*t, pref, after)));
   }
@@ -236,24 +256,6 @@ class replica_selector {
     }
     t->primary = 0;
     return t;
-  }
-
-  void validate(const read_preference& pref) const {
-    const option_check check{"read_preference"};
-    if (pref.mode == read_mode::primary) {
-      // Only a non-empty tag set is an error: the default list [{}] matches every member.
-      const auto tagged = std::count_if(pref.tag_sets.begin(), pref.tag_sets.end(),
-                                        [](const tag_set& tags) { return !tags.empty(); });
-      check.that(tagged == 0, "tag_sets", "empty with mode primary", tagged);
-      check.that(!pref.max_staleness, "max_staleness", "unset with mode primary",
-                 pref.max_staleness.value_or(duration::zero()));
-    }
-    if (pref.max_staleness) {
-      const duration floor = std::max<duration>(
-          std::chrono::seconds{90},
-          detail::saturating_add(options_.heartbeat_frequency, options_.idle_write_period));
-      check.at_least("max_staleness", *pref.max_staleness, floor);
-    }
   }
 
   template <class Mutate>

@@ -51,6 +51,34 @@ struct adaptive_throttle_options {
   std::optional<std::uint64_t> seed{};
 };
 
+namespace detail {
+
+inline void validate(const adaptive_throttle_options& o) {
+  const option_check check{"adaptive_throttle"};
+  check.in_range("window", o.window, duration{std::chrono::seconds{1}},
+                 duration{std::chrono::hours{1}});
+  check.in_range("bucket", o.bucket, duration{std::chrono::milliseconds{1}}, o.window);
+  check.that(o.window % o.bucket == duration::zero() && o.window / o.bucket <= 3600, "bucket",
+             "a divisor of window, at most 3600 buckets", o.bucket);
+  check.in_range("k", o.k, 1.0, 1000.0);
+  if (o.sr_threshold) {
+    check.in_range("sr_threshold", *o.sr_threshold, 0.01, 1.0);
+    check.that(o.k == 2.0, "k", "left at 2 when sr_threshold is set", o.k);
+  }
+  check.in_range("aggression", o.aggression, 1.0, 100.0);
+  check.in_range("max_rejection_probability", o.max_rejection_probability, 0.0, 1.0);
+  check.in_range("rps_threshold", o.rps_threshold, 0.0, 1e9);
+}
+
+/// Validated options as the throttle keeps them: Envoy's sr_threshold, when set, replaces k
+/// by 1 / sr_threshold.
+inline adaptive_throttle_options with_sr_threshold(adaptive_throttle_options o) {
+  if (o.sr_threshold) o.k = 1.0 / *o.sr_threshold;
+  return o;
+}
+
+}  // namespace detail
+
 /// An adaptive throttle's counters (monotonic) and gauges.
 struct adaptive_throttle_metrics {
   std::uint64_t requests = 0;        ///< try_acquire calls (throttled ones included)
@@ -134,28 +162,11 @@ class adaptive_throttle {
 
   /// Throws std::invalid_argument ("bulwark::adaptive_throttle: k must be in [1, 1000] ...").
   explicit adaptive_throttle(adaptive_throttle_options options, Clock clock = {})
-      : options_{std::move(options)}, clock_{std::move(clock)} {
-    const option_check check{"adaptive_throttle"};
-    check.in_range("window", options_.window, duration{std::chrono::seconds{1}},
-                   duration{std::chrono::hours{1}});
-    check.in_range("bucket", options_.bucket, duration{std::chrono::milliseconds{1}},
-                   options_.window);
-    check.that(options_.window % options_.bucket == duration::zero() &&
-                   options_.window / options_.bucket <= static_cast<duration::rep>(max_buckets),
-               "bucket", "a divisor of window, at most 3600 buckets", options_.bucket);
-    check.in_range("k", options_.k, 1.0, 1000.0);
-    if (options_.sr_threshold) {
-      check.in_range("sr_threshold", *options_.sr_threshold, 0.01, 1.0);
-      check.that(options_.k == 2.0, "k", "left at 2 when sr_threshold is set", options_.k);
-      options_.k = 1.0 / *options_.sr_threshold;
-    }
-    check.in_range("aggression", options_.aggression, 1.0, 100.0);
-    check.in_range("max_rejection_probability", options_.max_rejection_probability, 0.0, 1.0);
-    check.in_range("rps_threshold", options_.rps_threshold, 0.0, 1e9);
-    buckets_ = static_cast<std::uint64_t>(options_.window / options_.bucket);
-    slots_ = std::make_unique<bucket_words[]>(buckets_);
-    window_seconds_ = std::chrono::duration<double>(options_.window).count();
-  }
+      : options_{(detail::validate(options), detail::with_sr_threshold(std::move(options)))},
+        clock_{std::move(clock)},
+        buckets_{static_cast<std::uint64_t>(options_.window / options_.bucket)},
+        window_seconds_{std::chrono::duration<double>(options_.window).count()},
+        slots_{std::make_unique<bucket_words[]>(buckets_)} {}
 
   adaptive_throttle(const adaptive_throttle&) = delete;
   adaptive_throttle& operator=(const adaptive_throttle&) = delete;
@@ -233,7 +244,6 @@ class adaptive_throttle {
   [[nodiscard]] const Clock& clock() const noexcept { return clock_; }
 
  private:
-  static constexpr std::uint64_t max_buckets = 3600;
   // A counter word: the bucket's epoch modulo 2^32 in the high half, the count in the low half.
   // One CAS resets a stale bucket and counts into it, so no count can land between a reset and
   // its use. A bucket is two words (requests, accepts), each reset on its own.

@@ -6,6 +6,8 @@
 #include <cstdint>
 #include <functional>
 #include <mutex>
+#include <span>
+#include <stdexcept>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -30,6 +32,36 @@ struct partitioned_bulkhead_options {
   std::vector<bulkhead_partition> partitions{};  ///< at least one
 };
 
+namespace detail {
+
+/// The checks of a partition list, shared by partitioned_bulkhead and
+/// partitioned_adaptive_limiter: at least one partition, each share in (0, 1], the names
+/// unique, the shares summing to at most 1 (with a tolerance for their binary sum).
+inline void validate_partitions(const option_check& check,
+                                std::span<const bulkhead_partition> partitions) {
+  check.that(!partitions.empty(), "partitions", "non-empty", partitions.size());
+  double total = 0;
+  for (std::size_t i = 0; i < partitions.size(); ++i) {
+    const bulkhead_partition& p = partitions[i];
+    check.fraction("partitions.share", p.share);
+    total += p.share;
+    const auto earlier = partitions.first(i);
+    const auto same = [&p](const bulkhead_partition& q) { return q.name == p.name; };
+    check.that(std::none_of(earlier.begin(), earlier.end(), same), "partitions.name", "unique",
+               p.name);
+  }
+  check.that(total <= 1.0 + 1e-9, "partitions.share", "summing to at most 1", total);
+}
+
+inline void validate(const partitioned_bulkhead_options& options) {
+  const option_check check{"partitioned_bulkhead"};
+  check.in_range("max_concurrent", options.max_concurrent, std::uint32_t{1},
+                 std::uint32_t{0x7fffffff});
+  validate_partitions(check, options.partitions);
+}
+
+}  // namespace detail
+
 /// One partition's counters, as partitioned_bulkhead::metrics() lists them.
 struct partition_metrics {
   std::string_view name{};
@@ -49,6 +81,85 @@ struct partition_metrics {
   }
   friend bool operator==(const partition_metrics&, const partition_metrics&) = default;
 };
+
+namespace detail {
+
+/// The partitions' bookkeeping that both partitioned bulkheads keep under their mutex, and
+/// Netflix's admission rule over it: each partition's name, share, slots (the calls guaranteed
+/// to it), calls in flight and counters, and the calls in flight in all.
+class partition_table {
+ public:
+  /// `partitions` validated (validate_partitions); every partition starts with 0 slots.
+  explicit partition_table(std::vector<bulkhead_partition> partitions) {
+    partitions_.reserve(partitions.size());
+    for (auto& p : partitions)
+      partitions_.push_back({std::move(p.name), p.share});
+  }
+
+  /// Sets each partition's slots to ceil(share x limit), at least `at_least`. The tolerance
+  /// keeps 0.3 x 10 (2.9999999999999996 in binary) at 3.
+  void set_slots(std::uint32_t limit, std::uint32_t at_least) noexcept {
+    for (state& p : partitions_) {
+      const double slots = std::ceil(p.share * limit - 1e-9);
+      p.slots = std::max(at_least, static_cast<std::uint32_t>(slots));
+    }
+  }
+
+  /// Admits a call of partition `index` while fewer than `limit` calls are in flight in all
+  /// (borrowing what the others leave idle), or while the partition is below its slots.
+  /// Throws std::out_of_range for a bad index.
+  [[nodiscard]] bool try_admit(std::size_t index, std::uint32_t limit) {
+    state& p = partitions_.at(index);
+    if (in_flight_ >= limit && p.in_flight >= p.slots) {
+      ++p.rejected;
+      return false;
+    }
+    ++in_flight_;
+    ++p.in_flight;
+    ++p.admitted;
+    return true;
+  }
+  void release(std::size_t index) noexcept {
+    --in_flight_;
+    --partitions_[index].in_flight;
+  }
+
+  /// The index of the partition named `name`; raises std::invalid_argument naming `component`
+  /// if there is none.
+  [[nodiscard]] std::size_t index_of(std::string_view component, std::string_view name) const {
+    for (std::size_t i = 0; i < partitions_.size(); ++i)
+      if (partitions_[i].name == name) return i;
+    raise<std::invalid_argument>("bulwark::" + std::string{component} + ": no partition named \"" +
+                                 std::string{name} + "\"");
+  }
+  [[nodiscard]] const std::string& name(std::size_t index) const { return partitions_[index].name; }
+  [[nodiscard]] std::size_t size() const noexcept { return partitions_.size(); }
+  [[nodiscard]] std::uint32_t in_flight() const noexcept { return in_flight_; }
+
+  /// Each partition's counters, in the order given; `reserved` is its slots.
+  [[nodiscard]] std::vector<partition_metrics> metrics() const {
+    std::vector<partition_metrics> out;
+    out.reserve(partitions_.size());
+    for (const state& p : partitions_)
+      out.push_back({p.name, p.admitted, p.rejected, p.in_flight, p.slots});
+    return out;
+  }
+
+ private:
+  struct state {
+    std::string name;
+    double share = 0;
+    std::uint32_t slots = 0;
+    std::uint32_t in_flight = 0;
+    std::uint64_t admitted = 0;
+    std::uint64_t rejected = 0;
+  };
+
+  std::uint32_t in_flight_ = 0;
+  std::vector<state> partitions_;
+};
+
+}  // namespace detail
 
 /// A bulkhead whose limit is shared by caller classes, each guaranteed a fixed share, so that
 /// one class cannot starve the others (Netflix concurrency-limits' partitioned limiter).
@@ -100,24 +211,10 @@ class partitioned_bulkhead {
   /// Throws std::invalid_argument for max_concurrent 0, no partitions, a share outside
   /// (0, 1], shares summing above 1, or two partitions of one name.
   explicit partitioned_bulkhead(partitioned_bulkhead_options options)
-      : max_{options.max_concurrent} {
-    const option_check check{"partitioned_bulkhead"};
-    check.in_range("max_concurrent", options.max_concurrent, std::uint32_t{1},
-                   std::uint32_t{0x7fffffff});
-    check.that(!options.partitions.empty(), "partitions", "non-empty", options.partitions.size());
-    double total = 0;
-    for (auto& p : options.partitions) {
-      check.fraction("partitions.share", p.share);
-      total += p.share;
-      const auto same = [&p](const state& s) { return s.name == p.name; };
-      check.that(std::none_of(partitions_.begin(), partitions_.end(), same), "partitions.name",
-                 "unique", p.name);
-      // ceil, so that a small share still guarantees one slot; the tolerance keeps 0.3 * 10
-      // (2.9999999999999996 in binary) at 3.
-      const double slots = std::ceil(p.share * max_ - 1e-9);
-      partitions_.push_back({std::move(p.name), static_cast<std::uint32_t>(slots)});
-    }
-    check.that(total <= 1.0 + 1e-9, "partitions.share", "summing to at most 1", total);
+      : max_{(detail::validate(options), options.max_concurrent)},
+        partitions_{std::move(options.partitions)} {
+    // ceil, so that a small share still guarantees one slot.
+    partitions_.set_slots(max_, 0);
   }
 
   partitioned_bulkhead(const partitioned_bulkhead&) = delete;
@@ -125,26 +222,15 @@ class partitioned_bulkhead {
 
   /// The index of the partition named `name`. Throws std::invalid_argument if there is none.
   [[nodiscard]] std::size_t partition(std::string_view name) const {
-    for (std::size_t i = 0; i < partitions_.size(); ++i)
-      if (partitions_[i].name == name) return i;
-    detail::raise<std::invalid_argument>("bulwark::partitioned_bulkhead: no partition named \"" +
-                                         std::string{name} + "\"");
+    return partitions_.index_of("partitioned_bulkhead", name);
   }
   [[nodiscard]] std::size_t partitions() const noexcept { return partitions_.size(); }
 
   /// A permit for partition `index` if the rules above admit it, else an empty permit.
   /// Throws std::out_of_range for a bad index.
   [[nodiscard]] permit try_acquire(std::size_t index) {
-    state& p = partitions_.at(index);
     const std::lock_guard lock{mutex_};
-    if (total_ >= max_ && p.in_flight >= p.reserved) {
-      ++p.rejected;
-      return permit{};
-    }
-    ++total_;
-    ++p.in_flight;
-    ++p.admitted;
-    return permit{this, index};
+    return partitions_.try_admit(index, max_) ? permit{this, index} : permit{};
   }
 
   /// Runs f(args...) in partition `index`; throws bulwark::bulkhead_full when refused.
@@ -154,7 +240,7 @@ class partitioned_bulkhead {
   decltype(auto) execute(std::size_t index, F&& f, Args&&... args) {
     const permit p = try_acquire(index);
     if (!p)
-      detail::raise<bulkhead_full>("partitioned_bulkhead", "partition " + partitions_[index].name +
+      detail::raise<bulkhead_full>("partitioned_bulkhead", "partition " + partitions_.name(index) +
                                                                " is at its share of a full limit");
     return std::invoke(std::forward<F>(f), std::forward<Args>(args)...);
   }
@@ -162,37 +248,23 @@ class partitioned_bulkhead {
   /// Calls inside now, all partitions together.
   [[nodiscard]] std::uint32_t in_flight() const {
     const std::lock_guard lock{mutex_};
-    return total_;
+    return partitions_.in_flight();
   }
   /// Each partition's counters, in the order of the options.
   [[nodiscard]] std::vector<partition_metrics> metrics() const {
     const std::lock_guard lock{mutex_};
-    std::vector<partition_metrics> out;
-    out.reserve(partitions_.size());
-    for (const state& p : partitions_)
-      out.push_back({p.name, p.admitted, p.rejected, p.in_flight, p.reserved});
-    return out;
+    return partitions_.metrics();
   }
 
  private:
-  struct state {
-    std::string name;
-    std::uint32_t reserved = 0;
-    std::uint32_t in_flight = 0;
-    std::uint64_t admitted = 0;
-    std::uint64_t rejected = 0;
-  };
-
   void release(std::size_t index) noexcept {
     const std::lock_guard lock{mutex_};
-    --total_;
-    --partitions_[index].in_flight;
+    partitions_.release(index);
   }
 
   std::uint32_t max_;
   mutable std::mutex mutex_;
-  std::uint32_t total_ = 0;
-  std::vector<state> partitions_;
+  detail::partition_table partitions_;
 };
 
 }  // namespace bulwark

@@ -57,19 +57,11 @@ class partitioned_adaptive_limiter {
   /// With an algorithm object (a user-written limit_algorithm, say).
   partitioned_adaptive_limiter(Limit algorithm, std::vector<bulkhead_partition> partitions,
                                Clock clock = {})
-      : algorithm_{std::move(algorithm)}, clock_{std::move(clock)} {
-    const option_check check{"partitioned_adaptive_limiter"};
-    check.that(!partitions.empty(), "partitions", "non-empty", partitions.size());
-    double total = 0;
-    for (auto& p : partitions) {
-      check.fraction("partitions.share", p.share);
-      total += p.share;
-      const auto same = [&p](const state& s) { return s.name == p.name; };
-      check.that(std::none_of(partitions_.begin(), partitions_.end(), same), "partitions.name",
-                 "unique", p.name);
-      partitions_.push_back({std::move(p.name), p.share});
-    }
-    check.that(total <= 1.0 + 1e-9, "partitions.share", "summing to at most 1", total);
+      : algorithm_{std::move(algorithm)},
+        partitions_{
+            (detail::validate_partitions(option_check{"partitioned_adaptive_limiter"}, partitions),
+             std::move(partitions))},
+        clock_{std::move(clock)} {
     set_limit(static_cast<std::uint32_t>(algorithm_.limit()));
   }
 
@@ -78,10 +70,7 @@ class partitioned_adaptive_limiter {
 
   /// The index of the partition named `name`. Throws std::invalid_argument if there is none.
   [[nodiscard]] std::size_t partition(std::string_view name) const {
-    for (std::size_t i = 0; i < partitions_.size(); ++i)
-      if (partitions_[i].name == name) return i;
-    detail::raise<std::invalid_argument>(
-        "bulwark::partitioned_adaptive_limiter: no partition named \"" + std::string{name} + "\"");
+    return partitions_.index_of("partitioned_adaptive_limiter", name);
   }
   [[nodiscard]] std::size_t partitions() const noexcept { return partitions_.size(); }
 
@@ -90,16 +79,9 @@ class partitioned_adaptive_limiter {
   [[nodiscard]] permit try_acquire(std::size_t index) { return try_acquire(index, clock_.now()); }
   /// The same with the caller's clock read (the call's start time).
   [[nodiscard]] permit try_acquire(std::size_t index, time_point now) {
-    state& p = partitions_.at(index);
     const std::lock_guard lock{mutex_};
-    if (in_flight_ >= limit_ && p.in_flight >= p.limit) {
-      ++p.rejected;
-      return permit{};
-    }
-    ++in_flight_;
-    ++p.in_flight;
-    ++p.admitted;
-    return permit{this, index, now, in_flight_};
+    if (!partitions_.try_admit(index, limit_)) return permit{};
+    return permit{this, index, now, partitions_.in_flight()};
   }
 
   /// Runs f(args...) in partition `index`, reporting as adaptive_limiter::execute does (a
@@ -113,7 +95,7 @@ class partitioned_adaptive_limiter {
     if (!p)
       detail::raise<bulkhead_full>(
           "partitioned_adaptive_limiter",
-          "partition " + partitions_[index].name + " is at its share of a full limit");
+          "partition " + partitions_.name(index) + " is at its share of a full limit");
     return detail::run_counted(p, std::forward<F>(f), std::forward<Args>(args)...);
   }
 
@@ -125,17 +107,13 @@ class partitioned_adaptive_limiter {
   /// Calls inside now, all partitions together.
   [[nodiscard]] std::uint32_t in_flight() const {
     const std::lock_guard lock{mutex_};
-    return in_flight_;
+    return partitions_.in_flight();
   }
   /// Each partition's counters, in the order of the options; `reserved` is its share of the
   /// current limit.
   [[nodiscard]] std::vector<partition_metrics> metrics() const {
     const std::lock_guard lock{mutex_};
-    std::vector<partition_metrics> out;
-    out.reserve(partitions_.size());
-    for (const state& p : partitions_)
-      out.push_back({p.name, p.admitted, p.rejected, p.in_flight, p.limit});
-    return out;
+    return partitions_.metrics();
   }
   /// Reads the algorithm's state under the limiter's lock: visit(const Limit&).
   template <class Visit>
@@ -148,29 +126,19 @@ class partitioned_adaptive_limiter {
  private:
   friend permit;
 
-  struct state {
-    std::string name;
-    double share = 0;
-    std::uint32_t limit = 0;  // max(1, ceil(share * limit_))
-    std::uint32_t in_flight = 0;
-    std::uint64_t admitted = 0;
-    std::uint64_t rejected = 0;
-  };
-  // Netflix's Partition.updateLimit, on every change of the limit. The tolerance keeps
-  // 0.3 * 10 (2.9999999999999996 in binary) at 3, as partitioned_bulkhead does.
+  // Netflix's Partition.updateLimit, on every change of the limit: each partition's share of
+  // it, at least 1.
   void set_limit(std::uint32_t limit) noexcept {
     if (limit == limit_ && limit_set_) return;
     limit_ = limit;
     limit_set_ = true;
-    for (state& p : partitions_)
-      p.limit = std::max(1u, static_cast<std::uint32_t>(std::ceil(p.share * limit - 1e-9)));
+    partitions_.set_slots(limit, 1);
   }
 
   // Once per admitted call; no sample (nullptr) when the permit was ignored.
   void release(std::size_t index, const detail::adaptive_sample* s) noexcept {
     const std::lock_guard lock{mutex_};
-    --in_flight_;
-    --partitions_[index].in_flight;
+    partitions_.release(index);
     if (s == nullptr) return;
     algorithm_.on_sample(s->latency, s->inflight, s->dropped);
     set_limit(static_cast<std::uint32_t>(algorithm_.limit()));
@@ -180,8 +148,7 @@ class partitioned_adaptive_limiter {
   Limit algorithm_;
   std::uint32_t limit_ = 0;
   bool limit_set_ = false;
-  std::uint32_t in_flight_ = 0;
-  std::vector<state> partitions_;
+  detail::partition_table partitions_;
   [[no_unique_address]] Clock clock_;
 };
 

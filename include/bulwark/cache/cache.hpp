@@ -87,15 +87,13 @@ class cache {
   explicit cache(cache_options options, Clock clock = {}) : cache(options, {}, clock) {}
   cache(cache_options options, callbacks_type callbacks, Clock clock = {}, Hasher hash = {},
         KeyEqual equal = {})
-      : options_{options},
+      : options_{(detail::validate(options, static_cast<bool>(callbacks.weigher),
+                                   detail::seedable_hasher<Hasher>),
+                  options)},
         callbacks_{std::move(callbacks)},
         clock_{std::move(clock)},
         hasher_{detail::seeded_hasher(std::move(hash), options.hash_seed)},
         counted_{!callbacks_.weigher} {
-    detail::validate(options_, !counted_);
-    option_check{"cache"}.that(detail::seedable_hasher<Hasher> || !options_.hash_seed, "hash_seed",
-                               "unset for a Hasher without a seed member",
-                               options_.hash_seed.value_or(0));
     const std::uint64_t bound = counted_ ? options_.maximum_size : options_.maximum_weight;
     const std::uint32_t read_stripes = std::min<std::uint32_t>(16, epochs_.slots());
     stripes_ = stripes_type(

@@ -118,9 +118,9 @@ struct cache_metrics {
 
 namespace detail {
 
-/// Validates cache_options (shared by cache and its wrappers). `weighted` says whether a weigher
-/// was given.
-inline void validate(const cache_options& o, bool weighted) {
+/// Validates cache_options: the two facts the options cannot tell are whether a weigher was
+/// given (`weighted`) and whether the Hasher takes a seed (`seedable`; hash_seed needs one).
+inline void validate(const cache_options& o, bool weighted, bool seedable) {
   const option_check check{"cache"};
   if (weighted) {
     check.positive("maximum_weight", o.maximum_weight);
@@ -141,6 +141,8 @@ inline void validate(const cache_options& o, bool weighted) {
              "<= " + std::string{weighted ? "maximum_weight" : "maximum_size"} + " (" +
                  std::to_string(bound) + ")",
              o.shards);
+  check.that(seedable || !o.hash_seed, "hash_seed", "unset for a Hasher without a seed member",
+             o.hash_seed.value_or(0));
 }
 
 // Whether Hasher takes a seed the way bulwark::flood_resistant_hash and stable_hash do.

@@ -85,6 +85,15 @@ struct refresh_ahead_options {
   double refresh_fraction = 0.2;
 };
 
+namespace detail {
+/// `expire_after_write` is the refreshed cache's: it must expire entries after a write.
+inline void validate(const refresh_ahead_options& options, duration expire_after_write) {
+  const option_check check{"refresh_ahead"};
+  check.fraction("refresh_fraction", options.refresh_fraction);
+  check.positive("expire_after_write", expire_after_write);
+}
+}  // namespace detail
+
 /// Refresh-ahead: a read of an entry in the last `refresh_fraction` of its TTL returns the
 /// current value at once and starts one reload of the key; readers keep getting the old value
 /// until the reload puts the new one (which restarts the TTL). A miss loads synchronously
@@ -105,13 +114,10 @@ class refresh_ahead {
                 executor_type executor = {}, Clock clock = {})
       : cache_{cache},
         load_{std::move(load)},
-        options_{options},
+        options_{(detail::validate(options, cache.options().expire_after_write), options)},
         executor_{std::move(executor)},
         clock_{std::move(clock)},
         in_flight_{0, key_hash{cache.hash_function()}} {
-    const option_check check{"refresh_ahead"};
-    check.fraction("refresh_fraction", options_.refresh_fraction);
-    check.positive("expire_after_write", cache_.options().expire_after_write);
     const auto ttl = std::chrono::duration<double>(cache_.options().expire_after_write);
     // A ttl of duration::max() (forever) is 2^63 ns as a double, which no duration holds.
     const auto window = ttl * options_.refresh_fraction;

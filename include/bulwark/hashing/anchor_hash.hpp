@@ -29,6 +29,18 @@ struct anchor_hash_options {
   std::uint32_t capacity = 0;
 };
 
+namespace detail {
+inline void validate(const anchor_hash_options& options, std::span<const node> nodes) {
+  check_nodes("anchor_hash", nodes);
+  check_unit_weights("anchor_hash", nodes);
+  const option_check check{"anchor_hash"};
+  check.at_most("nodes", nodes.size(), std::size_t{std::numeric_limits<std::uint32_t>::max() / 2});
+  // 0 picks 2 x the node count, at least 64, which passes.
+  if (options.capacity != 0)
+    check.at_least("capacity", options.capacity, static_cast<std::uint32_t>(nodes.size()));
+}
+}  // namespace detail
+
 /// Why AnchorHash for "O(1) lookup and arbitrary removal": jump hash can only drop its last
 /// bucket and maglev moves a few percent of other keys on every change, while AnchorHash
 /// removes *any* node moving only that node's keys (minimal disruption, proven in the paper),
@@ -54,14 +66,9 @@ class anchor_hash : public detail::placement_base<anchor_hash, anchor_hash_optio
   /// Node i gets bucket i. Throws std::invalid_argument for a bad node list, a weight other
   /// than 1, or a capacity smaller than the node count.
   explicit anchor_hash(std::vector<node> nodes, anchor_hash_options options = {})
-      : placement_base{std::move(nodes), options} {
-    require_unit_weights();
-    const option_check check{component};
-    check.at_most("nodes", nodes_.size(),
-                  std::size_t{std::numeric_limits<std::uint32_t>::max() / 2});
+      : placement_base{(detail::validate(options, nodes), std::move(nodes)), options} {
     const auto w = static_cast<std::uint32_t>(nodes_.size());
     if (options_.capacity == 0) options_.capacity = std::max<std::uint32_t>(2 * w, 64);
-    check.at_least("capacity", options_.capacity, w);
     init(options_.capacity, w);
   }
 
@@ -83,7 +90,7 @@ class anchor_hash : public detail::placement_base<anchor_hash, anchor_hash_optio
     anchor_hash next = *this;
     next.nodes_.push_back(n);
     detail::check_nodes(component, next.nodes_);
-    next.require_unit_weights();
+    detail::check_unit_weights(component, next.nodes_);
     if (next.removed_.empty()) {
       detail::raise<std::length_error>("bulwark::anchor_hash: capacity " +
                                        std::to_string(options_.capacity) + " reached");

@@ -27,6 +27,13 @@ struct bounded_load_options {
   std::uint32_t balance_factor = 125;
 };
 
+namespace detail {
+inline void validate(const bounded_load_options& options) {
+  option_check{"bounded_load"}.at_least("balance_factor", options.balance_factor,
+                                        std::uint32_t{100});
+}
+}  // namespace detail
+
 /// A decorator over any placement algorithm that keeps every node's load within
 /// balance_factor% of its weighted share (the paper's c = balance_factor / 100): a key goes to
 /// the first node, in the algorithm's preference order for its hash, whose load is under its
@@ -55,10 +62,8 @@ class bounded_load {
   /// Throws std::invalid_argument unless balance_factor >= 100.
   explicit bounded_load(Algorithm algorithm, bounded_load_options options = {})
       : algorithm_{std::move(algorithm)},
-        options_{options},
+        options_{(detail::validate(options), options)},
         loads_{std::make_unique<std::atomic<std::uint64_t>[]>(algorithm_.nodes().size())} {
-    option_check{"bounded_load"}.at_least("balance_factor", options_.balance_factor,
-                                          std::uint32_t{100});
     std::uint64_t cumulative = 0;
     cumulative_.reserve(algorithm_.nodes().size());
     for (const node& n : algorithm_.nodes()) {

@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "bulwark/core/hash.hpp"
+#include "bulwark/hashing/detail/continuum.hpp"
 #include "bulwark/hashing/detail/placement_base.hpp"
 #include "bulwark/hashing/node.hpp"
 
@@ -35,6 +36,20 @@ struct hash_ring_options {
   /// points_per_weight x n the two give the same ring. The ring may not exceed max_ring_size.
   std::uint32_t points_per_weight = 0;
 };
+
+namespace detail {
+inline void validate(const hash_ring_options& options, std::span<const node> nodes) {
+  check_nodes("hash_ring", nodes);
+  const option_check check{"hash_ring"};
+  check.positive("min_ring_size", options.min_ring_size);
+  check.at_least("max_ring_size", options.max_ring_size, options.min_ring_size);
+  if (options.points_per_weight > 0) {
+    const std::uint64_t points = total_weight(nodes) * options.points_per_weight;
+    check.that(points <= options.max_ring_size, "points_per_weight",
+               "at most max_ring_size / total weight", options.points_per_weight);
+  }
+}
+}  // namespace detail
 
 /// Virtual nodes on a 64-bit ring: each node owns points at hash64("<name>_<i>"), i = 0, 1, ...,
 /// and a key hash belongs to the owner of the first point at or after it, wrapping to the
@@ -60,21 +75,13 @@ class hash_ring : public detail::placement_base<hash_ring, hash_ring_options> {
   /// Throws std::invalid_argument for a bad node list (see check_nodes), min_ring_size 0, or
   /// max_ring_size < min_ring_size.
   explicit hash_ring(std::vector<node> nodes, hash_ring_options options = {})
-      : placement_base{std::move(nodes), options} {
-    const option_check check{component};
-    check.positive("min_ring_size", options_.min_ring_size);
-    check.at_least("max_ring_size", options_.max_ring_size, options_.min_ring_size);
-    if (options_.points_per_weight > 0) {
-      const std::uint64_t points = total_weight() * options_.points_per_weight;
-      check.that(points <= options_.max_ring_size, "points_per_weight",
-                 "at most max_ring_size / total weight", options_.points_per_weight);
-    }
+      : placement_base{(detail::validate(options, nodes), std::move(nodes)), options} {
     build();
   }
 
   /// The index of the node owning key hash `h`. O(log points).
   [[nodiscard]] std::size_t index_for_hash(std::uint64_t h) const noexcept {
-    return owners_[first_point_at_or_after(h)];
+    return ring_.owner_of(h);
   }
   // node_for(key) hashes with hash64 (seed 0): what Envoy's header hash policy computes for a
   // header value.
@@ -83,27 +90,17 @@ class hash_ring : public detail::placement_base<hash_ring, hash_ring_options> {
   /// and Envoy's order for bounded loads), each node once.
   template <class Visit>
   void for_each_candidate(std::uint64_t h, Visit&& visit) const {
-    visit_table_from(owners(), first_point_at_or_after(h), visit);
+    visit_table_from(ring_.owners(), ring_.first_at_or_after(h), visit);
   }
 
   /// The ring's points in ascending order (for inspection and tests).
-  [[nodiscard]] std::span<const std::uint64_t> points() const noexcept { return points_; }
+  [[nodiscard]] std::span<const std::uint64_t> points() const noexcept { return ring_.points(); }
   /// owners()[i] is the node index owning points()[i].
-  [[nodiscard]] std::span<const std::uint32_t> owners() const noexcept { return owners_; }
+  [[nodiscard]] std::span<const std::uint32_t> owners() const noexcept { return ring_.owners(); }
   /// Bytes held by the ring's arrays and the node list's array.
-  [[nodiscard]] std::size_t memory_bytes() const noexcept {
-    return points_.capacity() * sizeof(std::uint64_t) + owners_.capacity() * sizeof(std::uint32_t) +
-           node_bytes();
-  }
+  [[nodiscard]] std::size_t memory_bytes() const noexcept { return ring_.bytes() + node_bytes(); }
 
  private:
-  // Index of the first point >= h, or 0 when h is past the last point (the wrap). Envoy ports
-  // libketama's binary search; on sorted points it returns exactly this.
-  [[nodiscard]] std::size_t first_point_at_or_after(std::uint64_t h) const noexcept {
-    const auto it = std::lower_bound(points_.begin(), points_.end(), h);
-    return it == points_.end() ? 0 : static_cast<std::size_t>(it - points_.begin());
-  }
-
   void build() {
     const double total = static_cast<double>(total_weight());
     std::vector<double> normalized(nodes_.size());
@@ -115,11 +112,7 @@ class hash_ring : public detail::placement_base<hash_ring, hash_ring_options> {
     const double scale =
         std::min(std::ceil(min_w * static_cast<double>(options_.min_ring_size)) / min_w,
                  static_cast<double>(options_.max_ring_size));
-    struct entry {
-      std::uint64_t hash;
-      std::uint32_t owner;
-    };
-    std::vector<entry> ring;
+    std::vector<detail::continuum<std::uint64_t>::entry> ring;
     ring.reserve(options_.points_per_weight > 0
                      ? static_cast<std::size_t>(total_weight() * options_.points_per_weight)
                      : static_cast<std::size_t>(std::ceil(scale)));
@@ -144,20 +137,12 @@ class hash_ring : public detail::placement_base<hash_ring, hash_ring_options> {
         ring.push_back({hash64(key), static_cast<std::uint32_t>(i)});
       }
     }
-    // Ties (two points with one hash) are left unspecified by Envoy's std::sort; a stable sort
-    // makes them deterministic here: the earlier node in the list first.
-    std::stable_sort(ring.begin(), ring.end(),
-                     [](const entry& a, const entry& b) { return a.hash < b.hash; });
-    points_.resize(ring.size());
-    owners_.resize(ring.size());
-    for (std::size_t p = 0; p < ring.size(); ++p) {
-      points_[p] = ring[p].hash;
-      owners_[p] = ring[p].owner;
-    }
+    // Ties (two points with one hash) are left unspecified by Envoy's std::sort; the
+    // continuum keeps them in list order, the earlier node first.
+    ring_ = detail::continuum<std::uint64_t>{std::move(ring)};
   }
 
-  std::vector<std::uint64_t> points_;  // sorted; searched alone so a cache line holds 8
-  std::vector<std::uint32_t> owners_;
+  detail::continuum<std::uint64_t> ring_;
 };
 
 }  // namespace bulwark

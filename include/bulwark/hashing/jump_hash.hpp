@@ -41,6 +41,14 @@ namespace bulwark {
 /// Options of jump_nodes: none yet, present so every algorithm is built the same way.
 struct jump_nodes_options {};
 
+namespace detail {
+inline void validate(const jump_nodes_options&, std::span<const node> nodes) {
+  check_nodes("jump_nodes", nodes);
+  check_unit_weights("jump_nodes", nodes);
+  option_check{"jump_nodes"}.at_most("nodes", nodes.size(), std::size_t{0x7fffffff});
+}
+}  // namespace detail
+
 /// Jump hash over a list of named nodes: node i is bucket i.
 ///
 /// The algorithm's limit is its numbering: buckets are 0..n-1, so only the *last* node can be
@@ -60,10 +68,7 @@ class jump_nodes : public detail::placement_base<jump_nodes, jump_nodes_options>
   /// Throws std::invalid_argument for an empty list, an empty or repeated name, a weight other
   /// than 1, or more than 2^31 - 1 nodes.
   explicit jump_nodes(std::vector<node> nodes, jump_nodes_options options = {})
-      : placement_base{std::move(nodes), options} {
-    require_unit_weights();
-    option_check{component}.at_most("nodes", nodes_.size(), std::size_t{0x7fffffff});
-  }
+      : placement_base{(detail::validate(options, nodes), std::move(nodes)), options} {}
 
   /// The index of the node owning key hash `h`: jump_hash(h, n). O(log n).
   [[nodiscard]] std::size_t index_for_hash(std::uint64_t h) const noexcept {

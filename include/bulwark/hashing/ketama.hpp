@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "bulwark/core/options.hpp"
+#include "bulwark/hashing/detail/continuum.hpp"
 #include "bulwark/hashing/detail/md5.hpp"
 #include "bulwark/hashing/detail/placement_base.hpp"
 #include "bulwark/hashing/node.hpp"
@@ -39,6 +40,16 @@ struct ketama_options {
   /// clients fleets run today; libketama's own library is the 2007 original.
   ketama_arithmetic arithmetic = ketama_arithmetic::libmemcached;
 };
+
+namespace detail {
+inline void validate(const ketama_options& options, std::span<const node> nodes) {
+  check_nodes("ketama", nodes);
+  option_check{"ketama"}.that(options.arithmetic == ketama_arithmetic::libmemcached ||
+                                  options.arithmetic == ketama_arithmetic::libketama,
+                              "arithmetic", "libmemcached or libketama",
+                              static_cast<int>(options.arithmetic));
+}
+}  // namespace detail
 
 /// Where a key landed on the continuum: the owner and the point that claimed it.
 struct ketama_location {
@@ -70,11 +81,7 @@ class ketama : public detail::placement_base<ketama, ketama_options> {
   /// Throws std::invalid_argument for a bad node list, or an arithmetic that is not one of
   /// the enumerators.
   explicit ketama(std::vector<node> nodes, ketama_options options = {})
-      : placement_base{std::move(nodes), options} {
-    option_check{component}.that(options_.arithmetic == ketama_arithmetic::libmemcached ||
-                                     options_.arithmetic == ketama_arithmetic::libketama,
-                                 "arithmetic", "libmemcached or libketama",
-                                 static_cast<int>(options_.arithmetic));
+      : placement_base{(detail::validate(options, nodes), std::move(nodes)), options} {
     build();
   }
 
@@ -85,7 +92,7 @@ class ketama : public detail::placement_base<ketama, ketama_options> {
 
   /// The node owning the ketama hash `h` (a value of hash(), so below 2^32). O(log points).
   [[nodiscard]] std::size_t index_for_hash(std::uint64_t h) const noexcept {
-    return owners_[first_point_at_or_after(h)];
+    return continuum_.owner_of(h);
   }
   /// The node owning `key`, as a ketama client places it (hash(key), not hash64).
   [[nodiscard]] const node& node_for(std::string_view key) const noexcept {
@@ -96,8 +103,8 @@ class ketama : public detail::placement_base<ketama, ketama_options> {
   /// anchors' searches return with the server (libmemcached's continuum item, twemproxy's
   /// continuum entry, libketama's mcs), for comparing placements point by point.
   [[nodiscard]] ketama_location locate_hash(std::uint64_t h) const noexcept {
-    const std::size_t p = first_point_at_or_after(h);
-    return {.index = owners_[p], .point = points_[p]};
+    const std::size_t p = continuum_.first_at_or_after(h);
+    return {.index = continuum_.owners()[p], .point = continuum_.points()[p]};
   }
   /// locate_hash(hash(key)).
   [[nodiscard]] ketama_location locate(std::string_view key) const noexcept {
@@ -107,7 +114,7 @@ class ketama : public detail::placement_base<ketama, ketama_options> {
   /// Preference order: the owners of the points met walking clockwise from `h`, each once.
   template <class Visit>
   void for_each_candidate(std::uint64_t h, Visit&& visit) const {
-    visit_table_from(owners(), first_point_at_or_after(h), visit);
+    visit_table_from(continuum_.owners(), continuum_.first_at_or_after(h), visit);
   }
 
   /// The number of MD5 digests (each 4 points) a server of `weight` gets among `servers`
@@ -132,10 +139,14 @@ class ketama : public detail::placement_base<ketama, ketama_options> {
   }
 
   /// The continuum's points in ascending order, and the node index owning each.
-  [[nodiscard]] std::span<const std::uint32_t> points() const noexcept { return points_; }
-  [[nodiscard]] std::span<const std::uint32_t> owners() const noexcept { return owners_; }
+  [[nodiscard]] std::span<const std::uint32_t> points() const noexcept {
+    return continuum_.points();
+  }
+  [[nodiscard]] std::span<const std::uint32_t> owners() const noexcept {
+    return continuum_.owners();
+  }
   [[nodiscard]] std::size_t memory_bytes() const noexcept {
-    return (points_.capacity() + owners_.capacity()) * sizeof(std::uint32_t) + node_bytes();
+    return continuum_.bytes() + node_bytes();
   }
 
  private:
@@ -145,19 +156,9 @@ class ketama : public detail::placement_base<ketama, ketama_options> {
            (std::uint32_t{d[4 * k + 2]} << 16) | (std::uint32_t{d[4 * k + 3]} << 24);
   }
 
-  [[nodiscard]] std::size_t first_point_at_or_after(std::uint64_t h) const noexcept {
-    const auto it = std::lower_bound(points_.begin(), points_.end(), h,
-                                     [](std::uint32_t p, std::uint64_t v) { return p < v; });
-    return it == points_.end() ? 0 : static_cast<std::size_t>(it - points_.begin());
-  }
-
   void build() {
     const std::uint64_t total = total_weight();
-    struct entry {
-      std::uint32_t value;
-      std::uint32_t owner;
-    };
-    std::vector<entry> continuum;
+    std::vector<detail::continuum<std::uint32_t>::entry> continuum;
     continuum.reserve(160 * nodes_.size());
     std::string key;
     for (std::size_t i = 0; i < nodes_.size(); ++i) {
@@ -171,20 +172,12 @@ class ketama : public detail::placement_base<ketama, ketama_options> {
         }
       }
     }
-    std::stable_sort(continuum.begin(), continuum.end(),
-                     [](const entry& a, const entry& b) { return a.value < b.value; });
     // The digest counts add up to about 40 n, so the continuum is never empty; but a server
     // whose weight is tiny beside the others' can get none and own no key, as in the anchors.
-    points_.resize(continuum.size());
-    owners_.resize(continuum.size());
-    for (std::size_t p = 0; p < continuum.size(); ++p) {
-      points_[p] = continuum[p].value;
-      owners_[p] = continuum[p].owner;
-    }
+    continuum_ = detail::continuum<std::uint32_t>{std::move(continuum)};
   }
 
-  std::vector<std::uint32_t> points_;
-  std::vector<std::uint32_t> owners_;
+  detail::continuum<std::uint32_t> continuum_;
 };
 
 }  // namespace bulwark

@@ -53,6 +53,17 @@ constexpr bool is_prime(std::uint64_t n) noexcept {
   return true;
 }
 
+inline void validate(const maglev_options& options, std::span<const node> nodes) {
+  check_nodes("maglev", nodes);
+  const option_check check{"maglev"};
+  check.that(is_prime(options.table_size), "table_size", "a prime", options.table_size);
+  check.that(options.table_size < (std::uint64_t{1} << 32), "table_size", "< 2^32",
+             options.table_size);
+  check.that(options.fill_order == maglev_fill_order::by_name ||
+                 options.fill_order == maglev_fill_order::as_listed,
+             "fill_order", "by_name or as_listed", static_cast<int>(options.fill_order));
+}
+
 }  // namespace detail
 
 /// A Maglev lookup table: M entries, each holding a node index, filled by letting the nodes
@@ -81,14 +92,7 @@ class maglev : public detail::placement_base<maglev, maglev_options> {
   /// Throws std::invalid_argument for a bad node list, a table size that is not prime or of
   /// 2^32 or more, or a fill_order that is not one of the enumerators.
   explicit maglev(std::vector<node> nodes, maglev_options options = {})
-      : placement_base{std::move(nodes), options} {
-    const option_check check{component};
-    check.that(detail::is_prime(options_.table_size), "table_size", "a prime", options_.table_size);
-    check.that(options_.table_size < (std::uint64_t{1} << 32), "table_size", "< 2^32",
-               options_.table_size);
-    check.that(options_.fill_order == maglev_fill_order::by_name ||
-                   options_.fill_order == maglev_fill_order::as_listed,
-               "fill_order", "by_name or as_listed", static_cast<int>(options_.fill_order));
+      : placement_base{(detail::validate(options, nodes), std::move(nodes)), options} {
     build();
   }
 

@@ -7,6 +7,7 @@
 #include <concepts>
 #include <cstddef>
 #include <cstdint>
+#include <numeric>
 #include <span>
 #include <string>
 #include <string_view>
@@ -66,6 +67,12 @@ inline void check_nodes(std::string_view component, std::span<const node> nodes)
     check.at_least("node weight", n.weight, std::uint32_t{1});
     check.that(seen.insert(n.name).second, "node name", "unique", n.name);
   }
+}
+
+/// The sum of the nodes' weights.
+[[nodiscard]] inline std::uint64_t total_weight(std::span<const node> nodes) noexcept {
+  return std::accumulate(nodes.begin(), nodes.end(), std::uint64_t{0},
+                         [](std::uint64_t s, const node& n) { return s + n.weight; });
 }
 
 /// The nodes with `extra` appended (checked by the caller's constructor).

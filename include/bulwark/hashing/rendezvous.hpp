@@ -25,6 +25,12 @@ struct rendezvous_options {
   std::uint64_t seed = 0;
 };
 
+namespace detail {
+inline void validate(const rendezvous_options&, std::span<const node> nodes) {
+  check_nodes("rendezvous", nodes);
+}
+}  // namespace detail
+
 /// Each node draws a score for each key and the highest score wins. The draw is
 /// u = hash64(key hash, seed = hash64(node name) ^ options.seed), taken as a uniform number in
 /// (0, 1), and the weighted score is -w / ln(u): the same winner as straw2's ln(u) / w, and the
@@ -45,7 +51,7 @@ class rendezvous : public detail::placement_base<rendezvous, rendezvous_options>
 
   /// Throws std::invalid_argument for a bad node list.
   explicit rendezvous(std::vector<node> nodes, rendezvous_options options = {})
-      : placement_base{std::move(nodes), options} {
+      : placement_base{(detail::validate(options, nodes), std::move(nodes)), options} {
     seeds_.reserve(nodes_.size());
     weights_.reserve(nodes_.size());
     uniform_ = true;

@@ -43,6 +43,27 @@ struct memory_store_options {
   std::optional<std::uint64_t> hash_seed{};
 };
 
+namespace detail {
+
+inline void validate(const memory_store_options& options) {
+  const option_check check{"memory_store"};
+  check.at_least("max_entries", options.max_entries, std::size_t{1});
+  // 0 picks a count (store_shards) that passes both checks.
+  if (options.shards == 0) return;
+  check.that(std::has_single_bit(options.shards), "shards", "0 or a power of two", options.shards);
+  check.at_most("shards", options.shards, options.max_entries);
+}
+
+/// The shard count of validated options: as given, or for 0 a power of two near the hardware
+/// threads, at most 64 and at most max_entries.
+inline std::size_t store_shards(const memory_store_options& options) {
+  if (options.shards != 0) return options.shards;
+  return std::min(
+      {detail::hardware_shards(), std::size_t{64}, std::bit_floor(options.max_entries)});
+}
+
+}  // namespace detail
+
 /// Counters of a memory_store (see for_each_metric for their meaning).
 struct memory_store_metrics {
   std::uint64_t entries = 0;
@@ -105,22 +126,12 @@ class memory_store {
   /// Throws std::invalid_argument for max_entries 0, shards not a power of two, or more shards
   /// than max_entries.
   explicit memory_store(memory_store_options options = {}, Clock clock = {})
-      : clock_{std::move(clock)} {
-    option_check check{"memory_store"};
-    check.at_least("max_entries", options.max_entries, std::size_t{1});
-    if (options.shards == 0) {
-      options.shards = std::min(
-          {detail::hardware_shards(), std::size_t{64}, std::bit_floor(options.max_entries)});
-    }
-    check.that(std::has_single_bit(options.shards), "shards", "0 or a power of two",
-               options.shards);
-    check.at_most("shards", options.shards, options.max_entries);
-    shard_count_ = options.shards;
-    shard_shift_ = 64 - std::countr_zero(shard_count_);
-    shard_capacity_ = options.max_entries / shard_count_;
-    hash_key_ = siphash_key_from_seed(options.hash_seed ? *options.hash_seed : thread_rng()());
-    shards_ = std::make_unique<shard[]>(shard_count_);
-  }
+      : clock_{std::move(clock)},
+        shard_count_{(detail::validate(options), detail::store_shards(options))},
+        shard_shift_{64 - std::countr_zero(shard_count_)},
+        shard_capacity_{options.max_entries / shard_count_},
+        hash_key_{siphash_key_from_seed(options.hash_seed ? *options.hash_seed : thread_rng()())},
+        shards_{std::make_unique<shard[]>(shard_count_)} {}
 
   memory_store(const memory_store&) = delete;
   memory_store& operator=(const memory_store&) = delete;

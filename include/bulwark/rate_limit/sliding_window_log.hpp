@@ -10,6 +10,7 @@
 
 #include "bulwark/core/clock.hpp"
 #include "bulwark/core/options.hpp"
+#include "bulwark/rate_limit/detail/rule_math.hpp"
 #include "bulwark/rate_limit/limiter_base.hpp"
 
 namespace bulwark {
@@ -25,9 +26,7 @@ struct sliding_window_log_options {
 
 namespace detail {
 inline void validate(const sliding_window_log_options& options) {
-  const option_check check{"sliding_window_log"};
-  check.at_least("limit", options.limit, std::uint32_t{1});
-  check.positive("window", options.window);
+  validate_windowed("sliding_window_log", options);
 }
 }  // namespace detail
 

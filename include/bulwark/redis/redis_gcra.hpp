@@ -213,10 +213,8 @@ class redis_gcra {
   }
 
   void check_cost(std::uint32_t cost) const {
-    if (cost == 0 || cost > options_.burst) {
-      throw_invalid_option("redis_gcra", "cost", "in [1, " + std::to_string(options_.burst) + "]",
-                           cost);
-    }
+    if (cost == 0 || cost > options_.burst)
+      detail::throw_bad_cost("redis_gcra", options_.burst, cost);
   }
 
   [[noreturn]] void throw_bad_key(std::string_view key) const {

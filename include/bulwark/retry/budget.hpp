@@ -33,6 +33,48 @@ struct ratio_budget_options {
   duration window = std::chrono::seconds{10};  ///< in [1ms, 1h]; counted in 10 slices
 };
 
+namespace detail {
+
+/// Budgets count in thousandths of a retry (of a token), as gRPC does.
+inline constexpr std::int64_t budget_unit = 1000;
+
+/// `value` in thousandths, its further decimals dropped. gRPC reads tokenRatio's JSON text
+/// as whole * 1000 + its first three decimal digits (retry_service_config.cc), truncating.
+/// A double has no decimal text, so this takes the largest m whose m / 1000 (the double that
+/// the text of m thousandths parses to) is <= value: 0.1239 gives 123, and 1.001 gives 1001
+/// where a bare static_cast of 1.001 * 1000 gives 1000. `value` is in (0, 1000].
+inline std::int64_t budget_units(double value) noexcept {
+  auto m = static_cast<std::int64_t>(value * budget_unit);
+  while (m > 0 && static_cast<double>(m) / budget_unit > value)
+    --m;
+  while (static_cast<double>(m + 1) / budget_unit <= value)
+    ++m;
+  return m;
+}
+
+inline void validate(const token_budget_options& options) {
+  const option_check check{"retry_budget"};
+  check.that(options.max_tokens > 0 && options.max_tokens <= 1000, "max_tokens", "in (0, 1000]",
+             options.max_tokens);
+  check.fraction("token_ratio", options.token_ratio);
+  check.that(budget_units(options.max_tokens) > 0, "max_tokens",
+             "at least 0.001 (kept to 3 decimals, truncated)", options.max_tokens);
+  check.that(budget_units(options.token_ratio) > 0, "token_ratio",
+             "at least 0.001 (kept to 3 decimals, truncated)", options.token_ratio);
+}
+
+inline void validate(const ratio_budget_options& options) {
+  const option_check check{"retry_budget"};
+  // The bounds keep a slice's balance within its 40 bits (see retry_budget's add_to_slice) at
+  // any realistic request rate: the reserve is at most 3.6e8 retries.
+  check.in_range("retry_ratio", options.retry_ratio, 0.0, 10.0);
+  check.in_range("min_retries_per_second", options.min_retries_per_second, 0.0, 1e5);
+  check.in_range("window", options.window, duration{std::chrono::milliseconds{1}},
+                 duration{std::chrono::hours{1}});
+}
+
+}  // namespace detail
+
 /// What a budget has done. for_each_metric lists the fields for exporters.
 struct retry_budget_metrics {
   std::uint64_t granted = 0;  ///< retries try_spend allowed
@@ -74,34 +116,20 @@ class retry_budget {
   enum class style { token, ratio };
 
   /// Throws std::invalid_argument ("bulwark::retry_budget: token_ratio must be in (0, 1] ...").
-  explicit retry_budget(token_budget_options options) : style_{style::token} {
-    const option_check check{"retry_budget"};
-    check.that(options.max_tokens > 0 && options.max_tokens <= 1000, "max_tokens", "in (0, 1000]",
-               options.max_tokens);
-    check.fraction("token_ratio", options.token_ratio);
-    max_ = truncate_to_units(options.max_tokens);
-    deposit_ = truncate_to_units(options.token_ratio);
-    check.that(max_ > 0, "max_tokens", "at least 0.001 (kept to 3 decimals, truncated)",
-               options.max_tokens);
-    check.that(deposit_ > 0, "token_ratio", "at least 0.001 (kept to 3 decimals, truncated)",
-               options.token_ratio);
-    threshold_ = max_ / 2;  // integer tokens: count > max/2 <=> count > floor(max/2)
+  explicit retry_budget(token_budget_options options)
+      : style_{style::token},
+        max_{(detail::validate(options), detail::budget_units(options.max_tokens))},
+        deposit_{detail::budget_units(options.token_ratio)},
+        threshold_{max_ / 2} {  // integer tokens: count > max/2 <=> count > floor(max/2)
     tokens_.store(max_, std::memory_order_relaxed);
   }
 
-  explicit retry_budget(ratio_budget_options options) : style_{style::ratio} {
-    const option_check check{"retry_budget"};
-    // The bounds keep a slice's balance within its 40 bits (see add_to_slice) at any
-    // realistic request rate: the reserve is at most 3.6e8 retries.
-    check.in_range("retry_ratio", options.retry_ratio, 0.0, 10.0);
-    check.in_range("min_retries_per_second", options.min_retries_per_second, 0.0, 1e5);
-    check.in_range("window", options.window, duration{std::chrono::milliseconds{1}},
-                   duration{std::chrono::hours{1}});
-    deposit_ = std::llround(options.retry_ratio * unit);
-    slice_ = options.window / slices;
-    const double window_s = std::chrono::duration<double>(options.window).count();
-    reserve_ = std::llround(options.min_retries_per_second * window_s * unit);
-  }
+  explicit retry_budget(ratio_budget_options options)
+      : style_{style::ratio},
+        deposit_{(detail::validate(options), std::llround(options.retry_ratio * unit))},
+        reserve_{std::llround(options.min_retries_per_second *
+                              std::chrono::duration<double>(options.window).count() * unit)},
+        slice_{options.window / slices} {}
 
   retry_budget(const retry_budget&) = delete;  // shared by reference: a copy would split it
   retry_budget& operator=(const retry_budget&) = delete;
@@ -161,7 +189,7 @@ class retry_budget {
   }
 
  private:
-  static constexpr std::int64_t unit = 1000;  // thousandths of a retry (of a token)
+  static constexpr std::int64_t unit = detail::budget_unit;
   static constexpr std::uint64_t slices = 10;
   // A slice word packs the slice's epoch (its index since the clock's epoch, modulo 2^24) in
   // the high 24 bits and its signed balance in the low 40, so one CAS both resets a stale
@@ -170,20 +198,6 @@ class retry_budget {
   static constexpr std::uint64_t value_mask = (std::uint64_t{1} << value_bits) - 1;
   static constexpr std::uint64_t tag_mask = (std::uint64_t{1} << 24) - 1;
   static constexpr std::int64_t value_max = (std::int64_t{1} << (value_bits - 1)) - 1;
-
-  /// `value` in thousandths, its further decimals dropped. gRPC reads tokenRatio's JSON text
-  /// as whole * 1000 + its first three decimal digits (retry_service_config.cc), truncating.
-  /// A double has no decimal text, so this takes the largest m whose m / 1000 (the double that
-  /// the text of m thousandths parses to) is <= value: 0.1239 gives 123, and 1.001 gives 1001
-  /// where a bare static_cast of 1.001 * 1000 gives 1000. `value` is in (0, 1000].
-  static std::int64_t truncate_to_units(double value) noexcept {
-    auto m = static_cast<std::int64_t>(value * unit);
-    while (m > 0 && static_cast<double>(m) / unit > value)
-      --m;
-    while (static_cast<double>(m + 1) / unit <= value)
-      ++m;
-    return m;
-  }
 
   /// Subtracts one token (down to 0) and returns the count its CAS left.
   std::int64_t take_token() noexcept {

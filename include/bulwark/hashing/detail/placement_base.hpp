@@ -5,7 +5,6 @@
 
 #include <cstddef>
 #include <cstdint>
-#include <numeric>
 #include <span>
 #include <string_view>
 #include <utility>
@@ -17,11 +16,24 @@
 
 namespace bulwark::detail {
 
+/// The weight check of an algorithm that gives each node one bucket (jump_nodes, anchor_hash):
+/// every weight must be 1.
+inline void check_unit_weights(std::string_view component, std::span<const node> nodes) {
+  const option_check check{component};
+  for (const node& n : nodes)
+    check.that(n.weight == 1, "node weight", "1", n.weight);
+}
+
 /// Base of each algorithm `Derived` (CRTP, so lookups stay direct calls that inline): holds the
 /// checked node list and the options. `Derived` provides `index_for_hash`, a constructor
 /// `Derived(std::vector<node>, Options)` and `static constexpr std::string_view component`, the
-/// name its error messages carry. with_added and with_removed build a new placement from the
-/// changed node list; an algorithm whose changes are not rebuilds (anchor_hash, jump_nodes)
+/// name its error messages carry. Each algorithm validates its inputs as every component does,
+/// with a `detail::validate(const Options&, std::span<const node>)` declared before its class:
+/// check_nodes first, then what the options say (about the nodes too: a ring's size, an anchor
+/// set's capacity). Its constructor calls it before handing the nodes to this base:
+/// `placement_base{(detail::validate(options, nodes), std::move(nodes)), options}`.
+/// with_added and with_removed build a new placement from the changed node list, so through
+/// that constructor; an algorithm whose changes are not rebuilds (anchor_hash, jump_nodes)
 /// declares its own, which hide these.
 template <class Derived, class Options>
 class placement_base {
@@ -51,23 +63,11 @@ class placement_base {
   [[nodiscard]] const Options& options() const noexcept { return options_; }
 
  protected:
-  /// Checks the node list (check_nodes) for `Derived::component`.
+  /// `nodes` and `options` validated by Derived's constructor (see the class comment).
   placement_base(std::vector<node> nodes, Options options)
-      : nodes_{std::move(nodes)}, options_{options} {
-    check_nodes(Derived::component, nodes_);
-  }
+      : nodes_{std::move(nodes)}, options_{options} {}
 
-  /// For the algorithms without weights (one node, one bucket): every weight must be 1.
-  void require_unit_weights() const {
-    const option_check check{Derived::component};
-    for (const node& n : nodes_)
-      check.that(n.weight == 1, "node weight", "1", n.weight);
-  }
-
-  [[nodiscard]] std::uint64_t total_weight() const noexcept {
-    return std::accumulate(nodes_.begin(), nodes_.end(), std::uint64_t{0},
-                           [](std::uint64_t s, const node& n) { return s + n.weight; });
-  }
+  [[nodiscard]] std::uint64_t total_weight() const noexcept { return detail::total_weight(nodes_); }
 
   /// Bytes held by the node list's array (not the names' heap storage).
   [[nodiscard]] std::size_t node_bytes() const noexcept { return nodes_.capacity() * sizeof(node); }

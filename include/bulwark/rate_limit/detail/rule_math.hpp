@@ -5,6 +5,7 @@
 #include <chrono>
 #include <concepts>
 #include <cstdint>
+#include <limits>
 #include <string>
 #include <string_view>
 
@@ -47,6 +48,21 @@ inline void check_span(const option_check& check, std::string_view field, std::u
                        duration interval) {
   const auto limit = static_cast<std::uint64_t>(max_span_ns / interval.count());
   check.that(units <= limit, field, "<= " + std::to_string(limit) + " at this rate", units);
+}
+
+/// The checks of a window's options (fixed_window, sliding_window_counter, sliding_window_log):
+/// `limit` units per `window`, limit >= 1 (and <= max_limit where the state's width bounds it),
+/// window > 0. Each such options struct's detail::validate calls it.
+template <class Options>
+void validate_windowed(std::string_view component, const Options& options,
+                       std::uint32_t max_limit = std::numeric_limits<std::uint32_t>::max()) {
+  const option_check check{component};
+  if (max_limit == std::numeric_limits<std::uint32_t>::max()) {
+    check.at_least("limit", options.limit, std::uint32_t{1});
+  } else {
+    check.in_range("limit", options.limit, std::uint32_t{1}, max_limit);
+  }
+  check.positive("window", options.window);
 }
 
 /// The error for a cost outside [1, most], shared by the limiters and the keyed limiter so

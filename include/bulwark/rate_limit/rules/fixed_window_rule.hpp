@@ -25,9 +25,7 @@ struct fixed_window_options {
 
 namespace detail {
 inline void validate(const fixed_window_options& options) {
-  const option_check check{"fixed_window"};
-  check.at_least("limit", options.limit, std::uint32_t{1});
-  check.positive("window", options.window);
+  validate_windowed("fixed_window", options);
 }
 }  // namespace detail
 

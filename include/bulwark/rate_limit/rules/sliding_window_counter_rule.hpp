@@ -168,9 +168,7 @@ class sliding_window_counter_rule final {
 
 namespace detail {
 inline void validate(const sliding_window_counter_options& options) {
-  const option_check check{"sliding_window_counter"};
-  check.in_range("limit", options.limit, std::uint32_t{1}, sliding_window_counter_rule::max_limit);
-  check.positive("window", options.window);
+  validate_windowed("sliding_window_counter", options, sliding_window_counter_rule::max_limit);
 }
 }  // namespace detail
 
