@@ -47,6 +47,18 @@ class cell_store {
         cell_limit_{counted ? std::min(max_cells, slot_limit_ + std::max(16u, slot_limit_ / 64))
                             : max_cells} {}
 
+  /// The constructor's limits for a new `max_weight` (cache::reconfigure). Lowered limits stop
+  /// growth only: the arrays keep their size, and an evict-down leaves free slots in them.
+  /// (The constructor does not call this: any more constructor code changed how g++ inlines
+  /// the cache's hot paths.)
+  void set_limits(std::uint64_t max_weight, bool counted) noexcept {
+    slot_limit_ =
+        counted ? static_cast<std::uint32_t>(std::min<std::uint64_t>(max_weight + 1, max_cells))
+                : max_cells;
+    cell_limit_ =
+        counted ? std::min(max_cells, slot_limit_ + std::max(16u, slot_limit_ / 64)) : max_cells;
+  }
+
   [[nodiscard]] std::uint32_t slot_limit() const noexcept { return slot_limit_; }
   [[nodiscard]] std::uint32_t cell_limit() const noexcept { return cell_limit_; }
   [[nodiscard]] std::uint32_t slots() const noexcept {
