@@ -186,6 +186,16 @@ class registry {
           {}});
   }
 
+  /// Throws what reconfigure(name, options) would (the options' validation, and the live
+  /// guard's check_reconfigure() where it has one: a structural field that cannot change),
+  /// and changes nothing: the first phase of an all-or-nothing reload.
+  template <class Options>
+  void check_reconfigure(std::string_view name, const Options& options) const {
+    check(options);
+    const auto e = family<Options>().lookup(name);
+    if (e.object) e.check(e.object.get(), options);
+  }
+
   /// The names live now, of one kind.
   [[nodiscard]] std::vector<std::string> names(registry_kind kind) const {
     return visit_kind(kind, [](auto& f) {
@@ -243,6 +253,11 @@ class registry {
         return nullptr;
       } else {
         return build<T>(n, next);
+      }
+    };
+    e.check = [this, n = std::string{name}](const void* object, const Options& next) {
+      if constexpr (requires(const T& t) { t.check_reconfigure(next); }) {
+        static_cast<const T*>(object)->check_reconfigure(prepare(n, next));
       }
     };
     return e;

@@ -41,6 +41,7 @@ struct named_entry {
   const std::type_info* type = nullptr;
   void (*visit_metrics)(const void* object, const metric_visitor& visit) = nullptr;
   std::function<std::shared_ptr<void>(void* object, const Options& options)> apply;
+  std::function<void(const void* object, const Options& options)> check;
 };
 
 // How a name's options are found: the options given for it, or a shared config by name with
