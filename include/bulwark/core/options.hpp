@@ -23,6 +23,19 @@ template <class T>
   detail::raise<std::invalid_argument>(message);
 }
 
+/// Raises std::invalid_argument for an option that cannot change on a live object's
+/// reconfigure() (a structural one: the clock's window numbering, the number of shards):
+///   "bulwark::<component>: option '<field>' cannot change on reconfigure (was 8, got 16)"
+template <class T>
+[[noreturn]] void throw_fixed_option(std::string_view component, std::string_view field,
+                                     const T& was, const T& got) {
+  std::string message = "bulwark::";
+  message.append(component).append(": option '").append(field);
+  message.append("' cannot change on reconfigure (was ").append(detail::to_message_text(was));
+  message.append(", got ").append(detail::to_message_text(got)).append(")");
+  detail::raise<std::invalid_argument>(message);
+}
+
 /// Validates one component's options field by field; each check throws on the first bad field
 /// with the message of throw_invalid_option. Used by constructors:
 ///
@@ -75,6 +88,12 @@ class option_check {
   /// 0 < value <= 1: rates and thresholds expressed as fractions.
   void fraction(std::string_view field, double value) const {
     that(value > 0.0 && value <= 1.0, field, "in (0, 1]", value);
+  }
+
+  /// was == got, for an option reconfigure() cannot change (see throw_fixed_option).
+  template <class T>
+  void unchanged(std::string_view field, const T& was, const T& got) const {
+    if (!(was == got)) throw_fixed_option(component_, field, was, got);
   }
 
   [[nodiscard]] constexpr std::string_view component() const noexcept { return component_; }

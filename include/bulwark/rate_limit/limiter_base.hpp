@@ -221,14 +221,20 @@ class alignas(detail::cache_line) limiter_base {
 
   /// Throws std::invalid_argument naming the cost and the limiter's capacity.
   void check_cost(std::uint32_t cost) const {
-    bool fits = false;
-    if constexpr (requires { self().admissible(cost); }) {
-      fits = self().admissible(cost);  // the rules' check, without max_cost's division
+    if constexpr (requires { requires Derived::checks_cost; }) {
+      // A limiter whose options can change checks in its decision, against the options that
+      // decision reads (cas_limiter).
+      static_cast<void>(cost);
     } else {
-      fits = cost != 0 && cost <= self().max_cost();
+      bool fits = false;
+      if constexpr (requires { self().admissible(cost); }) {
+        fits = self().admissible(cost);  // the rules' check, without max_cost's division
+      } else {
+        fits = cost != 0 && cost <= self().max_cost();
+      }
+      if (!fits) [[unlikely]]
+        throw_bad_cost(Derived::component, self().max_cost(), cost);
     }
-    if (!fits) [[unlikely]]
-      throw_bad_cost(Derived::component, self().max_cost(), cost);
   }
 
   [[no_unique_address]] Clock clock_;

@@ -49,6 +49,12 @@ class fixed_window_rule final {
       : options_{(detail::validate(options), options)} {}
 
   [[nodiscard]] const fixed_window_options& options() const noexcept { return options_; }
+
+  /// For reconfigure(): the window cannot change on a live limiter, whose state numbers the
+  /// windows by their length (a new length would renumber them); the limit can.
+  static void check_change(const fixed_window_options& was, const fixed_window_options& next) {
+    option_check{component}.unchanged("window", was.window, next.window);
+  }
   [[nodiscard]] std::uint32_t max_cost() const noexcept { return options_.limit; }
   /// Whether `cost` is in [1, max_cost()], without a division (the hot path's check).
   [[nodiscard]] bool admissible(std::uint32_t cost) const noexcept {
@@ -77,9 +83,11 @@ class fixed_window_rule final {
     return duration{detail::saturating_sub(next, t)};
   }
 
-  /// limit minus the count of the current window.
+  /// limit minus the count of the current window, or zero: a reconfigure() that lowered the
+  /// limit leaves a count above it until the window ends.
   [[nodiscard]] std::uint64_t available(state word, time_point now) const noexcept {
-    return options_.limit - current(word, detail::to_ns(now)).count;
+    const std::uint64_t count = current(word, detail::to_ns(now)).count;
+    return count >= options_.limit ? 0 : options_.limit - count;
   }
 
  private:

@@ -51,6 +51,13 @@ class sliding_window_counter_rule final {
       : options_{(detail::validate(options), options)} {}
 
   [[nodiscard]] const sliding_window_counter_options& options() const noexcept { return options_; }
+
+  /// For reconfigure(): the window cannot change on a live limiter, whose state numbers the
+  /// windows by their length (a new length would renumber them); the limit can.
+  static void check_change(const sliding_window_counter_options& was,
+                           const sliding_window_counter_options& next) {
+    option_check{component}.unchanged("window", was.window, next.window);
+  }
   [[nodiscard]] std::uint32_t max_cost() const noexcept { return options_.limit; }
   /// Whether `cost` is in [1, max_cost()], without a division (the hot path's check).
   [[nodiscard]] bool admissible(std::uint32_t cost) const noexcept {
