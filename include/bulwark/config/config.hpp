@@ -2,11 +2,10 @@
 // bulwark::registry_config: a registry built from a JSON document and reloaded from changed
 // ones, all or nothing (docs/operate.md).
 
-#include <nlohmann/json.hpp>
-
 #include <algorithm>
 #include <map>
 #include <mutex>
+#include <nlohmann/json.hpp>
 #include <stdexcept>
 #include <string>
 #include <string_view>
@@ -62,16 +61,18 @@ using config_document =
                config_section<token_bucket_options>, config_section<bulkhead_options>,
                config_section<retry_options>, config_section<cache_options>>;
 
-inline constexpr std::string_view section_names[] = {"circuit_breakers", "gcra_limiters",
-                                                     "token_buckets",    "bulkheads",
-                                                     "retries",          "caches"};
+inline constexpr std::string_view section_names[] = {
+    "circuit_breakers", "gcra_limiters", "token_buckets", "bulkheads", "retries", "caches"};
 
 inline std::string pointer(const std::string& parent, std::string_view key) {
   std::string out = parent + '/';
   for (char c : key) {  // RFC 6901 escapes
-    if (c == '~') out += "~0";
-    else if (c == '/') out += "~1";
-    else out += c;
+    if (c == '~')
+      out += "~0";
+    else if (c == '/')
+      out += "~1";
+    else
+      out += c;
   }
   return out;
 }
@@ -98,9 +99,9 @@ Options read_options(const nlohmann::json& object, const std::string& path, cons
     return o;
   }
   for (const auto& [key, value] : object.items()) {
-    if (allow_base_key && key == "base") continue;
-    const auto spec = std::find_if(specs.begin(), specs.end(),
-                                   [&](const auto& s) { return s.key == key; });
+    if (allow_base_key && key == "base_config") continue;
+    const auto spec =
+        std::find_if(specs.begin(), specs.end(), [&](const auto& s) { return s.key == key; });
     if (spec == specs.end()) {
       problems.push_back({pointer(path, key), "unknown key"});
       continue;
@@ -164,24 +165,27 @@ void read_section(const nlohmann::json& doc, std::string_view name, config_secti
     for (const auto& [name_, body] : section["instances"].items()) {
       const std::string at = pointer(pointer(path, "instances"), name_);
       std::string base = "default";
-      if (body.is_object() && body.contains("base")) {
-        if (!body["base"].is_string()) {
-          problems.push_back({pointer(at, "base"), "expected a config name, got " + body["base"].dump()});
+      if (body.is_object() && body.contains("base_config")) {
+        if (!body["base_config"].is_string()) {
+          problems.push_back({pointer(at, "base_config"),
+                              "expected a config name, got " + body["base_config"].dump()});
         } else {
-          base = body["base"].get<std::string>();
+          base = body["base_config"].template get<std::string>();
         }
       }
       const auto config = out.configs.find(base);
       if (config == out.configs.end() && base != "default") {
-        problems.push_back({pointer(at, "base"), "no config named \"" + base + "\" in " + path + "/configs"});
+        problems.push_back({pointer(at, "base_config"),
+                            "no config named \"" + base + "\" in " + path + "/configs"});
       }
-      Options resolved = read_options(body, at, config == out.configs.end() ? Options{} : config->second,
-                                      true, problems);
+      Options resolved = read_options(
+          body, at, config == out.configs.end() ? Options{} : config->second, true, problems);
       // "Changed" compares the config's JSON and the instance's own.
-      nlohmann::json identity{{"base", section.contains("configs") && section["configs"].contains(base)
-                                           ? section["configs"][base]
-                                           : nlohmann::json{}},
-                              {"own", body}};
+      nlohmann::json identity{
+          {"base", section.contains("configs") && section["configs"].contains(base)
+                       ? section["configs"][base]
+                       : nlohmann::json{}},
+          {"own", body}};
       out.instances.emplace(name_, std::pair{std::move(resolved), std::move(identity)});
     }
   }
@@ -194,14 +198,14 @@ void read_section(const nlohmann::json& doc, std::string_view name, config_secti
 ///   {
 ///     "circuit_breakers": {
 ///       "configs":   {"default": {"failure_rate_threshold": 0.5, "wait_in_open": "30s"}},
-///       "instances": {"payments": {"base": "default", "minimum_calls": 20}}
+///       "instances": {"payments": {"base_config": "default", "minimum_calls": 20}}
 ///     },
 ///     "gcra_limiters": {"instances": {"api": {"rate": "100/s", "burst": 20}}}
 ///   }
 ///
 /// Sections: circuit_breakers, gcra_limiters, token_buckets, bulkheads, retries, caches; each
 /// has "configs" (shared, by name; "default" is every instance's base unless it names one in
-/// "base") and "instances". Keys are the options' field names; durations are strings with a
+/// "base_config") and "instances". Keys are the options' field names; durations are strings with a
 /// unit ("250ms", "2s"), rates "count/period" ("100/s", "5/250ms").
 ///
 /// apply(text) is all or nothing: it reads the whole document, reporting every unknown key,
@@ -224,10 +228,10 @@ class registry_config {
     } catch (const nlohmann::json::parse_error& e) {
       throw config_error({{"", std::string{"not JSON: "} + e.what()}});
     }
-    return apply(doc);
+    return apply_json(doc);
   }
 
-  config_changes apply(const nlohmann::json& doc) {
+  config_changes apply_json(const nlohmann::json& doc) {
     const std::scoped_lock lock{mutex_};
     std::vector<config_problem> problems;
     detail::config_document next;
@@ -253,9 +257,9 @@ class registry_config {
           try {
             guards_.check_reconfigure(instance, entry.first);
           } catch (const std::invalid_argument& e) {
-            problems.push_back({detail::pointer(detail::pointer(detail::pointer("", name), "instances"),
-                                                instance),
-                                e.what()});
+            problems.push_back(
+                {detail::pointer(detail::pointer(detail::pointer("", name), "instances"), instance),
+                 e.what()});
           }
         }
       });
@@ -267,7 +271,8 @@ class registry_config {
     for_each_section(next, [&](auto& section, std::string_view name) {
       using section_type = std::remove_cvref_t<decltype(section)>;
       auto& before = std::get<section_type>(current_);
-      for (auto& [config, options] : section.configs) guards_.add_config(config, options);
+      for (auto& [config, options] : section.configs)
+        guards_.add_config(config, options);
       for (auto& [instance, entry] : section.instances) {
         const std::string label = std::string{name} + "/" + instance;
         const auto old = before.instances.find(instance);
@@ -299,8 +304,9 @@ class registry_config {
   }
 
   static registry_kind kind_of(std::string_view section) {
-    const auto at = std::find(std::begin(detail::section_names), std::end(detail::section_names),
-                              section) - std::begin(detail::section_names);
+    const auto at =
+        std::find(std::begin(detail::section_names), std::end(detail::section_names), section) -
+        std::begin(detail::section_names);
     return static_cast<registry_kind>(at);
   }
 

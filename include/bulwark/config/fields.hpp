@@ -2,12 +2,11 @@
 // How each guard's options are read from JSON: one table of fields per options type, each
 // field's reader checking the JSON type and the value's syntax (durations, rates, names).
 
-#include <nlohmann/json.hpp>
-
 #include <charconv>
 #include <cstdint>
 #include <functional>
 #include <limits>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <string_view>
 #include <system_error>
@@ -42,14 +41,22 @@ inline bool parse_duration(std::string_view text, duration& out) {
   if (ec != std::errc{} || end == text.data()) return false;
   const std::string_view unit{end, static_cast<std::size_t>(text.data() + text.size() - end)};
   std::uint64_t ns_per_unit = 0;
-  if (unit == "ns") ns_per_unit = 1;
-  else if (unit == "us") ns_per_unit = 1'000;
-  else if (unit == "ms") ns_per_unit = 1'000'000;
-  else if (unit == "s") ns_per_unit = 1'000'000'000;
-  else if (unit == "m") ns_per_unit = 60'000'000'000;
-  else if (unit == "h") ns_per_unit = 3'600'000'000'000;
-  else if (unit.empty() && n == 0) ns_per_unit = 1;
-  else return false;
+  if (unit == "ns")
+    ns_per_unit = 1;
+  else if (unit == "us")
+    ns_per_unit = 1'000;
+  else if (unit == "ms")
+    ns_per_unit = 1'000'000;
+  else if (unit == "s")
+    ns_per_unit = 1'000'000'000;
+  else if (unit == "m")
+    ns_per_unit = 60'000'000'000;
+  else if (unit == "h")
+    ns_per_unit = 3'600'000'000'000;
+  else if (unit.empty() && n == 0)
+    ns_per_unit = 1;
+  else
+    return false;
   if (n > static_cast<std::uint64_t>(std::numeric_limits<duration::rep>::max()) / ns_per_unit)
     return false;
   out = duration{static_cast<duration::rep>(n * ns_per_unit)};
@@ -72,7 +79,9 @@ inline bool parse_rate(std::string_view text, rate& out) {
   return true;
 }
 
-inline std::string json_text(const nlohmann::json& v) { return v.dump(); }
+inline std::string json_text(const nlohmann::json& v) {
+  return v.dump();
+}
 
 // A field of an options type: its key, how to read it (false, with what was expected, when the
 // JSON value has the wrong type or syntax) and how to put back another options' value of it
@@ -86,9 +95,8 @@ struct field_spec {
 
 template <class Options, class T>
 field_spec<Options> field(std::string_view key, T Options::*member) {
-  field_spec<Options> f{key, {}, [member](Options& o, const Options& from) {
-                          o.*member = from.*member;
-                        }};
+  field_spec<Options> f{
+      key, {}, [member](Options& o, const Options& from) { o.*member = from.*member; }};
   f.read = [member](const nlohmann::json& v, Options& o, std::string& expected) {
     if constexpr (std::is_same_v<T, bool>) {
       expected = "true or false";
@@ -103,7 +111,8 @@ field_spec<Options> field(std::string_view key, T Options::*member) {
       if (!v.is_number_unsigned() || v.get<std::uint64_t>() > std::numeric_limits<T>::max())
         return false;
       o.*member = static_cast<T>(v.get<std::uint64_t>());
-    } else if constexpr (std::is_same_v<T, duration> || std::is_same_v<T, std::optional<duration>>) {
+    } else if constexpr (std::is_same_v<T, duration> ||
+                         std::is_same_v<T, std::optional<duration>>) {
       expected = "a duration such as \"250ms\" or \"2s\" (units ns, us, ms, s, m, h)";
       duration d{};
       if (!v.is_string() || !parse_duration(v.get<std::string>(), d)) return false;
@@ -125,9 +134,8 @@ field_spec<Options> field(std::string_view key, T Options::*member) {
 template <class Options, class E>
 field_spec<Options> enum_field(std::string_view key, E Options::*member,
                                std::vector<std::pair<std::string_view, E>> names) {
-  field_spec<Options> f{key, {}, [member](Options& o, const Options& from) {
-                          o.*member = from.*member;
-                        }};
+  field_spec<Options> f{
+      key, {}, [member](Options& o, const Options& from) { o.*member = from.*member; }};
   f.read = [member, names = std::move(names)](const nlohmann::json& v, Options& o,
                                               std::string& expected) {
     expected = "one of";
@@ -189,14 +197,16 @@ inline std::vector<field_spec<token_bucket_options>> fields_of(const token_bucke
 }
 inline std::vector<field_spec<bulkhead_options>> fields_of(const bulkhead_options*) {
   using o = bulkhead_options;
-  return {field("max_concurrent", &o::max_concurrent), field("max_waiting", &o::max_waiting),
+  return {field("max_concurrent", &o::max_concurrent),
+          field("max_waiting", &o::max_waiting),
           field("max_wait", &o::max_wait),
           enum_field("queue", &o::queue,
                      {{"fifo", queue_discipline::fifo},
                       {"codel", queue_discipline::codel},
                       {"adaptive_lifo", queue_discipline::adaptive_lifo},
                       {"codel_adaptive_lifo", queue_discipline::codel_adaptive_lifo}}),
-          field("queue_target", &o::queue_target), field("queue_interval", &o::queue_interval)};
+          field("queue_target", &o::queue_target),
+          field("queue_interval", &o::queue_interval)};
 }
 inline std::vector<field_spec<retry_options>> fields_of(const retry_options*) {
   using o = retry_options;
