@@ -1,9 +1,11 @@
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <concepts>
 #include <cstdint>
 #include <functional>
+#include <mutex>
 #include <utility>
 
 #include "bulwark/bulkhead/semaphore.hpp"
@@ -77,6 +79,7 @@ class bulkhead {
   /// 2147483647] (got 0)").
   explicit bulkhead(bulkhead_options options = {}, Clock clock = {})
       : options_{(detail::validate(options), options)},
+        max_wait_{options_.max_wait.count()},
         semaphore_{options_.max_concurrent,
                    options_.max_waiting,
                    {options_.queue, options_.queue_target, options_.queue_interval},
@@ -118,9 +121,9 @@ class bulkhead {
   decltype(auto) execute(F&& f, Args&&... args) {
     using refusal = detail::bulkhead_semaphore::refusal;
     refusal why = refusal::none;
-    const permit p =
-        options_.max_wait > duration::zero() ? wait_for(options_.max_wait, why) : try_acquire();
-    if (!p) detail::raise<bulkhead_full>("bulkhead", refusal_reason(why));
+    const duration max_wait{max_wait_.load(std::memory_order_relaxed)};
+    const permit p = max_wait > duration::zero() ? wait_for(max_wait, why) : try_acquire();
+    if (!p) detail::raise<bulkhead_full>("bulkhead", refusal_reason(why, max_wait));
     return std::invoke(std::forward<F>(f), std::forward<Args>(args)...);
   }
 
@@ -130,7 +133,29 @@ class bulkhead {
   [[nodiscard]] std::uint32_t waiting() const noexcept { return semaphore_.waiting(); }
   /// Counters and gauges. O(1).
   [[nodiscard]] bulkhead_metrics metrics() const noexcept { return semaphore_.metrics(); }
-  [[nodiscard]] const bulkhead_options& options() const noexcept { return options_; }
+  /// The current options: those it was built with, or the last reconfigure()'s.
+  [[nodiscard]] bulkhead_options options() const {
+    const std::lock_guard lock{options_mutex_};
+    return options_;
+  }
+
+  /// Throws what reconfigure(next) would (the constructor's std::invalid_argument), changing
+  /// nothing. Every option can change live.
+  void check_reconfigure(const bulkhead_options& next) const { detail::validate(next); }
+
+  /// Applies `next` to the live bulkhead, validated as by the constructor (nothing changes if
+  /// it throws). Raising max_concurrent lets waiters in at once; lowering it lets the calls
+  /// inside finish and admits no one until in_flight < the new max. Queued waiters keep their
+  /// place, deadline and CoDel deadline; a lower max_waiting refuses newcomers until the queue
+  /// is shorter. max_wait applies to execute() calls that start after. Thread-safe.
+  void reconfigure(const bulkhead_options& next) {
+    detail::validate(next);
+    const std::lock_guard lock{options_mutex_};
+    max_wait_.store(next.max_wait.count(), std::memory_order_relaxed);
+    semaphore_.reconfigure(next.max_concurrent, next.max_waiting,
+                           {next.queue, next.queue_target, next.queue_interval});
+    options_ = next;
+  }
   [[nodiscard]] const Clock& clock() const noexcept { return clock_; }
 
  private:
@@ -144,16 +169,19 @@ class bulkhead {
                                         &why);
   }
 
-  [[nodiscard]] const char* refusal_reason(detail::bulkhead_semaphore::refusal why) const noexcept {
+  [[nodiscard]] static const char* refusal_reason(detail::bulkhead_semaphore::refusal why,
+                                                  duration max_wait) noexcept {
     if (why == detail::bulkhead_semaphore::refusal::shed)
       return "shed by CoDel: the wait queue stayed non-empty for queue_interval and the call "
              "waited longer than queue_target";
-    return options_.max_wait > duration::zero()
-               ? "no free slot within max_wait, or the wait queue is full"
-               : "max_concurrent calls are in flight";
+    return max_wait > duration::zero() ? "no free slot within max_wait, or the wait queue is full"
+                                       : "max_concurrent calls are in flight";
   }
 
-  bulkhead_options options_;
+  bulkhead_options options_;  // under options_mutex_: options() and reconfigure() only
+  // execute()'s one option, a relaxed atomic beside the others: a call reads it once.
+  std::atomic<duration::rep> max_wait_;
+  mutable std::mutex options_mutex_;
   detail::bulkhead_semaphore semaphore_;
   [[no_unique_address]] Clock clock_;
 };

@@ -104,11 +104,13 @@ namespace detail {
 /// callers behind a mutex.
 ///
 /// The state is one 64-bit word: calls inside in the low 32 bits, callers queued in the high
-/// 32. Invariant: waiting > 0 implies in_flight == max. It holds because a caller queues only
-/// under the mutex after seeing in_flight == max (its CAS fails if a slot was freed meanwhile),
-/// and a release that finds waiting > 0 never frees its slot: it hands it to a waiter
-/// (waiting - 1, in_flight unchanged). So try_acquire() refuses whenever anyone waits, and
-/// waiters cannot be overtaken: the queue's discipline alone decides who goes next.
+/// 32. Invariant: waiting > 0 implies in_flight >= max. It holds because a caller queues only
+/// under the mutex after seeing in_flight >= max (its CAS fails if a slot was freed meanwhile),
+/// and a release that finds waiting > 0 never frees its slot below max: it hands it to a
+/// waiter (waiting - 1, in_flight unchanged), or, when a reconfigure() lowered max under
+/// in_flight, drops it (in_flight - 1, still >= max). A reconfigure() that raises max hands
+/// the new slots to waiters at once, under the mutex. So try_acquire() refuses whenever anyone
+/// waits, and waiters cannot be overtaken: the queue's discipline alone decides who goes next.
 ///
 /// The disciplines live on the slow path only. A waiter stays in the queue until served or
 /// gone, so the instant the queue last became non-empty is fixed for as long as it waits: its
@@ -130,6 +132,30 @@ class bulkhead_semaphore {
                      const void* clock = nullptr) noexcept
       : max_{max_concurrent}, max_waiting_{max_waiting}, queue_{queue}, now_{now}, clock_{clock} {}
 
+  /// New bounds and discipline, for bulkhead::reconfigure (validated there). Raising max hands
+  /// the new slots to waiters now; lowering it lets the calls inside finish and admits no one
+  /// until in_flight < max. Waiters already queued keep their place and their CoDel deadline;
+  /// a lower max_waiting refuses newcomers until the queue is below it.
+  void reconfigure(std::uint32_t max_concurrent, std::uint32_t max_waiting,
+                   wait_queue_options queue) noexcept {
+    const std::lock_guard lock{mutex_};
+    // Relaxed: max_ is one word read on its own; a caller deciding just before this store
+    // decides under the old bound, as if it came first.
+    max_.store(max_concurrent, std::memory_order_relaxed);
+    max_waiting_ = max_waiting;
+    queue_ = queue;
+    std::uint64_t word = word_.load(std::memory_order_relaxed);
+    while (waiting_of(word) != 0 && in_flight_of(word) < max_concurrent) {
+      // A slot for the next waiter: waiting - 1, in_flight + 1. Release, as a hand-over.
+      if (!word_.compare_exchange_weak(word, word - one_waiting + 1, std::memory_order_release,
+                                       std::memory_order_relaxed)) {
+        continue;
+      }
+      grant(next_waiter());
+      word -= one_waiting - 1;
+    }
+  }
+
   /// Why try_acquire_until refused, for bulkhead::execute's message.
   enum class refusal { none, full, timed_out, shed };
 
@@ -141,7 +167,7 @@ class bulkhead_semaphore {
   bulkhead_permit try_acquire(bool count_refusal = true) noexcept {
     std::uint64_t word = word_.load(std::memory_order_relaxed);
     do {
-      if (waiting_of(word) != 0 || in_flight_of(word) >= max_) {
+      if (waiting_of(word) != 0 || in_flight_of(word) >= max_.load(std::memory_order_relaxed)) {
         if (count_refusal) rejected_.add();
         return bulkhead_permit{};
       }
@@ -160,7 +186,7 @@ class bulkhead_semaphore {
     std::uint64_t word = word_.load(std::memory_order_relaxed);
     time_point now{};
     for (;;) {
-      if (waiting_of(word) == 0 && in_flight_of(word) < max_) {
+      if (waiting_of(word) == 0 && in_flight_of(word) < max_.load(std::memory_order_relaxed)) {
         if (word_.compare_exchange_weak(word, word + 1, std::memory_order_acquire,
                                         std::memory_order_relaxed)) {
           return bulkhead_permit{this};
@@ -223,7 +249,7 @@ class bulkhead_semaphore {
             shed_.load(),
             in_flight_of(word),
             waiting_of(word),
-            max_};
+            max_.load(std::memory_order_relaxed)};
   }
 
  private:
@@ -278,12 +304,24 @@ class bulkhead_semaphore {
         }
         continue;
       }
+      if (in_flight_of(word) > max_.load(std::memory_order_relaxed)) {
+        // max was lowered under in_flight (reconfigure): drop the slot, keep the waiters.
+        if (word_.compare_exchange_weak(word, word - 1, std::memory_order_release,
+                                        std::memory_order_relaxed)) {
+          return;
+        }
+        continue;
+      }
       if (word_.compare_exchange_weak(word, word - one_waiting, std::memory_order_release,
                                       std::memory_order_relaxed)) {
         break;
       }
     }
-    waiter& next = next_waiter();  // waiting > 0 under the mutex: the queue is not empty
+    grant(next_waiter());  // waiting > 0 under the mutex: the queue is not empty
+  }
+
+  // Under the mutex, after the word counted the hand-over.
+  void grant(waiter& next) noexcept {
     waiters_.erase(next);
     next.granted = true;
     // Notified under the mutex: the waiter cannot leave (and destroy `next`) before we unlock.
@@ -293,8 +331,8 @@ class bulkhead_semaphore {
   // The word has a line pair of its own (with the read-only bounds): try_acquire and release
   // touch nothing else.
   alignas(detail::false_sharing_range) std::atomic<std::uint64_t> word_{0};
-  std::uint32_t max_;
-  std::uint32_t max_waiting_;
+  std::atomic<std::uint32_t> max_;  // relaxed; changed only under mutex_ (reconfigure)
+  std::uint32_t max_waiting_;       // read and changed under mutex_
   alignas(detail::false_sharing_range) std::mutex mutex_;
   intrusive_list<waiter> waiters_;  // oldest first
   time_point nonempty_since_{};     // when the queue last went from empty to non-empty

@@ -259,7 +259,31 @@ class cache {
   [[nodiscard]] std::uint32_t shard_count() const noexcept { return stripes_.size(); }
   /// The hasher in use, with the seed the cache gave it (see cache_options::hash_seed).
   [[nodiscard]] Hasher hash_function() const { return hasher_; }
-  [[nodiscard]] const cache_options& options() const noexcept { return options_; }
+  /// The current options: those it was built with, with the last reconfigure()'s bound.
+  [[nodiscard]] cache_options options() const {
+    cache_options o = options_;
+    (counted_ ? o.maximum_size : o.maximum_weight) = bound_.load(std::memory_order_relaxed);
+    return o;
+  }
+  /// Throws what reconfigure(next) would, changing nothing.
+  void check_reconfigure(const cache_options& next) const {
+    detail::validate(next, !counted_);
+    detail::validate_change(options_, next, stripes_.size());
+  }
+  /// A new bound, the one option that can change (docs/cache.md, "Changing settings live"):
+  /// a smaller one evicts down to it at once, shard by shard, by the policy. Thread-safe.
+  void reconfigure(const cache_options& next) requires resizable_policy<Policy> {
+    check_reconfigure(next);
+    const std::lock_guard serialise{reconfigure_};
+    bound_.store(counted_ ? next.maximum_size : next.maximum_weight, std::memory_order_relaxed);
+    removals out;
+    stripes_.rebound(
+        bound_.load(std::memory_order_relaxed),
+        [&](stripe& st, std::uint64_t share) {
+          st.shard->set_capacity(share, counted_, sink(out));
+        },
+        [&] { notify(std::exchange(out, {})); });
+  }
 
  private:
   using flights_type = detail::flight_table<Key, Value, Hasher, KeyEqual>;
@@ -382,7 +406,7 @@ class cache {
 
   void notify(const removals& out) const { detail::notify_removals(callbacks_.on_removal, out); }
 
-  cache_options options_;
+  cache_options options_;  // as built: the bound is bound_'s
   callbacks_type callbacks_;
   [[no_unique_address]] Clock clock_;
   [[no_unique_address]] Hasher hasher_;
@@ -391,6 +415,8 @@ class cache {
   detail::epoch_domain epochs_{detail::default_epoch_slots(std::thread::hardware_concurrency())};
   stripes_type stripes_;
   std::atomic<bool> per_entry_ttl_{false};
+  std::atomic<std::uint64_t> bound_{counted_ ? options_.maximum_size : options_.maximum_weight};
+  std::mutex reconfigure_;
   metric_counter loads_;
   metric_counter load_failures_;
   metric_counter load_waits_;

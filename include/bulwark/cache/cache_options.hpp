@@ -143,6 +143,26 @@ inline void validate(const cache_options& o, bool weighted) {
              o.shards);
 }
 
+/// What cache::reconfigure checks beyond validate(): only the bound (maximum_size or
+/// maximum_weight) may change, and it must leave every one of the `shard_count` shards room.
+inline void validate_change(const cache_options& was, const cache_options& next,
+                            std::uint32_t shard_count) {
+  const option_check check{"cache"};
+  check.unchanged("expire_after_write", was.expire_after_write, next.expire_after_write);
+  check.unchanged("expire_after_access", was.expire_after_access, next.expire_after_access);
+  check.unchanged("shards", was.shards, next.shards);
+  if (was.hash_seed != next.hash_seed) {
+    const auto text = [](const std::optional<std::uint64_t>& seed) {
+      return seed ? std::to_string(*seed) : std::string{"unset"};
+    };
+    throw_fixed_option(check.component(), "hash_seed", text(was.hash_seed), text(next.hash_seed));
+  }
+  const bool weighted = next.maximum_weight != 0;
+  const std::uint64_t bound = weighted ? next.maximum_weight : next.maximum_size;
+  check.that(bound >= shard_count, weighted ? "maximum_weight" : "maximum_size",
+             ">= the shard count (" + std::to_string(shard_count) + ")", bound);
+}
+
 // Whether Hasher takes a seed the way bulwark::flood_resistant_hash and stable_hash do.
 template <class Hasher>
 concept seedable_hasher = requires(Hasher& h, std::uint64_t s) {

@@ -82,6 +82,9 @@ struct slot_list {
 ///   and calls `evicted(slot)`; `hash_of(slot)` gives a slot's key hash when a policy compares
 ///   frequencies.
 /// - `weight()`: the total weight of the entries it orders.
+///
+/// Optionally, `set_max_weight(w)`: a new maximum, which the next `evict` evicts down to; a
+/// cache whose policy has it offers reconfigure() (all of bulwark's policies do).
 template <class P>
 concept eviction_policy = std::constructible_from<P, std::uint64_t> &&
     requires(P& p, const P& cp, std::uint32_t slot, std::uint64_t hash, std::uint32_t weight,
@@ -93,6 +96,12 @@ concept eviction_policy = std::constructible_from<P, std::uint64_t> &&
   p.on_remove(slot);
   p.evict(hash_of, evicted);
   { cp.weight() } -> std::convertible_to<std::uint64_t>;
+};
+
+/// A policy whose maximum can change (see eviction_policy): cache::reconfigure needs one.
+template <class P>
+concept resizable_policy = eviction_policy<P> && requires(P& p, std::uint64_t w) {
+  p.set_max_weight(w);
 };
 
 /// Least recently used: evicts the entry whose last access is oldest.
@@ -129,6 +138,9 @@ class lru_eviction {
       evicted(victim);
     }
   }
+
+  /// A new maximum (cache::reconfigure); the next evict() evicts down to it.
+  void set_max_weight(std::uint64_t max_weight) noexcept { max_weight_ = max_weight; }
 
   [[nodiscard]] std::uint64_t weight() const noexcept { return list_.weight; }
   [[nodiscard]] std::size_t memory_bytes() const noexcept {

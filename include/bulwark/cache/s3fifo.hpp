@@ -78,6 +78,28 @@ class s3fifo_eviction {
     }
   }
 
+  /// A new maximum (cache::reconfigure): the small queue's share and the ghost queue follow
+  /// (the ghost keeps its newest hashes that fit); the next evict() evicts down to it.
+  void set_max_weight(std::uint64_t max_weight) {
+    max_weight_ = max_weight;
+    small_max_ = std::max<std::uint64_t>(1, max_weight / 10);
+    const auto capacity =
+        static_cast<std::size_t>(std::max<std::uint64_t>(1, max_weight - small_max_));
+    // The ring oldest first: from ghost_next_ once it is full, from 0 before.
+    std::vector<std::uint64_t> ring;
+    const std::size_t size = ghost_ring_.size();
+    const std::size_t kept = std::min(size, capacity);
+    ring.reserve(kept);
+    for (std::size_t i = size - kept; i < size; ++i)
+      ring.push_back(ghost_ring_[(ghost_next_ + i) % size]);
+    ghost_counts_.clear();
+    for (const std::uint64_t hash : ring)
+      ++ghost_counts_[hash];
+    ghost_ring_ = std::move(ring);
+    ghost_next_ = 0;
+    ghost_capacity_ = capacity;
+  }
+
   [[nodiscard]] std::uint64_t weight() const noexcept { return small_.weight + main_.weight; }
   [[nodiscard]] std::size_t memory_bytes() const noexcept {
     return links_.capacity() * sizeof(detail::entry_links) +

@@ -64,6 +64,9 @@ class sieve_eviction {
   /// entries, clearing their bit, and evicts the first unvisited one; it then rests on the
   /// evicted entry's newer neighbour (Figure 2's `hand = obj.prev`), or goes back to the oldest
   /// entry past the newest one. The arriving entry is not a candidate unless it is alone.
+  /// A new maximum (cache::reconfigure); the next evict() evicts down to it.
+  void set_max_weight(std::uint64_t max_weight) noexcept { max_weight_ = max_weight; }
+
   template <class HashOf, class Evicted>
   void evict(HashOf&& /*hash_of*/, Evicted&& evicted) {
     while (queue_.weight > max_weight_ && !queue_.empty()) {

@@ -69,6 +69,11 @@ class tiny_lfu_eviction {
     policy_.evict(hash_of, evicted);
   }
 
+  /// A new maximum (cache::reconfigure): the window keeps its share of it; the next evict()
+  /// evicts down to it. The duel's miniatures keep sampling at the capacity the cache was
+  /// built with: what they choose is a share, applied to the new maximum.
+  void set_max_weight(std::uint64_t max_weight) { policy_.set_max_weight(max_weight); }
+
   [[nodiscard]] std::uint64_t weight() const noexcept { return policy_.weight(); }
   /// The window's current share of the capacity (what the duel chooses).
   [[nodiscard]] std::uint64_t window_maximum() const noexcept { return policy_.window_maximum(); }

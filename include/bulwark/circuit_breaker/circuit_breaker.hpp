@@ -14,6 +14,7 @@
 #include "bulwark/circuit_breaker/detail/metrics_counts.hpp"
 #include "bulwark/circuit_breaker/detail/open_wait.hpp"
 #include "bulwark/circuit_breaker/detail/probes.hpp"
+#include "bulwark/circuit_breaker/detail/settings.hpp"
 #include "bulwark/circuit_breaker/detail/state_word.hpp"
 #include "bulwark/circuit_breaker/detail/trip_rule.hpp"
 #include "bulwark/circuit_breaker/metrics.hpp"
@@ -54,14 +55,10 @@ class circuit_breaker {
 
   /// Validates `options` (std::invalid_argument naming the field otherwise) and starts closed.
   explicit circuit_breaker(circuit_breaker_options options = {}, Clock clock = {})
-      : options_{(detail::validate(options), std::move(options))},
-        clock_{std::move(clock)},
-        slow_detection_{options_.slow_call_duration != slow_calls_off},
-        coarse_slow_{slow_detection_ && offers_coarse_now<Clock> &&
-                     options_.slow_call_duration >= detail::coarse_slow_call_minimum},
-        rule_{detail::make_trip_rule(options_)},
-        window_{options_},
-        probes_{options_.permitted_calls_in_half_open},
+      : clock_{std::move(clock)},
+        slow_detection_{(detail::validate(options), options.slow_call_duration != slow_calls_off)},
+        settings_{detail::make_breaker_settings(std::move(options), nullptr, coarse_capable)},
+        probes_{settings_.load().options.permitted_calls_in_half_open},
         state_{
             detail::state_word{circuit_state::closed, 0, 0, detail::floor_ms(clock_.now())}.raw()} {
   }
@@ -106,8 +103,9 @@ class circuit_breaker {
   template <class Classify, detail::with_exceptions F, class... Args>
   requires std::invocable<F, Args...>
   decltype(auto) execute_classified(Classify&& classify, F&& f, Args&&... args) {
-    return detail::run_with_permit(try_acquire(), options_, std::forward<Classify>(classify),
-                                   std::forward<F>(f), std::forward<Args>(args)...);
+    return detail::run_with_permit(try_acquire(), settings().options,
+                                   std::forward<Classify>(classify), std::forward<F>(f),
+                                   std::forward<Args>(args)...);
   }
 
   /// As execute(), with the caller's clock read `now` as the call's start (bulwark::pipeline
@@ -116,7 +114,7 @@ class circuit_breaker {
   requires std::invocable<F, Args...>
   decltype(auto) execute_at(time_point now, F&& f, Args&&... args) {
     return detail::run_with_permit(
-        try_acquire(now), options_, [](const auto&) { return call_outcome::success; },
+        try_acquire(now), settings().options, [](const auto&) { return call_outcome::success; },
         std::forward<F>(f), std::forward<Args>(args)...);
   }
   /// execute_at(now, f) runs f at `now`, without waiting first: bulwark::pipeline may hand it
@@ -129,7 +127,7 @@ class circuit_breaker {
   /// The current state. With automatic_transition_from_open, applies a due time-driven
   /// transition first (see poll()). O(1).
   [[nodiscard]] circuit_state state() const noexcept {
-    if (options_.automatic_transition_from_open) poll();
+    if (settings().options.automatic_transition_from_open) poll();
     return detail::state_word{state_.load(std::memory_order_acquire)}.state();
   }
 
@@ -153,7 +151,7 @@ class circuit_breaker {
   /// when calls pass (or probes may); empty when forced open.
   [[nodiscard]] std::optional<duration> retry_after() const noexcept {
     const auto now = clock_.now();
-    if (options_.automatic_transition_from_open) poll(now);
+    if (settings().options.automatic_transition_from_open) poll(now);
     const detail::state_word w{state_.load(std::memory_order_acquire)};
     if (w.state() == circuit_state::forced_open) return std::nullopt;
     if (w.state() != circuit_state::open || detail::wait_over(w, now)) return duration::zero();
@@ -164,11 +162,12 @@ class circuit_breaker {
   /// window, O(window_size) at most once per second for a time window, O(probes) in half-open.
   [[nodiscard]] circuit_breaker_metrics metrics() const noexcept {
     const auto now = clock_.now();
-    if (options_.automatic_transition_from_open) poll(now);
+    if (settings().options.automatic_transition_from_open) poll(now);
     const detail::state_word w{state_.load(std::memory_order_acquire)};
     circuit_breaker_metrics m;
     m.state = w.state();
-    detail::set_window_counts(m, w, probes_, window_, now, options_);
+    const detail::breaker_settings& s = settings();
+    detail::set_window_counts(m, w, probes_, *s.window, now, s.options);
     m.not_permitted_calls = not_permitted_.load();
     m.ignored_calls = ignored_.load();
     m.late_results = late_.load();
@@ -188,7 +187,17 @@ class circuit_breaker {
   /// transition_to(circuit_state::closed): back to a fresh closed state.
   void reset() noexcept { transition_to(circuit_state::closed); }
 
-  [[nodiscard]] const circuit_breaker_options& options() const noexcept { return options_; }
+  /// The current options: those it was built with, or the last reconfigure()'s.
+  [[nodiscard]] circuit_breaker_options options() const { return settings().options; }
+  /// Throws what reconfigure(next) would, changing nothing.
+  void check_reconfigure(const circuit_breaker_options& next) const { settings_.check(next); }
+  /// Applies `next` live, keeping the state, its open timer and the window's outcomes
+  /// (docs/circuit_breaker.md, "Changing settings live"). Throws std::invalid_argument, changing
+  /// nothing: the constructor's message, or throw_fixed_option's for window_type, trip_on,
+  /// permitted_calls_in_half_open, or slow-call detection turned on or off. Thread-safe.
+  void reconfigure(const circuit_breaker_options& next) {
+    settings_.replace(next, coarse_capable, state_);
+  }
 
  private:
   friend permit;
@@ -221,7 +230,8 @@ class circuit_breaker {
             transition(w, circuit_state::open, transition_reason::half_open_timeout, now);
             break;
           }
-          const auto lease_ms = std::chrono::ceil<std::chrono::milliseconds>(options_.probe_lease);
+          const auto lease_ms =
+              std::chrono::ceil<std::chrono::milliseconds>(settings().options.probe_lease);
           // seq_cst, as the transition CAS: a probe is granted only if its period was still
           // current after it took its slot, so every probe of a period holds its slot when
           // the period ends, and no more than permitted_calls_in_half_open ever do.
@@ -250,12 +260,17 @@ class circuit_breaker {
 
   // The start of a call for slow-call detection: coarse where the options allow it.
   time_point start_now() const noexcept {
-    return coarse_slow_ ? detail::coarse_now(clock_) : clock_.now();
+    return settings().coarse_slow ? detail::coarse_now(clock_) : clock_.now();
+  }
+
+  [[nodiscard]] const detail::breaker_settings& settings() const noexcept {
+    return settings_.load();
   }
 
   void finish(const permit& p, call_outcome outcome, const time_point* given_now) noexcept {
     const detail::state_word w{p.word_};
     if (w.state() == circuit_state::disabled) return;
+    const detail::breaker_settings& s = settings();
     if (w.state() == circuit_state::half_open && outcome == call_outcome::ignored) {
       // A probe of an earlier period (or one whose lease was taken over) frees nothing and
       // counts as late, like its other verdicts would.
@@ -284,17 +299,17 @@ class circuit_breaker {
     bool slow = false;
     if (slow_detection_) {
       if (known == nullptr) {
-        end = coarse_slow_ ? detail::coarse_now(clock_) : clock_.now();
-        if (!coarse_slow_) known = &end;
+        end = s.coarse_slow ? detail::coarse_now(clock_) : clock_.now();
+        if (!s.coarse_slow) known = &end;
       } else {
         end = *known;
       }
-      slow = end - p.start_ > options_.slow_call_duration;
+      slow = end - p.start_ > s.options.slow_call_duration;
     }
-    if (w.state() == circuit_state::half_open) return finish_probe(p, w, failed, slow, known);
+    if (w.state() == circuit_state::half_open) return finish_probe(s, p, w, failed, slow, known);
 
     detail::window_counts totals{};
-    const bool changed = window_.record(
+    const bool changed = s.window->record(
         detail::make_code(failed, slow),
         [&] {
           // A one-second bucket does not need a precise clock.
@@ -304,7 +319,7 @@ class circuit_breaker {
         },
         totals);
     if (w.state() != circuit_state::closed) return;  // metrics_only never trips
-    if (const auto* rule = std::get_if<detail::consecutive_failures_trip>(&rule_)) {
+    if (const auto* rule = std::get_if<detail::consecutive_failures_trip>(&s.rule)) {
       // Relaxed: a plain counter; the trip itself is decided by the CAS in transition().
       if (!failed) {
         if (consecutive_.load(std::memory_order_relaxed) != 0)
@@ -316,7 +331,7 @@ class circuit_breaker {
       return;
     }
     if (!changed) return;
-    switch (std::get<detail::failure_rate_trip>(rule_).closed(totals)) {
+    switch (std::get<detail::failure_rate_trip>(s.rule).closed(totals)) {
       case detail::trip_verdict::failure_rate:
         transition(w, circuit_state::open, transition_reason::failure_rate, precise(known));
         break;
@@ -332,13 +347,13 @@ class circuit_breaker {
     return known != nullptr ? *known : clock_.now();
   }
 
-  void finish_probe(const permit& p, detail::state_word w, bool failed, bool slow,
-                    const time_point* known) noexcept {
+  void finish_probe(const detail::breaker_settings& s, const permit& p, detail::state_word w,
+                    bool failed, bool slow, const time_point* known) noexcept {
     if (!probes_.complete(p.lease_.slot, p.lease_.word, failed, slow)) {
       late_.add();  // the lease ran out and another probe holds the slot
       return;
     }
-    switch (detail::half_open_verdict(rule_, probes_.tally(w.generation()))) {
+    switch (detail::half_open_verdict(s.rule, probes_.tally(w.generation()))) {
       case detail::probe_verdict::reopen:
         transition(w, circuit_state::open, transition_reason::probes_failed, precise(known));
         break;
@@ -351,18 +366,21 @@ class circuit_breaker {
   }
 
   bool half_open_expired(detail::state_word w, std::int64_t now_ms) const noexcept {
-    return options_.max_wait_in_half_open > duration::zero() && w.since_stamp(now_ms) >= 0;
+    return settings().options.max_wait_in_half_open > duration::zero() &&
+           w.since_stamp(now_ms) >= 0;
   }
 
   /// One CAS from `from` to `to`; the winner (and only it) calls the listener.
   bool transition(detail::state_word from, circuit_state to, transition_reason why, time_point now,
                   bool from_manual = false) const noexcept {
-    if (to == circuit_state::closed || to == circuit_state::metrics_only) {
+    const detail::breaker_settings& s = settings();
+    const bool empties = to == circuit_state::closed || to == circuit_state::metrics_only;
+    if (empties) {
       // Before the CAS: no permit of the new state can record before the window is empty.
-      window_.reset();
+      s.window->reset();
       consecutive_.store(0, std::memory_order_relaxed);
     }
-    const auto next = detail::next_word(options_, from, to, now, from_manual);
+    const auto next = detail::next_word(s.options, from, to, now, from_manual);
     auto expected = from.raw();
     // Release publishes the reset above to every thread that loads the new word; acquire
     // orders this thread after the transition it replaces; seq_cst puts transitions in one
@@ -370,19 +388,20 @@ class circuit_breaker {
     if (!state_.compare_exchange_strong(expected, next.raw(), std::memory_order_seq_cst,
                                         std::memory_order_acquire))
       return false;
-    if (options_.on_transition)
-      options_.on_transition({from.state(), to, why, now, next.generation()});
+    // A reconfigure() that resized the window meanwhile may have copied it before the reset.
+    if (empties && settings().window != s.window) settings().window->reset();
+    if (s.options.on_transition)
+      s.options.on_transition({from.state(), to, why, now, next.generation()});
     return true;
   }
 
-  circuit_breaker_options options_;
+  static constexpr bool coarse_capable = offers_coarse_now<Clock>;
+
   [[no_unique_address]] Clock clock_;
-  bool slow_detection_;
-  bool coarse_slow_;  // slow-call detection reads coarse_now() (see start_now)
-  detail::trip_rule rule_;
-  // Mutable: const observers (state(), metrics()) expire time buckets and, with automatic
-  // transitions, move the state; neither changes what the breaker promises its callers.
-  mutable detail::closed_window window_;
+  bool slow_detection_;  // fixed: reconfigure() cannot turn slow-call detection on or off
+  // The options, trip rule and window (whose records const observers may expire: state(),
+  // metrics()), replaced by reconfigure(): each call loads them once.
+  detail::breaker_settings_chain settings_;
   detail::probe_slots probes_;
   alignas(detail::false_sharing_range) mutable std::atomic<std::uint64_t> state_;
   mutable std::atomic<std::uint32_t> consecutive_{0};

@@ -245,6 +245,17 @@ class cache_shard {
     return removed;
   }
 
+  /// A new bound (cache::reconfigure): evicts down to it now, by the policy, as a write
+  /// would (cause size). Needs a policy with set_max_weight.
+  void set_capacity(std::uint64_t max_weight, bool counted, removals* out) {
+    drain_reads();
+    cells_.set_limits(max_weight, counted);
+    policy_.set_max_weight(max_weight);
+    policy_.evict([this](std::uint32_t s) { return hasher_(kv_of_slot(s).first); },
+                  [this, out](std::uint32_t s) { remove_slot(s, removal_cause::size, out); });
+    reclaim();
+  }
+
   /// Adds this shard's counters to `m`.
   void add_metrics(cache_metrics& m) const noexcept {
     m.hits += reads_.hits();

@@ -56,6 +56,19 @@ class cache_stripes {
   }
   [[nodiscard]] std::size_t memory_bytes() const noexcept { return count_ * sizeof(stripe); }
 
+  /// Splits a new `bound` as the constructor does and calls `f(stripe, share)` for each stripe
+  /// in turn under its shard's lock, then `after()` with that lock released.
+  template <class F, class After>
+  void rebound(std::uint64_t bound, F&& f, After&& after) const {
+    for (std::uint32_t i = 0; i < count_; ++i) {
+      {
+        std::lock_guard lock{stripes_[i].shard->mutex()};
+        f(stripes_[i], bound / count_ + (i < bound % count_ ? 1 : 0));
+      }
+      after();
+    }
+  }
+
  private:
   std::uint32_t count_ = 1;
   unsigned bits_ = 0;

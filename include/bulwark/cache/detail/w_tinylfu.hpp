@@ -83,6 +83,21 @@ class w_tinylfu {
     window_target_ = window_for(max_weight_, window_share);
   }
 
+  /// A new maximum: the window and its target keep their shares of it, protected its 80% of
+  /// the main space; the next evict() evicts down to it.
+  void set_max_weight(std::uint64_t max_weight) {
+    const auto share = [this](std::uint64_t part) {
+      return static_cast<double>(part) / static_cast<double>(max_weight_);
+    };
+    const double window_share = share(window_max_), target_share = share(window_target_);
+    max_weight_ = max_weight;
+    window_max_ = window_for(max_weight, window_share);
+    window_target_ = window_for(max_weight, target_share);
+    protected_max_ = protected_for(max_weight, window_max_);
+    sketch_.ensure_capacity(
+        static_cast<std::size_t>(std::min<std::uint64_t>(max_weight_, links_.size())));
+  }
+
   [[nodiscard]] std::uint64_t weight() const noexcept {
     return window_.weight + probation_.weight + protected_.weight;
   }

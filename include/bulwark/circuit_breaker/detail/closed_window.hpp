@@ -43,6 +43,17 @@ class closed_window {
     return std::get<time_window>(window_).totals(now);
   }
 
+  /// Fills this new, empty window with what `from` (of the same type) holds that it can keep
+  /// (see count_window::copy_recent and time_window::copy_recent). Not thread-safe for this
+  /// window: call it before publishing it.
+  void copy_recent(const closed_window& from) noexcept {
+    if (auto* c = std::get_if<count_window>(&window_)) {
+      c->copy_recent(std::get<count_window>(from.window_));
+    } else {
+      std::get<time_window>(window_).copy_recent(std::get<time_window>(from.window_));
+    }
+  }
+
   /// Empties the window; safe against concurrent record().
   void reset() noexcept {
     if (auto* c = std::get_if<count_window>(&window_)) {

@@ -142,6 +142,26 @@ class count_window {
   [[nodiscard]] window_counts totals() const noexcept { return totals_.load(); }
   [[nodiscard]] std::uint32_t size() const noexcept { return size_; }
 
+  /// Fills this new, empty window (a resize's) with the latest min(size, from.size) calls of
+  /// `from`, oldest first, so that the next record() replaces the oldest kept. Reads `from`
+  /// with relaxed loads: a record() into `from` racing the copy may or may not be in it.
+  void copy_recent(const count_window& from) noexcept {
+    const std::uint64_t head = from.head_.load(std::memory_order_relaxed);
+    const std::uint64_t kept = std::min<std::uint64_t>({head, from.size_, size_});
+    window_counts added{};
+    for (std::uint64_t i = 0; i < kept; ++i) {
+      const auto code = from.slots_[(head - kept + i) % from.size_].load(std::memory_order_relaxed);
+      slots_[i].store(code, std::memory_order_relaxed);
+      if (code == 0) continue;
+      const auto c = counts_of(code);
+      added.calls += c.calls;
+      added.failed += c.failed;
+      added.slow += c.slow;
+    }
+    head_.store(kept, std::memory_order_relaxed);
+    if (!added.empty()) totals_.add(added);
+  }
+
  private:
   std::uint32_t size_;
   std::unique_ptr<std::atomic<outcome_code>[]> slots_;
@@ -186,6 +206,33 @@ class time_window {
   void reset() noexcept {
     for (std::uint32_t i = 0; i < size_; ++i)
       drain(buckets_[i]);
+  }
+
+  /// Fills this new, empty window (a resize's) with the buckets of `from` that a window of
+  /// this size ending at from's latest second still covers. Relaxed loads, as count_window's.
+  void copy_recent(const time_window& from) noexcept {
+    std::int64_t latest = std::numeric_limits<std::int64_t>::min();
+    for (std::uint32_t i = 0; i < from.size_; ++i)
+      latest = std::max(latest, from.buckets_[i].second.load(std::memory_order_relaxed));
+    window_counts added{};
+    for (std::uint32_t i = 0; i < from.size_; ++i) {
+      const auto& old = from.buckets_[i];
+      const auto second = old.second.load(std::memory_order_relaxed);
+      if (second == std::numeric_limits<std::int64_t>::min() ||
+          second <= latest - static_cast<std::int64_t>(size_))
+        continue;
+      auto& b = buckets_[index_of(second)];
+      const auto cf = old.calls_failed.load(std::memory_order_relaxed);
+      const auto slow = old.slow.load(std::memory_order_relaxed);
+      b.second.store(second, std::memory_order_relaxed);
+      b.calls_failed.store(cf, std::memory_order_relaxed);
+      b.slow.store(slow, std::memory_order_relaxed);
+      added.calls += static_cast<std::int64_t>(cf >> 32);
+      added.failed += static_cast<std::int64_t>(cf & 0xffff'ffffu);
+      added.slow += static_cast<std::int64_t>(slow);
+    }
+    swept_.store(from.swept_.load(std::memory_order_relaxed), std::memory_order_relaxed);
+    if (!added.empty()) totals_.add(added);
   }
 
  private:
