@@ -8,6 +8,11 @@ using namespace std::chrono_literals;
 
 namespace {
 
+template <class Guard>
+concept reconfigurable = requires(Guard& g) {
+  g.reconfigure(g.options());
+};
+
 const char* const first = R"({
   "gcra_limiters": {"instances": {"api": {"rate": "10/s", "burst": 4}, "old": {"burst": 2}}},
   "bulkheads": {"instances": {"db": {"max_concurrent": 2}}}
@@ -78,4 +83,53 @@ TEST_CASE("a document with any error changes nothing", "[config]") {
   CHECK(changes.created.empty());
   CHECK(changes.reconfigured.empty());
   CHECK(changes.removed.empty());
+}
+
+TEST_CASE("reload keeps each guard's state: breaker, bulkhead, cache, retry, limiters",
+          "[config]") {
+  bulwark::manual_clock clock;
+  bulwark::registry<bulwark::manual_clock> guards{clock};
+  bulwark::registry_config config{guards};
+  config.apply(R"({
+    "circuit_breakers": {"instances": {"payments": {"wait_in_open": "30s"}}},
+    "token_buckets": {"instances": {"uploads": {"rate": "1/s", "capacity": 2}}},
+    "bulkheads": {"instances": {"db": {"max_concurrent": 1}}},
+    "retries": {"instances": {"payments": {"max_attempts": 2}}},
+    "caches": {"instances": {"users": {"maximum_size": 10}}}
+  })");
+  auto breaker = guards.circuit_breaker("payments");
+  auto uploads = guards.token_bucket("uploads");
+  auto db = guards.bulkhead("db");
+  auto retry = guards.retry("payments");
+  auto users = guards.cache<int, int>("users");
+  breaker->transition_to(bulwark::circuit_state::forced_open);
+  CHECK(uploads->try_acquire(2));
+  auto inside = db->try_acquire();
+  REQUIRE(inside);
+  users->put(1, 10);
+
+  const auto changes = config.apply(R"({
+    "circuit_breakers": {"instances": {"payments": {"wait_in_open": "5s"}}},
+    "token_buckets": {"instances": {"uploads": {"rate": "1/s", "capacity": 3}}},
+    "bulkheads": {"instances": {"db": {"max_concurrent": 2}}},
+    "retries": {"instances": {"payments": {"max_attempts": 5}}},
+    "caches": {"instances": {"users": {"maximum_size": 20}}}
+  })");
+  CHECK(changes.reconfigured.size() == 5);
+  CHECK(guards.circuit_breaker("payments") == breaker);
+  CHECK(breaker->state() == bulwark::circuit_state::forced_open);
+  CHECK(breaker->options().wait_in_open == 5s);
+  CHECK(uploads->options().capacity == 3);
+  CHECK_FALSE(uploads->try_acquire(1));  // the two tokens taken are still gone
+  CHECK(db->metrics().in_flight == 1);   // the permit held across the reload still counts
+  CHECK(db->try_acquire());              // and the raised limit admits one more
+  CHECK(users->get(1) == 10);
+  CHECK(guards.cache<int, int>("users") == users);
+  CHECK(guards.retry("payments")->policy().options().max_attempts == 5);
+  // A guard without reconfigure() is rebuilt under its name; its holders keep the old one.
+  if constexpr (reconfigurable<bulwark::retry<bulwark::manual_clock>>) {
+    CHECK(guards.retry("payments") == retry);
+  } else {
+    CHECK(guards.retry("payments") != retry);
+  }
 }
