@@ -43,6 +43,20 @@ enum class registry_kind : std::uint8_t {
   return names[static_cast<std::size_t>(k)];
 }
 
+namespace detail {
+#if BULWARK_HAS_EXCEPTIONS
+template <class Clock>
+using registry_retry = retry<Clock>;
+#else
+// The retry executor throws what it gives up with, so it exists only with exceptions; the
+// registry's retry() is constrained away with it.
+template <class Clock>
+struct registry_retry_unavailable;
+template <class Clock>
+using registry_retry = registry_retry_unavailable<Clock>;
+#endif
+}  // namespace detail
+
 /// One metric of one instance, as registry::for_each_metric hands it out.
 struct registry_sample {
   registry_kind kind;
@@ -82,7 +96,7 @@ class registry {
   using gcra_type = bulwark::gcra<Clock>;
   using token_bucket_type = bulwark::token_bucket<Clock>;
   using bulkhead_type = bulwark::bulkhead<Clock>;
-  using retry_type = bulwark::retry<Clock>;
+  using retry_type = detail::registry_retry<Clock>;
   template <class Key, class Value>
   using cache_type = bulwark::cache<Key, Value, tiny_lfu_eviction, Clock>;
 
@@ -142,6 +156,9 @@ class registry {
   std::shared_ptr<bulkhead_type> bulkhead(std::string_view name, std::string_view config = {}) {
     return get<bulkhead_type, bulkhead_options>(name, config);
   }
+  /// The retry executor (built with exceptions only, as bulwark::retry is: the template
+  /// parameter only carries that constraint, detail::with_exceptions).
+  template <detail::with_exceptions Unused = void>
   std::shared_ptr<retry_type> retry(std::string_view name, std::string_view config = {}) {
     return get<retry_type, retry_options>(name, config);
   }
