@@ -148,7 +148,8 @@ TEST_CASE("reconfigure applies validated options to a live instance and to later
   reg_t guards{clock};
   std::vector<std::string> events;
   guards.set_event_sink([&](const bulwark::registry_event& e) {
-    events.push_back(std::string{to_string(e.type)} + " " + std::string{e.name});
+    events.push_back(std::string{to_string(e.type)} + " " + std::string{e.name} + " " +
+                     std::string{e.from} + ">" + std::string{e.to});
   });
   auto before = guards.bulkhead("db");
   CHECK_THROWS_AS(guards.reconfigure("db", bulwark::bulkhead_options{.max_concurrent = 0}),
@@ -161,5 +162,6 @@ TEST_CASE("reconfigure applies validated options to a live instance and to later
   guards.reconfigure("db", bulwark::bulkhead_options{.max_concurrent = 4});  // not live: remembered
   CHECK(guards.bulkhead("db")->options().max_concurrent == 4);
   REQUIRE(events.size() >= 2);
-  CHECK((events[1] == "reconfigured db" || events[1] == "replaced db"));
+  CHECK(events[1] == "reconfigured db max_concurrent 25>max_concurrent 3");
+  CHECK(guards.bulkhead("db") != before);  // removed and built again
 }

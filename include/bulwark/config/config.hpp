@@ -98,7 +98,10 @@ Options read_options(const nlohmann::json& object, const std::string& path, cons
     problems.push_back({path, "expected an object, got " + object.dump()});
     return o;
   }
-  for (const auto& [key, value] : object.items()) {
+  for (const auto& item : object.items()) {
+    // Not a structured binding: clang 14 cannot capture one in the lambda below.
+    const std::string& key = item.key();
+    const nlohmann::json& value = item.value();
     if (allow_base_key && key == "base_config") continue;
     const auto spec =
         std::find_if(specs.begin(), specs.end(), [&](const auto& s) { return s.key == key; });

@@ -18,6 +18,7 @@
 #include "bulwark/circuit_breaker/circuit_breaker.hpp"
 #include "bulwark/core/clock.hpp"
 #include "bulwark/core/metrics.hpp"
+#include "bulwark/detail/format.hpp"
 #include "bulwark/rate_limit/gcra.hpp"
 #include "bulwark/rate_limit/token_bucket.hpp"
 #include "bulwark/registry/detail/named_instances.hpp"
@@ -190,16 +191,18 @@ class registry {
   void reconfigure(std::string_view name, Options options) {
     check(options);
     auto& f = family<Options>();
-    f.define(name, {options, {}, {}});
     const auto e = f.lookup(name);
+    if (e.object) e.check(e.object.get(), options);  // refused: nothing changed yet
+    f.define(name, {options, {}, {}});
     if (!e.object) return;
+    const std::string before = e.describe(e.object.get());
     auto rebuilt = e.apply(e.object.get(), options);
     if (rebuilt) f.replace(name, e.object, std::move(rebuilt));
     emit({rebuilt ? registry_event_type::replaced : registry_event_type::reconfigured,
           kind_of<Options>(),
           name,
-          {},
-          {},
+          before,
+          describe(options),
           {}});
   }
 
@@ -272,11 +275,20 @@ class registry {
         return build<T>(n, next);
       }
     };
-    e.check = [this, n = std::string{name}](const void* object, const Options& next) {
-      if constexpr (requires(const T& t) { t.check_reconfigure(next); }) {
-        static_cast<const T*>(object)->check_reconfigure(prepare(n, next));
+    e.describe = [](const void* object) {
+      if constexpr (requires(const T& t) { t.options(); }) {
+        return describe(static_cast<const T*>(object)->options());
+      } else {
+        return std::string{};
       }
     };
+    if constexpr (requires(const T& t, const Options& next) { t.check_reconfigure(next); }) {
+      e.check = [this, n = std::string{name}](const void* object, const Options& next) {
+        static_cast<const T*>(object)->check_reconfigure(prepare(n, next));
+      };
+    } else {
+      e.check = [](const void*, const Options&) {};
+    }
     return e;
   }
 
@@ -285,7 +297,7 @@ class registry {
   template <class Options>
   Options prepare(const std::string& name, Options o) const {
     if constexpr (std::is_same_v<Options, circuit_breaker_options>) {
-      o.on_transition = [hub = hub_, clock = clock_, name,
+      o.on_transition = [hub = hub_, name,
                          user = std::move(o.on_transition)](const circuit_breaker_transition& t) {
         if (user) user(t);
         hub->emit({registry_event_type::transition, "circuit_breaker", name, to_string(t.from),
@@ -298,6 +310,32 @@ class registry {
   template <class T, class Options>
   std::shared_ptr<T> build(const std::string& name, const Options& o) const {
     return std::make_shared<T>(prepare(name, o), clock_);
+  }
+
+  // The limits a reconfigured event reports as `from` and `to`.
+  static std::string describe(const circuit_breaker_options& o) {
+    return "failure_rate_threshold " + detail::to_message_text(o.failure_rate_threshold);
+  }
+  template <class Options>
+  requires std::is_same_v<Options, gcra_options> || std::is_same_v<Options, token_bucket_options>
+  static std::string describe(const Options& o) {
+    std::string units;
+    if constexpr (std::is_same_v<Options, gcra_options>) {
+      units = "burst " + detail::to_message_text(o.burst);
+    } else {
+      units = "capacity " + detail::to_message_text(o.capacity);
+    }
+    return "rate " + detail::to_message_text(o.rate.count) + "/" +
+           detail::to_message_text(o.rate.period) + ", " + units;
+  }
+  static std::string describe(const bulkhead_options& o) {
+    return "max_concurrent " + detail::to_message_text(o.max_concurrent);
+  }
+  static std::string describe(const retry_options& o) {
+    return "max_attempts " + detail::to_message_text(o.max_attempts);
+  }
+  static std::string describe(const cache_options& o) {
+    return "maximum_size " + detail::to_message_text(o.maximum_size);
   }
 
   template <class Options>

@@ -42,6 +42,7 @@ struct named_entry {
   void (*visit_metrics)(const void* object, const metric_visitor& visit) = nullptr;
   std::function<std::shared_ptr<void>(void* object, const Options& options)> apply;
   std::function<void(const void* object, const Options& options)> check;
+  std::string (*describe)(const void* object) = nullptr;
 };
 
 // How a name's options are found: the options given for it, or a shared config by name with
