@@ -160,8 +160,11 @@ TEST_CASE("reconfigure under concurrent callers loses no state transition and no
       workers_done.fetch_add(1);
     });
   }
-  for (std::uint32_t i = 0; workers_done.load() < 3; ++i)
+  // Bounded: each reconfigure keeps its settings (and a resized window) until the breaker goes.
+  for (std::uint32_t i = 0; workers_done.load() < 3 && i < 2000; ++i) {
     b.reconfigure(count_window(10 + i % 50, 0.2 + 0.1 * static_cast<double>(i % 5)));
+    std::this_thread::yield();
+  }
   for (auto& thread : threads)
     thread.join();
   CHECK(refused.load() == 0);

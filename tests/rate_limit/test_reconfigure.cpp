@@ -4,6 +4,7 @@
 #include <atomic>
 #include <bulwark/rate_limit/fixed_window.hpp>
 #include <bulwark/rate_limit/gcra.hpp>
+#include <bulwark/rate_limit/keyed_limiter.hpp>
 #include <bulwark/rate_limit/leaky_bucket.hpp>
 #include <bulwark/rate_limit/sliding_window_counter.hpp>
 #include <bulwark/rate_limit/token_bucket.hpp>
@@ -161,4 +162,34 @@ TEST_CASE("reconfigure under concurrent callers never admits more than either se
   CHECK(admitted.load() <= 16);
   CHECK(admitted.load() >= 8);
   CHECK(limiter.metrics().admitted == admitted.load());
+}
+
+TEST_CASE("keyed_limiter reconfigures every key, inline (gcra) and on the heap (fixed_window)",
+          "[rate_limit]") {
+  manual_clock clock;
+  bulwark::keyed_limiter<bulwark::gcra<manual_clock>, int> inline_keys(
+      {.rate = bulwark::per_second(10), .burst = 2}, {}, clock);
+  REQUIRE(inline_keys.try_acquire(1));
+  REQUIRE(inline_keys.try_acquire(1));
+  REQUIRE_FALSE(inline_keys.try_acquire(1));
+  inline_keys.reconfigure({.rate = bulwark::per_second(10), .burst = 4});
+  // The key's TAT (now + 200ms) is kept; tau is now 400ms: room for two more units.
+  CHECK(inline_keys.try_acquire(1));
+  CHECK_FALSE(inline_keys.try_acquire(1, 2));
+  CHECK(inline_keys.try_acquire(1));
+  CHECK_FALSE(inline_keys.try_acquire(1));
+  CHECK(inline_keys.per_key_options().burst == 4);
+
+  bulwark::keyed_limiter<bulwark::fixed_window<manual_clock>, int> heap_keys(
+      {.limit = 5, .window = std::chrono::seconds{1}}, {}, clock);
+  REQUIRE(heap_keys.try_acquire(7, 4));
+  heap_keys.reconfigure({.limit = 3, .window = std::chrono::seconds{1}});
+  CHECK_FALSE(heap_keys.try_acquire(7));  // key 7 kept its count of 4 > 3
+  CHECK(heap_keys.try_acquire(8, 3));     // a new key gets the new limit
+  CHECK(message_of([&] { static_cast<void>(heap_keys.try_acquire(9, 4)); }) ==
+        "bulwark::fixed_window: cost must be in [1, 3] (got 4)");
+  CHECK(
+      message_of([&] { heap_keys.reconfigure({.limit = 3, .window = std::chrono::seconds{2}}); }) ==
+      "bulwark::fixed_window: option 'window' cannot change on reconfigure (was 1s, got 2s)");
+  CHECK(heap_keys.per_key_options().window == std::chrono::seconds{1});
 }

@@ -25,6 +25,7 @@
 #include "bulwark/detail/raise.hpp"
 #include "bulwark/detail/saturating.hpp"
 #include "bulwark/detail/shard_count.hpp"
+#include "bulwark/detail/versioned.hpp"
 #include "bulwark/rate_limit/detail/keyed_state.hpp"
 #include "bulwark/rate_limit/detail/keyed_table.hpp"
 #include "bulwark/rate_limit/keyed_options.hpp"
@@ -94,7 +95,7 @@ class keyed_limiter {
   explicit keyed_limiter(limiter_options per_key, keyed_limiter_options options = {},
                          clock_type clock = {}, Hash hash = {})
       : options_{(detail::validate(options), options)},
-        policy_{per_key, clock},  // throws for bad per-key options
+        policy_{std::in_place, per_key, clock},  // throws for bad per-key options
         clock_{std::move(clock)},
         hash_{std::move(hash)} {
     std::uint64_t seed = options_.seed;
@@ -119,32 +120,35 @@ class keyed_limiter {
   /// Throws std::invalid_argument for a cost the limiter can never admit, std::bad_alloc
   /// when the table cannot grow (or, for a limiter kept on the heap, be allocated).
   bool try_acquire(const Key& key, std::uint32_t cost = 1) {
-    policy_.check_cost(cost);
+    const policy_type& p = policy();  // one version for the check and the decision
+    p.check_cost(cost);
     const std::uint64_t h = hashed(key);
     shard& s = shard_of(h);
     s.prefetch(h);  // the slot's line comes in while the clock is read and the lock taken
-    return s.acquire(*this, h, key, cost, clock_.now());
+    return s.acquire(*this, p, h, key, cost, clock_.now());
   }
 
   /// The same at the caller's `now`.
   bool try_acquire(const Key& key, std::uint32_t cost, time_point now) {
-    policy_.check_cost(cost);
+    const policy_type& p = policy();
+    p.check_cost(cost);
     const std::uint64_t h = hashed(key);
     shard& s = shard_of(h);
     s.prefetch(h);
-    return s.acquire(*this, h, key, cost, now);
+    return s.acquire(*this, p, h, key, cost, now);
   }
 
   /// How long until `key` could take `cost` units; zero for an unknown key (a fresh limiter's
   /// answer, even if a full table would refuse the key now).
   [[nodiscard]] duration time_until_available(const Key& key, std::uint32_t cost = 1) const {
-    policy_.check_cost(cost);
+    const policy_type& p = policy();
+    p.check_cost(cost);
     const time_point now = clock_.now();
     const std::uint64_t h = hashed(key);
     const shard& s = shard_of(h);
     const std::lock_guard lock{s.mutex};
-    if (const slot* found = s.find(h, key)) return policy_.wait(found->item.state, cost, now);
-    return policy_.wait_fresh(cost, now);
+    if (const slot* found = s.find(h, key)) return p.wait(found->item.state, cost, now);
+    return p.wait_fresh(cost, now);
   }
 
   /// Runs f(args...) if `key` may take one unit, else throws rate_limited with the key's
@@ -207,7 +211,32 @@ class keyed_limiter {
     return m;
   }
 
+  /// The table's options (fixed at construction).
   [[nodiscard]] const keyed_limiter_options& options() const noexcept { return options_; }
+  /// The per-key limiter options now: those it was built with, or the last reconfigure()'s.
+  [[nodiscard]] limiter_options per_key_options() const { return policy().options(); }
+
+  /// Throws what reconfigure(next) would, changing nothing.
+  void check_reconfigure(const limiter_options& next) const requires policy_type::reconfigurable {
+    policy().check_change(next);
+  }
+  /// New per-key options for every key, held and new, keeping each key's state as the limiter's
+  /// own reconfigure() does (docs/rate_limit.md, "Changing settings live"). Inline keys (gcra,
+  /// token_bucket) share one rule, replaced at once; a limiter on the heap is reconfigured key
+  /// by key, one shard locked at a time, O(keys). Thread-safe.
+  void reconfigure(const limiter_options& next) requires policy_type::reconfigurable {
+    const std::lock_guard serialise{reconfigure_};
+    policy_.replace([&](const policy_type& current) { current.check_change(next); }, next, clock_);
+    if constexpr (!policy_type::is_inline) {
+      // A key inserted after its shard was walked loads the new version under the same lock.
+      for (std::size_t i = 0; i < (std::size_t{1} << shard_bits_); ++i) {
+        shard& s = shards_[i];
+        const std::lock_guard lock{s.mutex};
+        for (std::size_t j = 0; j <= s.mask; ++j)
+          if (s.slots[j].hash != 0) s.slots[j].item.state->reconfigure(next);
+      }
+    }
+  }
 
   /// Whether a key's limiter state sits inline in its table slot (gcra, token_bucket) rather
   /// than in a limiter of its own on the heap.
@@ -269,11 +298,11 @@ class keyed_limiter {
       bump(evicted);
     }
 
-    bool acquire(const keyed_limiter& owner, std::uint64_t h, const Key& key, std::uint32_t cost,
-                 time_point now) {
+    bool acquire(const keyed_limiter& owner, const policy_type& p, std::uint64_t h, const Key& key,
+                 std::uint32_t cost, time_point now) {
       const std::lock_guard lock{mutex};
       slot* found = find_or_insert(owner, h, key, now);
-      const bool admit = found != nullptr && owner.policy_.admit(found->item.state, cost, now);
+      const bool admit = found != nullptr && p.admit(found->item.state, cost, now);
       bump(admit ? admitted : rejected);
       return admit;
     }
@@ -281,7 +310,7 @@ class keyed_limiter {
     [[nodiscard]] bool droppable(const keyed_limiter& owner, const slot& s, time_point now) const {
       return s.last_used <
                  detail::saturating_sub(detail::to_ns(now), owner.options_.idle_timeout.count()) &&
-             owner.policy_.recovered(s.item.state, now);
+             owner.policy().recovered(s.item.state, now);
     }
 
     std::size_t drop_idle(const keyed_limiter& owner, time_point now) {
@@ -311,7 +340,7 @@ class keyed_limiter {
         if (found < 8 && (oldest == none || used < slots[oldest].last_used)) oldest = i;
         ++found;
         if ((oldest_free == none || used < slots[oldest_free].last_used) &&
-            owner.policy_.recovered(slots[i].item.state, now))
+            owner.policy().recovered(slots[i].item.state, now))
           oldest_free = i;
         if (found >= 8 && oldest_free != none) break;
       }
@@ -345,7 +374,7 @@ class keyed_limiter {
       }
       if (count >= owner.per_shard_ && !make_room(owner, now)) return nullptr;
       if ((count + 1) * 2 > mask + 1) grow();  // load factor at most 1/2
-      return &this->emplace(h, key, owner.policy_.fresh(), detail::to_ns(now));
+      return &this->emplace(h, key, owner.policy().fresh(), detail::to_ns(now));
     }
   };
 
@@ -355,12 +384,18 @@ class keyed_limiter {
     return h + static_cast<std::uint64_t>(h == 0);
   }
 
+  // The per-key policy now; under a shard's lock, at least as new as that shard's last walk.
+  [[nodiscard]] const policy_type& policy() const noexcept {
+    return policy_.load();
+  }
+
   [[nodiscard]] shard& shard_of(std::uint64_t h) const noexcept {
     return shards_[shard_bits_ == 0 ? 0 : h >> (64 - shard_bits_)];
   }
 
   keyed_limiter_options options_;
-  policy_type policy_;
+  detail::versioned<policy_type> policy_;
+  std::mutex reconfigure_;
   [[no_unique_address]] clock_type clock_;
   Hash hash_;
   int shard_bits_ = 0;

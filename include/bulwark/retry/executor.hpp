@@ -13,6 +13,7 @@
 #include "bulwark/core/metrics.hpp"
 #include "bulwark/core/policy.hpp"
 #include "bulwark/detail/raise.hpp"
+#include "bulwark/detail/versioned.hpp"
 #include "bulwark/retry/call.hpp"
 #include "bulwark/retry/exhausted.hpp"
 #include "bulwark/retry/policy.hpp"
@@ -79,7 +80,7 @@ class retry {
   /// Throws std::invalid_argument ("bulwark::retry: max_attempts must be >= 1 (got 0)", and
   /// "bulwark::backoff: ..." for bad backoff options).
   explicit retry(retry_options options = {}, Clock clock = {})
-      : policy_{std::move(options)}, clock_{std::move(clock)} {}
+      : policy_{std::in_place, std::move(options)}, clock_{std::move(clock)} {}
 
   /// Runs f(args...) (or f(context, args...)) until it succeeds or retrying stops. Returns
   /// its result; throws its non-retryable exceptions unchanged, and retries_exhausted.
@@ -100,16 +101,31 @@ class retry {
     return {first_.load(), after_retry_.load(), not_retried_.load(), exhausted_.load(),
             retries_.load()};
   }
-  [[nodiscard]] const retry_options& options() const noexcept { return policy_.options(); }
-  /// The policy execute's schedules are made from (to drive one yourself, see retry_schedule).
-  [[nodiscard]] const retry_policy& policy() const noexcept { return policy_; }
+  /// The current options: those it was built with, or the last reconfigure()'s.
+  [[nodiscard]] retry_options options() const { return policy().options(); }
+  /// The policy execute's schedules are made from now (to drive one yourself, see
+  /// retry_schedule). It lives as long as the executor, but reconfigure() may replace it.
+  [[nodiscard]] const retry_policy& policy() const noexcept { return policy_.load(); }
+
+  /// Throws what reconfigure(next) would (the constructor's std::invalid_argument), changing
+  /// nothing. Every option can change live.
+  void check_reconfigure(const retry_options& next) const { detail::validate(next); }
+  /// Replaces the options for the calls that start from now on; a call in progress finishes
+  /// with the options it started with (its attempts, backoff, deadline and budget). A seeded
+  /// executor's seed sequence starts again from `seed` (call k after the change draws from
+  /// fast_rng(seed + k)). Validated as by the constructor; nothing changes if it throws.
+  /// Thread-safe: calls never wait for it.
+  void reconfigure(const retry_options& next) {
+    detail::validate(next);
+    policy_.replace([](const retry_policy&) {}, next);
+  }
   [[nodiscard]] const Clock& clock() const noexcept { return clock_; }
 
  private:
   template <class Call, class F, class... Args>
   retry_result_t<F, Args...> run(const Call& call, F& f, Args&... args) {
     using result = retry_result_t<F, Args...>;
-    retry_schedule schedule{policy_, clock_};
+    retry_schedule schedule{policy(), clock_};  // the whole call keeps this policy
     if (call.stop.stop_requested()) give_up(retry_stop_reason::stopped, schedule, call, args...);
     for (;;) {
       schedule.begin_attempt();
@@ -149,7 +165,7 @@ class retry {
           succeeded(schedule);
           return std::move(*value);
         }
-        const retry_verdict verdict = schedule.after_failure(decision.after, now());
+        const retry_verdict verdict = schedule.after_failure(decision.after, now(schedule));
         if (!wait_for_retry(schedule, verdict, nullptr, call.stop)) {
           exhausted_.add();
           return std::move(*value);
@@ -164,8 +180,8 @@ class retry {
       std::optional<duration> left{};
       // The first attempt starts at the start read: no second clock read on the success path.
       if (schedule.deadline()) {
-        left =
-            schedule.attempts() == 1 ? *options().max_elapsed : *schedule.time_left(clock_.now());
+        left = schedule.attempts() == 1 ? *schedule.policy().options().max_elapsed
+                                        : *schedule.time_left(clock_.now());
       }
       const attempt_context context{schedule.attempts(), left, call.stop};
       return std::invoke(f, context, args...);
@@ -189,7 +205,7 @@ class retry {
   template <class Call, class... Args>
   void on_exception(retry_schedule& schedule, const Call& call, Args&... args) {
     const std::exception_ptr error = std::current_exception();
-    const retry_verdict verdict = schedule.after_error(error, now());
+    const retry_verdict verdict = schedule.after_error(error, now(schedule));
     if (!verdict.retry && !verdict.reason) {
       not_retried_.add();
       throw;
@@ -204,8 +220,8 @@ class retry {
                       const std::exception_ptr& error, const std::stop_token& stop) {
     if (!verdict.retry) return false;
     retries_.add();
-    if (options().on_retry) {
-      options().on_retry(retry_event{schedule.attempts(), verdict.delay, error, verdict.hinted});
+    if (const auto& on_retry = schedule.policy().options().on_retry) {
+      on_retry(retry_event{schedule.attempts(), verdict.delay, error, verdict.hinted});
     }
     return detail::sleep_unless_stopped(clock_, verdict.delay, stop);
   }
@@ -228,9 +244,11 @@ class retry {
   }
 
   // The schedule reads `now` only with a deadline or a retry_budget: skip the read otherwise.
-  time_point now() const { return policy_.reads_clock() ? clock_.now() : time_point{}; }
+  time_point now(const retry_schedule& schedule) const {
+    return schedule.policy().reads_clock() ? clock_.now() : time_point{};
+  }
 
-  retry_policy policy_;
+  detail::versioned<retry_policy> policy_;
   [[no_unique_address]] Clock clock_;
   metric_counter first_;
   metric_counter after_retry_;

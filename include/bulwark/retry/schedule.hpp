@@ -61,6 +61,9 @@ struct retry_verdict {
 class retry_schedule {
  public:
   /// `now` is read only when policy.reads_clock() (the deadline's start, the ratio budget).
+  /// The policy this schedule decides with.
+  [[nodiscard]] const retry_policy& policy() const noexcept { return *policy_; }
+
   retry_schedule(const retry_policy& policy, time_point now) : policy_{&policy} {
     start([now] { return now; });
   }

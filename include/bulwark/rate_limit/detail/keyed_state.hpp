@@ -47,6 +47,18 @@ class keyed_state {
     fresh_available_ = probe.available();
   }
 
+  /// Whether keyed_limiter::reconfigure is offered: the limiter takes new options live.
+  static constexpr bool reconfigurable = requires(Limiter & l, const limiter_options& o) {
+    l.reconfigure(o);
+  };
+  [[nodiscard]] const limiter_options& options() const noexcept { return options_; }
+  /// Throws what every key's limiter.reconfigure(next) would throw (all were built from, or
+  /// reconfigured to, options()), changing nothing.
+  void check_change(const limiter_options& next) const requires reconfigurable {
+    const Limiter current{options_, clock_};
+    current.check_reconfigure(next);
+  }
+
   /// A new key's state: a fresh limiter. Throws std::bad_alloc.
   [[nodiscard]] state fresh() const { return std::make_unique<Limiter>(options_, clock_); }
 
@@ -109,6 +121,11 @@ requires(!std::is_void_v<typename keyed_inline_rule<Limiter>::type>) class keyed
   static constexpr bool is_inline = true;
 
   keyed_state(const limiter_options& options, const clock_type&) : rule_{options} {}
+
+  static constexpr bool reconfigurable = true;
+  [[nodiscard]] limiter_options options() const { return rule_.options(); }
+  /// Validates `next` as the limiter would (building the rule), changing nothing.
+  static void check_change(const limiter_options& next) { const rule_type checked{next}; }
 
   [[nodiscard]] static constexpr state fresh() noexcept { return rule_type::initial(); }
 
