@@ -1,5 +1,9 @@
+#include <atomic>
 #include <bulwark/config.hpp>
+#include <bulwark/registry.hpp>
+#include <chrono>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "catch.hpp"
@@ -132,4 +136,40 @@ TEST_CASE("reload keeps each guard's state: breaker, bulkhead, cache, retry, lim
   } else {
     CHECK(guards.retry("payments") != retry);
   }
+}
+
+TEST_CASE("reloads run while other threads look guards up and call them", "[config]") {
+  bulwark::manual_clock clock;
+  bulwark::registry<bulwark::manual_clock> guards{clock};
+  bulwark::registry_config config{guards};
+  const std::string small =
+      R"({"gcra_limiters": {"instances": {"api": {"rate": "100/s", "burst": 2}}},
+          "bulkheads": {"instances": {"db": {"max_concurrent": 1}}}})";
+  const std::string large =
+      R"({"gcra_limiters": {"instances": {"api": {"rate": "100/s", "burst": 50}}},
+          "bulkheads": {"instances": {"db": {"max_concurrent": 8}}}})";
+  config.apply(small);
+  std::atomic<bool> done{false};
+  std::atomic<int> calls{0};
+  std::vector<std::thread> callers;
+  for (int t = 0; t < 2; ++t) {
+    callers.emplace_back([&] {
+      for (int i = 0; i < 2000 && !done.load(); ++i) {
+        (void)guards.gcra("api")->try_acquire();
+        if (auto permit = guards.bulkhead("db")->try_acquire()) calls.fetch_add(1);
+        (void)bulwark::registry_prometheus_text(guards).size();
+      }
+    });
+  }
+  for (int round = 0; round < 50; ++round) {
+    const auto changes = config.apply(round % 2 == 0 ? large : small);
+    CHECK(changes.reconfigured.size() == 2);
+    clock.advance(std::chrono::milliseconds{10});
+  }
+  done.store(true);
+  for (auto& t : callers)
+    t.join();
+  CHECK(guards.bulkhead("db")->metrics().in_flight == 0);
+  CHECK(guards.gcra("api")->options().burst == 2);  // the last document applied (round 49)
+  CHECK(calls.load() > 0);
 }
