@@ -16,7 +16,8 @@ bulwark::registry<>& shared_registry() {
 }
 
 void fill(bulwark::registry<>& guards, int others) {
-  for (int i = 0; i < others; ++i) (void)guards.gcra("other-" + std::to_string(i));
+  for (int i = 0; i < others; ++i)
+    (void)guards.gcra("other-" + std::to_string(i));
   (void)guards.gcra("api");
 }
 
@@ -25,7 +26,8 @@ void BM_held_reference(benchmark::State& state) {
   auto& guards = shared_registry();
   fill(guards, 1000);
   const auto held = guards.gcra("api");
-  for (auto _ : state) benchmark::DoNotOptimize(held->emission_interval());
+  for (auto _ : state)
+    benchmark::DoNotOptimize(held->emission_interval());
   state.SetItemsProcessed(state.iterations());
 }
 
@@ -33,7 +35,8 @@ void BM_held_reference(benchmark::State& state) {
 void BM_lookup_by_name(benchmark::State& state) {
   auto& guards = shared_registry();
   fill(guards, 1000);
-  for (auto _ : state) benchmark::DoNotOptimize(guards.gcra("api")->emission_interval());
+  for (auto _ : state)
+    benchmark::DoNotOptimize(guards.gcra("api")->emission_interval());
   state.SetItemsProcessed(state.iterations());
 }
 
