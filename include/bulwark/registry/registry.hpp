@@ -18,9 +18,9 @@
 #include "bulwark/circuit_breaker/circuit_breaker.hpp"
 #include "bulwark/core/clock.hpp"
 #include "bulwark/core/metrics.hpp"
-#include "bulwark/detail/format.hpp"
 #include "bulwark/rate_limit/gcra.hpp"
 #include "bulwark/rate_limit/token_bucket.hpp"
+#include "bulwark/registry/detail/describe.hpp"
 #include "bulwark/registry/detail/named_instances.hpp"
 #include "bulwark/registry/events.hpp"
 #include "bulwark/retry/executor.hpp"
@@ -202,7 +202,7 @@ class registry {
           kind_of<Options>(),
           name,
           before,
-          describe(options),
+          detail::describe_limits(options),
           {}});
   }
 
@@ -277,7 +277,7 @@ class registry {
     };
     e.describe = [](const void* object) {
       if constexpr (requires(const T& t) { t.options(); }) {
-        return describe(static_cast<const T*>(object)->options());
+        return detail::describe_limits(static_cast<const T*>(object)->options());
       } else {
         return std::string{};
       }
@@ -310,32 +310,6 @@ class registry {
   template <class T, class Options>
   std::shared_ptr<T> build(const std::string& name, const Options& o) const {
     return std::make_shared<T>(prepare(name, o), clock_);
-  }
-
-  // The limits a reconfigured event reports as `from` and `to`.
-  static std::string describe(const circuit_breaker_options& o) {
-    return "failure_rate_threshold " + detail::to_message_text(o.failure_rate_threshold);
-  }
-  template <class Options>
-  requires std::is_same_v<Options, gcra_options> || std::is_same_v<Options, token_bucket_options>
-  static std::string describe(const Options& o) {
-    std::string units;
-    if constexpr (std::is_same_v<Options, gcra_options>) {
-      units = "burst " + detail::to_message_text(o.burst);
-    } else {
-      units = "capacity " + detail::to_message_text(o.capacity);
-    }
-    return "rate " + detail::to_message_text(o.rate.count) + "/" +
-           detail::to_message_text(o.rate.period) + ", " + units;
-  }
-  static std::string describe(const bulkhead_options& o) {
-    return "max_concurrent " + detail::to_message_text(o.max_concurrent);
-  }
-  static std::string describe(const retry_options& o) {
-    return "max_attempts " + detail::to_message_text(o.max_attempts);
-  }
-  static std::string describe(const cache_options& o) {
-    return "maximum_size " + detail::to_message_text(o.maximum_size);
   }
 
   template <class Options>
