@@ -39,16 +39,22 @@ class cell_store {
   static constexpr std::uint32_t free_bit = 0x80000000;
   static constexpr std::uint32_t none = cell_mask;  // end of a free chain
 
-  cell_store(std::uint64_t max_weight, bool counted) { set_limits(max_weight, counted); }
+  cell_store(std::uint64_t max_weight, bool counted)
+      : slot_limit_{counted ? static_cast<std::uint32_t>(
+                                  std::min<std::uint64_t>(max_weight + 1, max_cells))
+                            : max_cells},
+        // Room for cells in limbo beyond the entries: 1/64 more, at least 16.
+        cell_limit_{counted ? std::min(max_cells, slot_limit_ + std::max(16u, slot_limit_ / 64))
+                            : max_cells} {}
 
-  /// The limits for a shard of `max_weight` (at construction, and on a cache::reconfigure).
-  /// Lowered limits stop growth only: the arrays keep their size, and an evict-down leaves
-  /// free slots in them.
+  /// The constructor's limits for a new `max_weight` (cache::reconfigure). Lowered limits stop
+  /// growth only: the arrays keep their size, and an evict-down leaves free slots in them.
+  /// (The constructor does not call this: any more constructor code changed how g++ inlines
+  /// the cache's hot paths.)
   void set_limits(std::uint64_t max_weight, bool counted) noexcept {
     slot_limit_ =
         counted ? static_cast<std::uint32_t>(std::min<std::uint64_t>(max_weight + 1, max_cells))
                 : max_cells;
-    // Room for cells in limbo beyond the entries: 1/64 more, at least 16.
     cell_limit_ =
         counted ? std::min(max_cells, slot_limit_ + std::max(16u, slot_limit_ / 64)) : max_cells;
   }
@@ -209,8 +215,8 @@ class cell_store {
   std::vector<std::uint32_t> slot_cell_;
   std::uint32_t free_cell_ = none;
   std::uint32_t free_slot_ = none;
-  std::uint32_t slot_limit_ = 0;
-  std::uint32_t cell_limit_ = 0;
+  std::uint32_t slot_limit_;
+  std::uint32_t cell_limit_;
 };
 
 }  // namespace bulwark::detail

@@ -247,7 +247,9 @@ class cache_shard {
 
   /// A new bound (cache::reconfigure): evicts down to it now, by the policy, as a write
   /// would (cause size). Needs a policy with set_max_weight.
-  void set_capacity(std::uint64_t max_weight, bool counted, removals* out) {
+  // Cold and out of line: an operator's act, kept from changing how g++ inlines the hot paths.
+  [[gnu::cold, gnu::noinline]] void set_capacity(std::uint64_t max_weight, bool counted,
+                                                 removals* out) {
     drain_reads();
     cells_.set_limits(max_weight, counted);
     policy_.set_max_weight(max_weight);
