@@ -12,6 +12,7 @@
 #include "bulwark/hashing.hpp"
 #include "bulwark/idempotency.hpp"
 #include "bulwark/rate_limit.hpp"
+#include "bulwark/registry.hpp"
 #include "bulwark/retry.hpp"
 #include "bulwark/sharding.hpp"
 #include "bulwark/version.hpp"

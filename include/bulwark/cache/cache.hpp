@@ -266,7 +266,7 @@ class cache {
   }
   /// Throws what reconfigure(next) would, changing nothing.
   void check_reconfigure(const cache_options& next) const {
-    detail::validate(next, !counted_);
+    detail::validate(next, !counted_, detail::seedable_hasher<Hasher>);
     detail::validate_change(options(), next, stripes_.size());
   }
   /// A new bound, the one option that can change (docs/cache.md, "Changing settings live"):

@@ -1,0 +1,6 @@
+#pragma once
+
+// Named guards from shared configs, their metrics and events in one place (docs/operate.md).
+#include "bulwark/registry/events.hpp"
+#include "bulwark/registry/prometheus.hpp"
+#include "bulwark/registry/registry.hpp"
