@@ -165,11 +165,9 @@ class cache {
   requires std::is_convertible_v<std::invoke_result_t<Loader&, const Key&>, Value> Value
   get_or_load(const Key& key, Loader&& loader) {
     const std::uint64_t hash = hasher_(key);  // once, for the read and the load
-    if (auto hit = read(
-            key, hash, [this] { return clock_.now(); },
-            [](const Value& v, time_point) { return std::optional<Value>{v}; })) {
-      return std::move(*hit);
-    }
+    const auto now = [this] { return clock_.now(); };
+    const auto copy = [](const Value& v, time_point) { return std::optional<Value>{v}; };
+    if (auto hit = read(key, hash, now, copy)) return std::move(*hit);
     stripe& st = stripe_of(hash);
     std::unique_lock lock{st.shard->mutex()};
     st.shard->drain_own_reads();
@@ -291,8 +289,7 @@ class cache {
       -> decltype(out(std::declval<const Value&>(), time_point{})) {
     return read(key, hasher_(key), now_fn, out);
   }
-  // With the key's hash computed by the caller (get_or_load hashes once for the read and the
-  // load).
+  // With the hash computed by the caller (get_or_load hashes once for read and load).
   template <class Now, class Out>
   auto read(const Key& key, std::uint64_t hash, Now now_fn, Out out)
       -> decltype(out(std::declval<const Value&>(), time_point{})) {
@@ -308,8 +305,7 @@ class cache {
         s.miss(thread);
         return result;
       }
-      // The cell's deadline is read once: a hit on a cache without expiry then costs two null
-      // tests (the slab keeps no deadline arrays) and no clock read.
+      // Read once: without expiry, two null tests (no deadline arrays) and no clock read.
       const std::int64_t deadline = slab->deadline(cell);
       std::int64_t now = 0;
       if (deadline != detail::never) {
