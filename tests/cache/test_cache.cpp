@@ -1,3 +1,4 @@
+#include <algorithm>
 #include <atomic>
 #include <bulwark/cache/cache.hpp>
 #include <bulwark/cache/lru_cache.hpp>
@@ -6,6 +7,7 @@
 #include <bulwark/core/random.hpp>
 #include <bulwark/core/siphash.hpp>
 #include <chrono>
+#include <memory>
 #include <string>
 #include <thread>
 #include <tuple>
@@ -393,6 +395,65 @@ TEST_CASE("W-TinyLFU keeps a hot set through a scan that flushes LRU", "[cache]"
   test_cache<> tiny({.maximum_size = 100, .shards = 1, .hash_seed = 0});
   CHECK(replay(lru) == 0);
   CHECK(replay(tiny) >= 48);
+}
+
+TEST_CASE("caches fed the same trace make the same decisions, on any thread", "[cache]") {
+  // A cache's decisions must be a function of its inputs and its seed: not of where the
+  // allocator put it, nor of which thread (so which read-buffer stripe and epoch slot, picked
+  // from the address of a thread_local) feeds it. Two phases, so that the window duel sees a
+  // frequency-biased workload (skewed over 20000 keys) and then a recency-biased one (a
+  // sliding working set), and switches the window; 4 shards of 1024, so 1 key in 8 is sampled.
+  std::vector<int> trace;
+  bulwark::fast_rng rng{2026};
+  for (int i = 0; i < 40000; ++i)
+    trace.push_back(
+        static_cast<int>(bulwark::uniform_below(rng, bulwark::uniform_below(rng, 20000) + 1)));
+  for (int i = 0; i < 40000; ++i)
+    trace.push_back(100000 + i / 8 + static_cast<int>(bulwark::uniform_below(rng, 3000)));
+  std::vector<int> keys = trace;  // each key once, for the resident set
+  std::sort(keys.begin(), keys.end());
+  keys.erase(std::unique(keys.begin(), keys.end()), keys.end());
+  using seeded = bulwark::cache<int, int>;
+  const bulwark::cache_options options{.maximum_size = 4096, .shards = 4, .hash_seed = 7};
+  struct outcome {
+    std::vector<char> hits;
+    bulwark::cache_metrics metrics;
+    std::vector<int> resident;
+  };
+  const auto replay = [&](seeded& c, outcome& out) {
+    for (const int key : trace) {
+      const bool hit = c.get(key).has_value();
+      out.hits.push_back(hit ? 1 : 0);
+      if (!hit) c.put(key, key);
+    }
+    out.metrics = c.metrics();
+    for (const int key : keys) {
+      if (c.contains(key)) out.resident.push_back(key);
+    }
+  };
+  outcome first, second, elsewhere;
+  {
+    // Two caches alive at once, fed on this thread (different addresses).
+    auto a = std::make_unique<seeded>(options);
+    std::vector<char> padding(4096);  // the second cache lands elsewhere in the heap
+    auto b = std::make_unique<seeded>(options);
+    replay(*a, first);
+    replay(*b, second);
+  }
+  std::thread([&] {
+    seeded c{options};
+    replay(c, elsewhere);
+  }).join();
+  CHECK(first.metrics.hits > 0);
+  CHECK(first.hits == second.hits);
+  CHECK(first.hits == elsewhere.hits);
+  for (const outcome* o : {&second, &elsewhere}) {
+    CHECK(o->metrics.hits == first.metrics.hits);
+    CHECK(o->metrics.misses == first.metrics.misses);
+    CHECK(o->metrics.evictions_size == first.metrics.evictions_size);
+    CHECK(o->metrics.entries == first.metrics.entries);
+    CHECK(o->resident == first.resident);
+  }
 }
 
 TEST_CASE("cache stays consistent under concurrent reads, writes and invalidations", "[cache]") {

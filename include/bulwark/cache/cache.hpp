@@ -162,8 +162,10 @@ class cache {
   template <class Loader>
   requires std::is_convertible_v<std::invoke_result_t<Loader&, const Key&>, Value> Value
   get_or_load(const Key& key, Loader&& loader) {
-    if (auto hit = get(key)) return std::move(*hit);
-    const std::uint64_t hash = hasher_(key);
+    const std::uint64_t hash = hasher_(key);  // once, for the read and the load
+    const auto now = [this] { return clock_.now(); };
+    const auto copy = [](const Value& v, time_point) { return std::optional<Value>{v}; };
+    if (auto hit = read(key, hash, now, copy)) return std::move(*hit);
     stripe& st = stripe_of(hash);
     std::unique_lock lock{st.shard->mutex()};
     st.shard->drain_own_reads();
@@ -309,7 +311,12 @@ class cache {
   template <class Now, class Out>
   auto read(const Key& key, Now now_fn, Out out)
       -> decltype(out(std::declval<const Value&>(), time_point{})) {
-    const std::uint64_t hash = hasher_(key);
+    return read(key, hasher_(key), now_fn, out);
+  }
+  // With the hash computed by the caller (get_or_load hashes once for read and load).
+  template <class Now, class Out>
+  auto read(const Key& key, std::uint64_t hash, Now now_fn, Out out)
+      -> decltype(out(std::declval<const Value&>(), time_point{})) {
     shard_type& s = *stripe_of(hash).shard;
     decltype(out(std::declval<const Value&>(), time_point{})) result{};
     bool drain = false;
@@ -322,18 +329,19 @@ class cache {
         s.miss(thread);
         return result;
       }
+      // Read once: without expiry, two null tests (no deadline arrays) and no clock read.
+      const std::int64_t deadline = slab->deadline(cell);
       std::int64_t now = 0;
-      if (slab->timed(cell)) {
+      if (deadline != detail::never) {
         now = detail::cell_ns(now_fn());
-        if (slab->expired(cell, now)) {
+        if (now >= deadline) {
           s.miss(thread);
           return result;
         }
       }
       const std::int64_t access = detail::cell_deadline(now, options_.expire_after_access);
-      result = out(slab->kv(cell).second,
-                   detail::cell_time_point(std::min(slab->deadline(cell), access)));
-      drain = s.record_hit(*slab, cell, access, thread);
+      result = out(slab->kv(cell).second, detail::cell_time_point(std::min(deadline, access)));
+      drain = s.record_hit(*slab, cell, hash, access, thread);
     }
     if (drain) {
       std::unique_lock lock{s.mutex(), std::try_to_lock};
@@ -404,7 +412,9 @@ class cache {
     notify(out);
   }
 
-  void notify(const removals& out) const { detail::notify_removals(callbacks_.on_removal, out); }
+  void notify(const removals& out) const {
+    if (!out.empty()) detail::notify_removals(callbacks_.on_removal, out);
+  }
 
   cache_options options_;  // as built: the bound is bound_'s
   callbacks_type callbacks_;

@@ -102,6 +102,30 @@ class cache_index {
     }
   }
 
+  /// What one probe for a key learns: the position of its word (npos: absent) and, when
+  /// absent, the position insert() would take (the first tombstone or the empty word passed;
+  /// npos before the first table), so that an insertion probes once.
+  struct probe_result {
+    std::size_t found;
+    std::size_t free;
+  };
+  template <class Match>
+  [[nodiscard]] probe_result probe(std::uint64_t hash, Match&& match) const {
+    const index_table* t = table_.load(std::memory_order_relaxed);
+    if (t == nullptr) return {npos, npos};
+    const std::uint32_t tag = tag_of(hash);
+    std::size_t free = npos;
+    for (std::size_t pos = t->home(hash);; pos = t->next(pos)) {
+      const std::uint32_t word = t->words[pos].load(std::memory_order_relaxed);
+      if (word == empty_word) return {npos, free == npos ? pos : free};
+      if (word == tombstone_word) {
+        if (free == npos) free = pos;
+      } else if ((word & ~cell_mask) == tag && match(word & cell_mask)) {
+        return {pos, npos};
+      }
+    }
+  }
+
   [[nodiscard]] std::uint32_t cell_at(std::size_t pos) const noexcept {
     return table_.load(std::memory_order_relaxed)->words[pos].load(std::memory_order_relaxed) &
            cell_mask;
@@ -134,6 +158,13 @@ class cache_index {
       word = t.words[pos].load(std::memory_order_relaxed);
     }
     if (word == empty_word) ++used_;
+    t.words[pos].store(tag_of(hash) | cell, std::memory_order_release);
+  }
+
+  /// insert() at the position a probe() found free, with no table change since.
+  void insert_at(std::size_t pos, std::uint64_t hash, std::uint32_t cell) noexcept {
+    index_table& t = *table_.load(std::memory_order_relaxed);
+    if (t.words[pos].load(std::memory_order_relaxed) == empty_word) ++used_;
     t.words[pos].store(tag_of(hash) | cell, std::memory_order_release);
   }
 

@@ -90,10 +90,11 @@ class cache_shard {
     return {cell == no_slot ? nullptr : s, cell};
   }
 
-  /// A hit: extends the access deadline and records the access for the policy. Returns true
-  /// when the caller should try to drain the read buffer.
-  bool record_hit(const slab& s, std::uint32_t cell, std::int64_t access_deadline,
-                  std::uint32_t thread) noexcept {
+  /// A hit on `cell`, whose key hashes to `hash`: extends the access deadline and records the
+  /// access (and the hash, so that the replay does not hash the key again) for the policy.
+  /// Returns true when the caller should try to drain the read buffer.
+  bool record_hit(const slab& s, std::uint32_t cell, std::uint64_t hash,
+                  std::int64_t access_deadline, std::uint32_t thread) noexcept {
     if (access_deadline != never && s.access_deadline != nullptr) {
       // Readers race on the deadline and the later store wins (all are "now + ttl" within a
       // tick); it is stored only when it changes, so readers of a hot key do not bounce its line.
@@ -110,7 +111,7 @@ class cache_shard {
         }
       }
     }
-    return reads_.record(thread, cell);
+    return reads_.record(thread, cell, hash);
   }
   void miss(std::uint32_t thread) noexcept { reads_.miss(thread); }
 
@@ -148,7 +149,9 @@ class cache_shard {
   template <class K, class V>
   void put(K&& key, V&& value, std::uint64_t hash, std::uint32_t weight, std::int64_t now,
            std::int64_t write_deadline, std::int64_t access_deadline, removals* out) {
-    const std::size_t pos = find_pos(key, hash);
+    // One probe: it finds the key's word, or the position a new word takes.
+    const auto [pos, free] = index_.probe(
+        hash, [&](std::uint32_t cell) { return equal_(current()->kv(cell).first, key); });
     if (pos != npos) {
       const std::uint32_t old = index_.cell_at(pos);
       const std::uint32_t slot = cells_.slot_of(old);
@@ -168,12 +171,16 @@ class cache_shard {
       }
     } else {
       cells_.reserve_slot([this](std::uint32_t slots) { policy_.reserve(slots); });
-      reserve_index();
+      const bool rebuilt = reserve_index();  // a new table: the probe's position is void
       const std::uint32_t slot = cells_.free_slot();
       const std::uint32_t cell = fill_cell(std::forward<K>(key), std::forward<V>(value),
                                            write_deadline, access_deadline, slot);
       cells_.take_slot(slot, cell);
-      index_.insert(hash, cell);
+      if (rebuilt || free == npos) {
+        index_.insert(hash, cell);
+      } else {
+        index_.insert_at(free, hash, cell);
+      }
       ++entries_;
       policy_.on_insert(slot, hash, weight);
     }
@@ -285,10 +292,8 @@ class cache_shard {
   static constexpr std::size_t npos = cache_index::npos;
 
   auto replay_access() {
-    return [this](std::uint32_t cell) {
-      if (cells_.holds_entry(cell)) {
-        policy_.on_access(cells_.slot_of(cell), hasher_(current()->kv(cell).first));
-      }
+    return [this](std::uint32_t cell, std::uint64_t hash) {
+      if (cells_.holds_entry(cell)) policy_.on_access(cells_.slot_of(cell), hash);
     };
   }
 
@@ -321,13 +326,15 @@ class cache_shard {
 
   // The index, rebuilt first if one more word would take it past 3/4 full; the table it
   // replaces is retired with the epoch read after the new one's publication.
-  void reserve_index() {
-    if (index_.has_room()) return;
+  // Returns whether it rebuilt.
+  bool reserve_index() {
+    if (index_.has_room()) return false;
     retired_.make_room_for_table();
     auto old = index_.rebuild(entries_, cells_.slot_limit(), [this](std::uint32_t cell) {
       return hasher_(current()->kv(cell).first);
     });
     if (old != nullptr) retired_.retire(std::move(old), epochs_.epoch());
+    return true;
   }
 
   // Unlinks a slot the policy no longer orders: index word, cell (to limbo), slot.

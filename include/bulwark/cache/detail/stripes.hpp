@@ -41,8 +41,9 @@ class cache_stripes {
       build(stripes_[i], bound / count_ + (i < bound % count_ ? 1 : 0));
   }
 
+  // The top bits_ bits, without a branch for bits_ = 0: (hash >> 1) >> 63 is 0.
   stripe& of(std::uint64_t hash) const noexcept {
-    return stripes_[bits_ == 0 ? 0 : static_cast<std::size_t>(hash >> (64 - bits_))];
+    return stripes_[static_cast<std::size_t>((hash >> 1) >> (63 - bits_))];
   }
   stripe& operator[](std::uint32_t i) const noexcept { return stripes_[i]; }
   [[nodiscard]] std::uint32_t size() const noexcept { return count_; }

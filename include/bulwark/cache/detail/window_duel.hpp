@@ -109,15 +109,17 @@ class window_duel {
 
   explicit window_duel(std::uint64_t max_weight)
       : shift_{sample_shift(max_weight)},
+        sample_limit_{~std::uint64_t{0} >> shift_},
         small_{std::max<std::uint64_t>(1, max_weight >> shift_), small_window},
         large_{std::max<std::uint64_t>(1, max_weight >> shift_), large_window},
         decay_{1.0 /
                (10.0 * static_cast<double>(std::max<std::uint64_t>(1, max_weight >> shift_)))},
         threshold_{margin / decay_} {}
 
-  /// Whether the key of `hash` is in the sample: a multiply, a shift and a compare.
+  /// Whether the key of `hash` is in the sample: the top `shift_` bits of a product are zero,
+  /// that is the product is at most `sample_limit_`: a multiply and a compare.
   [[nodiscard]] bool sampled(std::uint64_t hash) const noexcept {
-    return shift_ == 0 || ((hash * 0xD6E8FEB86659FD93ULL) >> (64 - shift_)) == 0;
+    return hash * 0xD6E8FEB86659FD93ULL <= sample_limit_;
   }
 
   /// Replays one sampled request into both miniatures; true when the recommendation changed.
@@ -150,6 +152,7 @@ class window_duel {
   }
 
   unsigned shift_;
+  std::uint64_t sample_limit_;  // 2^(64 - shift_) - 1
   miniature_tinylfu small_, large_;
   double decay_;
   double threshold_;
