@@ -315,7 +315,7 @@ class registry {
   template <class Options>
   static void check(const Options& o) {
     if constexpr (std::is_same_v<Options, cache_options>) {
-      detail::validate(o, false);  // the registry's caches count entries: no weigher
+      detail::validate(o, false, detail::seedable_hasher<flood_resistant_hash>);  // counted, default hash
     } else {
       detail::validate(o);
     }
