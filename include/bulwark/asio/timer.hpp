@@ -109,6 +109,7 @@ struct virtual_wait final : virtual_timer_node {
   }
 
   struct cancel_handler {
+    explicit cancel_handler(virtual_wait* o) noexcept : op(o) {}
     virtual_wait* op;
     void operator()(asio::cancellation_type type) const {
       if (type == asio::cancellation_type::none) return;
