@@ -6,6 +6,7 @@
 #include <bulwark/core/random.hpp>
 #include <bulwark/redis/cluster_client.hpp>
 #include <bulwark/redis/detail/keys.hpp>
+#include <bulwark/redis/redis_circuit_breaker.hpp>
 #include <bulwark/redis/redis_gcra.hpp>
 #include <bulwark/redis/redis_store.hpp>
 #include <chrono>
@@ -13,6 +14,7 @@
 #include <set>
 #include <string>
 #include <thread>
+#include <type_traits>
 #include <vector>
 
 #include "catch.hpp"
@@ -326,6 +328,101 @@ TEST_CASE("a slot migrated mid-run: ASK during, MOVED after, no decision or reco
   const auto replay = store.try_begin(done_before, 1, 10s);
   REQUIRE(replay.status == bulwark::begin_status::completed);
   CHECK(std::get<0>(*replay.result) == "paid");
+}
+
+TEST_CASE("redis_circuit_breaker through a cluster: a trip in A opens B, one probe lease",
+          "[redis][cluster][shared_breaker]") {
+  // The shared breaker's scenario of test_shared_breaker.cpp (gobreaker v2's shared-state
+  // breaker), with each instance on its own cluster client.
+  auto* cluster = shared_cluster();
+  if (cluster == nullptr) return;
+  bulwark::manual_clock clock;
+  cluster_client ca(options_for(*cluster), clock);
+  cluster_client cb(options_for(*cluster), clock);
+  bulwark::redis_circuit_breaker_options o;
+  o.local.trip_on = bulwark::trip_condition::consecutive_failures;
+  o.local.consecutive_failures = 3;
+  o.local.wait_in_open = 60s;
+  o.local.permitted_calls_in_half_open = 1;
+  o.refresh_interval = 0s;                              // the test calls refresh()
+  bulwark::redis_circuit_breaker a(ca, "payments", o);  // deduced: <manual_clock, cluster_client>
+  bulwark::redis_circuit_breaker b(cb, "payments", o);
+  static_assert(
+      std::is_same_v<decltype(a),
+                     bulwark::redis_circuit_breaker<bulwark::manual_clock, cluster_client>>);
+
+  // Every key of the breaker is in the slot of its hash tag, so one master runs each script.
+  const std::string state_key = "bulwark:cb:{payments}:state";
+  const std::string open_key = "bulwark:cb:{payments}:open";
+  const std::uint16_t slot = bulwark::redis_key_slot("payments");
+  for (const std::string& k : {state_key, open_key, std::string{"bulwark:cb:{payments}:probe:0"},
+                               std::string{"bulwark:cb:{payments}:fails:0"}})
+    CHECK(bulwark::redis_key_slot(k) == slot);
+  const std::size_t owner = cluster->owner(slot);
+
+  for (int i = 0; i < 100; ++i)
+    b.try_acquire().success();
+  CHECK(b.metrics().round_trips == 0);  // the closed path stays local on a cluster too
+
+  for (int i = 0; i < 3; ++i) {
+    auto p = a.try_acquire();
+    REQUIRE(p);
+    p.failure();
+  }
+  CHECK(a.metrics().trips_published == 1);
+  CHECK(a.state() == bulwark::circuit_state::open);
+  CHECK(ca.node_for(state_key) == cluster->address(owner));
+  CHECK(bulwark_test::ask_node(cluster->port(owner), {"HGET", state_key, "gen"}) == "1");
+
+  REQUIRE(b.refresh());
+  CHECK(b.state() == bulwark::circuit_state::open);
+  auto refused = b.try_acquire();
+  CHECK_FALSE(refused);
+  REQUIRE(refused.retry_after());
+  CHECK(*refused.retry_after() > 50s);
+
+  // The wait in open ends (its key expires; here it is deleted through the cluster client).
+  // The owner forgets its scripts first: the next call reloads there (NOSCRIPT).
+  REQUIRE(ca.keyed_command(open_key, {"DEL", open_key}).ok());
+  REQUIRE(bulwark_test::ask_node(cluster->port(owner), {"SCRIPT", "FLUSH"}) == "OK");
+  const auto loads = ca.metrics().nodes.script_loads;
+  REQUIRE(a.refresh());
+  CHECK(ca.metrics().nodes.script_loads == loads + 1);
+  REQUIRE(b.refresh());
+  CHECK(a.state() == bulwark::circuit_state::half_open);
+  CHECK(b.state() == bulwark::circuit_state::half_open);
+
+  // One lease fleet-wide: A probes, B is refused; the probe's success closes for both.
+  auto probe = a.try_acquire();
+  REQUIRE(probe);
+  CHECK(probe.probe());
+  CHECK(bulwark_test::ask_node(cluster->port(owner), {"EXISTS", "bulwark:cb:{payments}:probe:0"}) ==
+        "1");
+  CHECK_FALSE(b.try_acquire());
+  CHECK(b.metrics().probes_refused == 1);
+  probe.success();
+  CHECK(a.metrics().closes_published == 1);
+  CHECK(a.state() == bulwark::circuit_state::closed);
+  REQUIRE(b.refresh());
+  CHECK(b.state() == bulwark::circuit_state::closed);
+  CHECK(b.try_acquire());
+  CHECK(a.metrics().generation == 2);
+  CHECK(b.metrics().generation == 2);
+
+  // The breaker's slot migrates (the resharding steps with no call in between): the state
+  // moves with its keys, and the next round trip follows MOVED to the new owner.
+  const std::size_t to = (owner + 1) % 3;
+  cluster->begin_migration(slot, owner, to);
+  cluster->move_keys(slot, owner, to);
+  cluster->end_migration(slot, to);
+  const auto moved = cb.metrics().moved;
+  REQUIRE(b.refresh());
+  CHECK(cb.metrics().moved == moved + 1);
+  CHECK(cb.node_for(state_key) == cluster->address(to));
+  CHECK(b.metrics().generation == 2);
+  CHECK(b.state() == bulwark::circuit_state::closed);
+  CHECK(b.metrics().unavailable == 0);
+  CHECK(a.metrics().unavailable == 0);
 }
 
 TEST_CASE("a stopped master: its keys fall back, the other masters' do not", "[redis][cluster]") {
