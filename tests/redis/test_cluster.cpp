@@ -409,19 +409,28 @@ TEST_CASE("redis_circuit_breaker through a cluster: a trip in A opens B, one pro
   CHECK(a.metrics().generation == 2);
   CHECK(b.metrics().generation == 2);
 
-  // The breaker's slot migrates (the resharding steps with no call in between): the state
-  // moves with its keys, and the next round trip follows MOVED to the new owner.
+  // The breaker's slot migrates (the resharding steps). While it does, every script names a
+  // key the slot's current node lacks (the open key, a lease): Redis answers TRYAGAIN, the
+  // client retries busy_retries times, and the breaker applies on_failure (local: the closed
+  // path goes on locally). Afterwards the state has moved with its keys, through MOVED.
   const std::size_t to = (owner + 1) % 3;
   cluster->begin_migration(slot, owner, to);
+  const auto tryagain = cb.metrics().tryagain;
+  CHECK_FALSE(b.refresh());
+  CHECK(cb.metrics().tryagain == tryagain + 3);
+  CHECK(b.redis_unreachable());
+  CHECK(b.try_acquire());
   cluster->move_keys(slot, owner, to);
+  CHECK_FALSE(b.refresh());
   cluster->end_migration(slot, to);
   const auto moved = cb.metrics().moved;
   REQUIRE(b.refresh());
+  CHECK_FALSE(b.redis_unreachable());
   CHECK(cb.metrics().moved == moved + 1);
   CHECK(cb.node_for(state_key) == cluster->address(to));
   CHECK(b.metrics().generation == 2);
   CHECK(b.state() == bulwark::circuit_state::closed);
-  CHECK(b.metrics().unavailable == 0);
+  CHECK(b.metrics().unavailable == 2);
   CHECK(a.metrics().unavailable == 0);
 }
 

@@ -9,6 +9,7 @@
 #include <condition_variable>
 #include <cstddef>
 #include <cstdint>
+#include <exception>
 #include <functional>
 #include <memory>
 #include <mutex>
@@ -27,6 +28,7 @@
 #include "bulwark/core/options.hpp"
 #include "bulwark/redis/client.hpp"
 #include "bulwark/redis/detail/invalidation_listener.hpp"
+#include "bulwark/redis/keyed_client.hpp"
 
 namespace bulwark {
 
@@ -103,6 +105,10 @@ struct redis_near_cache_metrics {
 ///
 /// Give it a client of its own: every key its connections read is tracked, those of other
 /// components included. Thread-safe. Not copyable or movable.
+///
+/// One Redis server only: a redis_cluster_client is refused at compile time. Client tracking
+/// is per node (a node redirects invalidations only to a subscriber on that same node), so a
+/// near cache over a cluster needs one listener per master; it is not provided.
 template <clock Clock = steady_clock>
 class redis_near_cache {
  public:
@@ -113,6 +119,12 @@ class redis_near_cache {
         local_{options_.local, client.clock()},
         listener_{std::make_unique<detail::invalidation_listener>(
             client.options(), positive(options_.heartbeat), handlers())} {}
+  /// A client that routes by slot (redis_cluster_client) does not compile: see the class
+  /// comment and docs/redis.md.
+  template <class Cluster>
+  requires redis_routes_by_slot<Cluster>
+  explicit redis_near_cache(Cluster&, redis_near_cache_options options = {})
+      : redis_near_cache{refuse_cluster<Cluster>(), std::move(options)} {}
   redis_near_cache(const redis_near_cache&) = delete;
   redis_near_cache& operator=(const redis_near_cache&) = delete;
   ~redis_near_cache() { listener_.reset(); }  // joins the thread before the members go
@@ -188,6 +200,15 @@ class redis_near_cache {
     std::uint64_t epoch = 0;
     std::uint64_t connects = 0;
   };
+
+  template <class Cluster>
+  [[noreturn]] static redis_client<Clock>& refuse_cluster() {
+    static_assert(!redis_routes_by_slot<Cluster>,
+                  "bulwark::redis_near_cache works against one Redis server (a redis_client), "
+                  "not a Redis Cluster: client tracking is per node and would need an "
+                  "invalidation listener per master (docs/redis.md, Redis Cluster)");
+    std::terminate();
+  }
 
   static duration positive(duration d) {
     const option_check check{"redis_near_cache"};
