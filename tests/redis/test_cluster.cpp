@@ -8,6 +8,7 @@
 #include <bulwark/redis/detail/keys.hpp>
 #include <bulwark/redis/redis_circuit_breaker.hpp>
 #include <bulwark/redis/redis_gcra.hpp>
+#include <bulwark/redis/redis_near_cache.hpp>
 #include <bulwark/redis/redis_store.hpp>
 #include <chrono>
 #include <cstdint>
@@ -432,6 +433,80 @@ TEST_CASE("redis_circuit_breaker through a cluster: a trip in A opens B, one pro
   CHECK(b.state() == bulwark::circuit_state::closed);
   CHECK(b.metrics().unavailable == 2);
   CHECK(a.metrics().unavailable == 0);
+}
+
+TEST_CASE("redis_near_cache through a cluster: a listener per master, writes and MIGRATE evict",
+          "[redis][cluster][near_cache]") {
+  // Redis client tracking is per node (Redis 6 client-side caching, RESP2 redirect mode): each
+  // master invalidates what was read from it, towards a subscriber on that master.
+  auto* cluster = shared_cluster();
+  if (cluster == nullptr) return;
+  bulwark::manual_clock clock;
+  cluster_client data(options_for(*cluster), clock);
+  cluster_client writer(options_for(*cluster), clock);
+  bulwark::redis_near_cache near(data);  // deduced: <manual_clock, cluster_client>
+  static_assert(std::is_same_v<decltype(near),
+                               bulwark::redis_near_cache<bulwark::manual_clock, cluster_client>>);
+  // One key per master.
+  std::vector<std::string> keys(3);
+  for (int n = 0, found = 0; found < 3; ++n) {
+    const std::string key = "page" + std::to_string(n);
+    const std::size_t at = cluster->owner(bulwark::redis_key_slot(key));
+    if (!keys[at].empty()) continue;
+    keys[at] = key;
+    ++found;
+    REQUIRE(writer.keyed_command(key, {"SET", key, "v1"}).ok());
+  }
+  for (const auto& k : keys)
+    CHECK(near.get(k).source == bulwark::near_cache_source::redis);  // starts k's listener
+  REQUIRE(near.wait_for_tracking(std::chrono::seconds{5}));
+  for (const auto& k : keys) {
+    const auto r = near.get(k);  // tracked now, on k's master: cached
+    CHECK(r.source == bulwark::near_cache_source::redis);
+    CHECK(r.value == "v1");
+  }
+  for (const auto& k : keys)
+    CHECK(near.get(k).source == bulwark::near_cache_source::local);
+  CHECK(near.size() == 3);
+
+  // Another client writes each key on its master: each master's listener evicts it here.
+  auto seen = near.metrics().invalidations;
+  for (const auto& k : keys)
+    REQUIRE(writer.keyed_command(k, {"SET", k, "v2"}).ok());
+  REQUIRE(near.wait_for_invalidations(seen + 2, std::chrono::seconds{5}));
+  for (const auto& k : keys) {
+    const auto r = near.get(k);
+    CHECK(r.source == bulwark::near_cache_source::redis);
+    CHECK(r.value == "v2");
+    CHECK(near.get(k).source == bulwark::near_cache_source::local);
+  }
+
+  // keys[0]'s slot migrates: MIGRATE deletes the key at the source, which invalidates it
+  // here; the next GET at the old owner answers MOVED and is resent through the cluster client
+  // (not cached); the one after runs on the new owner, tracked there.
+  const std::uint16_t slot = bulwark::redis_key_slot(keys[0]);
+  const std::size_t to = 1;
+  seen = near.metrics().invalidations;
+  cluster->begin_migration(slot, 0, to);
+  cluster->move_keys(slot, 0, to);
+  cluster->end_migration(slot, to);
+  REQUIRE(near.wait_for_invalidations(seen, std::chrono::seconds{5}));
+  const auto not_cached = near.metrics().not_cached;
+  const auto moved = data.metrics().moved;
+  auto r = near.get(keys[0]);
+  CHECK(r.source == bulwark::near_cache_source::redis);
+  CHECK(r.value == "v2");
+  CHECK(data.metrics().moved == moved + 1);
+  CHECK(near.metrics().not_cached == not_cached + 1);
+  r = near.get(keys[0]);
+  CHECK(r.source == bulwark::near_cache_source::redis);
+  CHECK(near.get(keys[0]).source == bulwark::near_cache_source::local);
+  seen = near.metrics().invalidations;
+  REQUIRE(writer.keyed_command(keys[0], {"SET", keys[0], "v3"}).ok());
+  REQUIRE(near.wait_for_invalidations(seen, std::chrono::seconds{5}));
+  CHECK(near.get(keys[0]).value == "v3");
+  CHECK(near.metrics().unavailable == 0);
+  CHECK(near.metrics().flushes == 0);
 }
 
 TEST_CASE("a stopped master: its keys fall back, the other masters' do not", "[redis][cluster]") {
