@@ -460,11 +460,10 @@ TEST_CASE("redis_near_cache through a cluster: a listener per master, writes and
   for (const auto& k : keys)
     CHECK(near.get(k).source == bulwark::near_cache_source::redis);  // starts k's listener
   REQUIRE(near.wait_for_tracking(std::chrono::seconds{5}));
-  for (const auto& k : keys) {
-    const auto r = near.get(k);  // tracked now, on k's master: cached
-    CHECK(r.source == bulwark::near_cache_source::redis);
-    CHECK(r.value == "v1");
-  }
+  // Tracked now, on k's master: cached by this get (or by the first, when k's listener came
+  // up before its GET, as under TSan).
+  for (const auto& k : keys)
+    CHECK(near.get(k).value == "v1");
   for (const auto& k : keys)
     CHECK(near.get(k).source == bulwark::near_cache_source::local);
   CHECK(near.size() == 3);
