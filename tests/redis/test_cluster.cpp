@@ -6,13 +6,16 @@
 #include <bulwark/core/random.hpp>
 #include <bulwark/redis/cluster_client.hpp>
 #include <bulwark/redis/detail/keys.hpp>
+#include <bulwark/redis/redis_circuit_breaker.hpp>
 #include <bulwark/redis/redis_gcra.hpp>
+#include <bulwark/redis/redis_near_cache.hpp>
 #include <bulwark/redis/redis_store.hpp>
 #include <chrono>
 #include <cstdint>
 #include <set>
 #include <string>
 #include <thread>
+#include <type_traits>
 #include <vector>
 
 #include "catch.hpp"
@@ -326,6 +329,183 @@ TEST_CASE("a slot migrated mid-run: ASK during, MOVED after, no decision or reco
   const auto replay = store.try_begin(done_before, 1, 10s);
   REQUIRE(replay.status == bulwark::begin_status::completed);
   CHECK(std::get<0>(*replay.result) == "paid");
+}
+
+TEST_CASE("redis_circuit_breaker through a cluster: a trip in A opens B, one probe lease",
+          "[redis][cluster][shared_breaker]") {
+  // The shared breaker's scenario of test_shared_breaker.cpp (gobreaker v2's shared-state
+  // breaker), with each instance on its own cluster client.
+  auto* cluster = shared_cluster();
+  if (cluster == nullptr) return;
+  bulwark::manual_clock clock;
+  cluster_client ca(options_for(*cluster), clock);
+  cluster_client cb(options_for(*cluster), clock);
+  bulwark::redis_circuit_breaker_options o;
+  o.local.trip_on = bulwark::trip_condition::consecutive_failures;
+  o.local.consecutive_failures = 3;
+  o.local.wait_in_open = 60s;
+  o.local.permitted_calls_in_half_open = 1;
+  o.refresh_interval = 0s;                              // the test calls refresh()
+  bulwark::redis_circuit_breaker a(ca, "payments", o);  // deduced: <manual_clock, cluster_client>
+  bulwark::redis_circuit_breaker b(cb, "payments", o);
+  static_assert(
+      std::is_same_v<decltype(a),
+                     bulwark::redis_circuit_breaker<bulwark::manual_clock, cluster_client>>);
+
+  // Every key of the breaker is in the slot of its hash tag, so one master runs each script.
+  const std::string state_key = "bulwark:cb:{payments}:state";
+  const std::string open_key = "bulwark:cb:{payments}:open";
+  const std::uint16_t slot = bulwark::redis_key_slot("payments");
+  for (const std::string& k : {state_key, open_key, std::string{"bulwark:cb:{payments}:probe:0"},
+                               std::string{"bulwark:cb:{payments}:fails:0"}})
+    CHECK(bulwark::redis_key_slot(k) == slot);
+  const std::size_t owner = cluster->owner(slot);
+
+  for (int i = 0; i < 100; ++i)
+    b.try_acquire().success();
+  CHECK(b.metrics().round_trips == 0);  // the closed path stays local on a cluster too
+
+  for (int i = 0; i < 3; ++i) {
+    auto p = a.try_acquire();
+    REQUIRE(p);
+    p.failure();
+  }
+  CHECK(a.metrics().trips_published == 1);
+  CHECK(a.state() == bulwark::circuit_state::open);
+  CHECK(ca.node_for(state_key) == cluster->address(owner));
+  CHECK(bulwark_test::ask_node(cluster->port(owner), {"HGET", state_key, "gen"}) == "1");
+
+  REQUIRE(b.refresh());
+  CHECK(b.state() == bulwark::circuit_state::open);
+  auto refused = b.try_acquire();
+  CHECK_FALSE(refused);
+  REQUIRE(refused.retry_after());
+  CHECK(*refused.retry_after() > 50s);
+
+  // The wait in open ends (its key expires; here it is deleted through the cluster client).
+  // The owner forgets its scripts first: the next call reloads there (NOSCRIPT).
+  REQUIRE(ca.keyed_command(open_key, {"DEL", open_key}).ok());
+  REQUIRE(bulwark_test::ask_node(cluster->port(owner), {"SCRIPT", "FLUSH"}) == "OK");
+  const auto loads = ca.metrics().nodes.script_loads;
+  REQUIRE(a.refresh());
+  CHECK(ca.metrics().nodes.script_loads == loads + 1);
+  REQUIRE(b.refresh());
+  CHECK(a.state() == bulwark::circuit_state::half_open);
+  CHECK(b.state() == bulwark::circuit_state::half_open);
+
+  // One lease fleet-wide: A probes, B is refused; the probe's success closes for both.
+  auto probe = a.try_acquire();
+  REQUIRE(probe);
+  CHECK(probe.probe());
+  CHECK(bulwark_test::ask_node(cluster->port(owner), {"EXISTS", "bulwark:cb:{payments}:probe:0"}) ==
+        "1");
+  CHECK_FALSE(b.try_acquire());
+  CHECK(b.metrics().probes_refused == 1);
+  probe.success();
+  CHECK(a.metrics().closes_published == 1);
+  CHECK(a.state() == bulwark::circuit_state::closed);
+  REQUIRE(b.refresh());
+  CHECK(b.state() == bulwark::circuit_state::closed);
+  CHECK(b.try_acquire());
+  CHECK(a.metrics().generation == 2);
+  CHECK(b.metrics().generation == 2);
+
+  // The breaker's slot migrates (the resharding steps). While it does, every script names a
+  // key the slot's current node lacks (the open key, a lease): Redis answers TRYAGAIN, the
+  // client retries busy_retries times, and the breaker applies on_failure (local: the closed
+  // path goes on locally). Afterwards the state has moved with its keys, through MOVED.
+  const std::size_t to = (owner + 1) % 3;
+  cluster->begin_migration(slot, owner, to);
+  const auto tryagain = cb.metrics().tryagain;
+  CHECK_FALSE(b.refresh());
+  CHECK(cb.metrics().tryagain == tryagain + 3);
+  CHECK(b.redis_unreachable());
+  CHECK(b.try_acquire());
+  cluster->move_keys(slot, owner, to);
+  CHECK_FALSE(b.refresh());
+  cluster->end_migration(slot, to);
+  const auto moved = cb.metrics().moved;
+  REQUIRE(b.refresh());
+  CHECK_FALSE(b.redis_unreachable());
+  CHECK(cb.metrics().moved == moved + 1);
+  CHECK(cb.node_for(state_key) == cluster->address(to));
+  CHECK(b.metrics().generation == 2);
+  CHECK(b.state() == bulwark::circuit_state::closed);
+  CHECK(b.metrics().unavailable == 2);
+  CHECK(a.metrics().unavailable == 0);
+}
+
+TEST_CASE("redis_near_cache through a cluster: a listener per master, writes and MIGRATE evict",
+          "[redis][cluster][near_cache]") {
+  // Redis client tracking is per node (Redis 6 client-side caching, RESP2 redirect mode): each
+  // master invalidates what was read from it, towards a subscriber on that master.
+  auto* cluster = shared_cluster();
+  if (cluster == nullptr) return;
+  bulwark::manual_clock clock;
+  cluster_client data(options_for(*cluster), clock);
+  cluster_client writer(options_for(*cluster), clock);
+  bulwark::redis_near_cache near(data);  // deduced: <manual_clock, cluster_client>
+  static_assert(std::is_same_v<decltype(near),
+                               bulwark::redis_near_cache<bulwark::manual_clock, cluster_client>>);
+  // One key per master.
+  std::vector<std::string> keys(3);
+  for (int n = 0, found = 0; found < 3; ++n) {
+    const std::string key = "page" + std::to_string(n);
+    const std::size_t at = cluster->owner(bulwark::redis_key_slot(key));
+    if (!keys[at].empty()) continue;
+    keys[at] = key;
+    ++found;
+    REQUIRE(writer.keyed_command(key, {"SET", key, "v1"}).ok());
+  }
+  for (const auto& k : keys)
+    CHECK(near.get(k).source == bulwark::near_cache_source::redis);  // starts k's listener
+  REQUIRE(near.wait_for_tracking(std::chrono::seconds{5}));
+  // Tracked now, on k's master: cached by this get (or by the first, when k's listener came
+  // up before its GET, as under TSan).
+  for (const auto& k : keys)
+    CHECK(near.get(k).value == "v1");
+  for (const auto& k : keys)
+    CHECK(near.get(k).source == bulwark::near_cache_source::local);
+  CHECK(near.size() == 3);
+
+  // Another client writes each key on its master: each master's listener evicts it here.
+  auto seen = near.metrics().invalidations;
+  for (const auto& k : keys)
+    REQUIRE(writer.keyed_command(k, {"SET", k, "v2"}).ok());
+  REQUIRE(near.wait_for_invalidations(seen + 2, std::chrono::seconds{5}));
+  for (const auto& k : keys) {
+    const auto r = near.get(k);
+    CHECK(r.source == bulwark::near_cache_source::redis);
+    CHECK(r.value == "v2");
+    CHECK(near.get(k).source == bulwark::near_cache_source::local);
+  }
+
+  // keys[0]'s slot migrates: MIGRATE deletes the key at the source, which invalidates it
+  // here; the next GET at the old owner answers MOVED and is resent through the cluster client
+  // (not cached); the one after runs on the new owner, tracked there.
+  const std::uint16_t slot = bulwark::redis_key_slot(keys[0]);
+  const std::size_t to = 1;
+  seen = near.metrics().invalidations;
+  cluster->begin_migration(slot, 0, to);
+  cluster->move_keys(slot, 0, to);
+  cluster->end_migration(slot, to);
+  REQUIRE(near.wait_for_invalidations(seen, std::chrono::seconds{5}));
+  const auto not_cached = near.metrics().not_cached;
+  const auto moved = data.metrics().moved;
+  auto r = near.get(keys[0]);
+  CHECK(r.source == bulwark::near_cache_source::redis);
+  CHECK(r.value == "v2");
+  CHECK(data.metrics().moved == moved + 1);
+  CHECK(near.metrics().not_cached == not_cached + 1);
+  r = near.get(keys[0]);
+  CHECK(r.source == bulwark::near_cache_source::redis);
+  CHECK(near.get(keys[0]).source == bulwark::near_cache_source::local);
+  seen = near.metrics().invalidations;
+  REQUIRE(writer.keyed_command(keys[0], {"SET", keys[0], "v3"}).ok());
+  REQUIRE(near.wait_for_invalidations(seen, std::chrono::seconds{5}));
+  CHECK(near.get(keys[0]).value == "v3");
+  CHECK(near.metrics().unavailable == 0);
+  CHECK(near.metrics().flushes == 0);
 }
 
 TEST_CASE("a stopped master: its keys fall back, the other masters' do not", "[redis][cluster]") {

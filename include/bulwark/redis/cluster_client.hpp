@@ -109,6 +109,17 @@ class redis_cluster_client {
     return n == nullptr ? std::string{} : n->address;
   }
 
+  /// The pool of the master the map names for `key`'s slot (the map is read first if it never
+  /// was); nullptr for a slot no master serves. For components that keep state per node
+  /// (redis_near_cache: Redis tracks keys per node). Valid as long as this client: nodes are
+  /// never dropped. A call on it is not redirected (a moved slot answers MOVED).
+  [[nodiscard]] redis_client<Clock>* node_client_for(std::string_view key) {
+    const std::uint16_t slot = redis_key_slot(key);
+    if (owner(slot) == nullptr && !loaded_.load(std::memory_order_acquire)) first_load();
+    node* n = owner(slot);
+    return n == nullptr ? nullptr : &n->client;
+  }
+
   [[nodiscard]] const redis_cluster_options& options() const noexcept { return options_; }
   [[nodiscard]] const Clock& clock() const noexcept { return clock_; }
 

@@ -5,6 +5,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <concepts>
 #include <condition_variable>
 #include <cstdint>
 #include <exception>
@@ -29,6 +30,7 @@
 #include "bulwark/redis/client.hpp"
 #include "bulwark/redis/detail/breaker_scripts.hpp"
 #include "bulwark/redis/detail/keys.hpp"
+#include "bulwark/redis/keyed_client.hpp"
 #include "bulwark/redis/redis_circuit_breaker_options.hpp"
 #include "bulwark/redis/redis_circuit_breaker_permit.hpp"
 
@@ -50,7 +52,12 @@ namespace bulwark {
 /// See docs/redis.md for the consistency model.
 ///
 /// Thread-safe. Not copyable or movable. Keeps a reference to `client`, which must outlive it.
-template <clock Clock = steady_clock>
+///
+/// Client: redis_client (one server) or redis_cluster_client (a Redis Cluster): every key of
+/// one breaker is under its hash tag "{name}", so each script's keys are in one slot and the
+/// script runs on the master that holds it (following MOVED and ASK, reloading on NOSCRIPT).
+template <clock Clock = steady_clock, redis_keyed_client Client = redis_client<Clock>>
+requires std::same_as<typename Client::clock_type, Clock>
 class redis_circuit_breaker {
   enum class view : std::uint8_t { closed, open, half_open, unreachable };
 
@@ -61,7 +68,7 @@ class redis_circuit_breaker {
 
   /// Validates `options` and `name` (std::invalid_argument) and starts the refresh thread
   /// when refresh_interval > 0. Does not touch Redis.
-  redis_circuit_breaker(redis_client<Clock>& client, std::string_view name,
+  redis_circuit_breaker(Client& client, std::string_view name,
                         redis_circuit_breaker_options options = {})
       : client_{&client},
         options_{checked(std::move(options), name)},
@@ -363,7 +370,7 @@ class redis_circuit_breaker {
     }
   }
 
-  redis_client<Clock>* client_;
+  Client* client_;
   redis_circuit_breaker_options options_;
   circuit_breaker<Clock> local_;
   keys keys_;
@@ -383,5 +390,12 @@ class redis_circuit_breaker {
   bool stopping_ = false;
   std::thread refresher_;
 };
+
+template <redis_keyed_client Client>
+redis_circuit_breaker(Client&, std::string_view)
+    -> redis_circuit_breaker<typename Client::clock_type, Client>;
+template <redis_keyed_client Client>
+redis_circuit_breaker(Client&, std::string_view, redis_circuit_breaker_options)
+    -> redis_circuit_breaker<typename Client::clock_type, Client>;
 
 }  // namespace bulwark

@@ -6,6 +6,7 @@
 #include <array>
 #include <atomic>
 #include <chrono>
+#include <concepts>
 #include <condition_variable>
 #include <cstddef>
 #include <cstdint>
@@ -27,6 +28,7 @@
 #include "bulwark/core/options.hpp"
 #include "bulwark/redis/client.hpp"
 #include "bulwark/redis/detail/invalidation_listener.hpp"
+#include "bulwark/redis/keyed_client.hpp"
 
 namespace bulwark {
 
@@ -103,19 +105,32 @@ struct redis_near_cache_metrics {
 ///
 /// Give it a client of its own: every key its connections read is tracked, those of other
 /// components included. Thread-safe. Not copyable or movable.
-template <clock Clock = steady_clock>
+///
+/// Client: redis_client (one server) or redis_cluster_client. Redis tracks keys per node and
+/// redirects a node's invalidations only to a subscriber on that node, so on a cluster each
+/// master gets its own listener (started by the first get of a key it serves) and a miss runs
+/// on a connection of the key's master, tracking redirected to that master's listener. A GET
+/// answered MOVED or ASK (a slot moving) is resent through the cluster client and not cached.
+/// The loss of any listener flushes the whole cache.
+template <clock Clock = steady_clock, redis_keyed_client Client = redis_client<Clock>>
+requires std::same_as<typename Client::clock_type, Clock>
 class redis_near_cache {
+  static_assert(std::same_as<Client, redis_client<Clock>> || redis_routes_by_slot<Client>,
+                "bulwark::redis_near_cache needs a redis_client or a redis_cluster_client: it "
+                "keeps a connection pool per server");
+
  public:
-  /// Starts the listener thread (it connects in the background: see wait_for_tracking).
-  explicit redis_near_cache(redis_client<Clock>& client, redis_near_cache_options options = {})
+  /// Starts the listener thread (it connects in the background: see wait_for_tracking); on a
+  /// cluster, a master's listener starts at the first get of a key it serves.
+  explicit redis_near_cache(Client& client, redis_near_cache_options options = {})
       : client_{&client},
-        options_{std::move(options)},
-        local_{options_.local, client.clock()},
-        listener_{std::make_unique<detail::invalidation_listener>(
-            client.options(), positive(options_.heartbeat), handlers())} {}
+        options_{(static_cast<void>(positive(options.heartbeat)), std::move(options))},
+        local_{options_.local, client.clock()} {
+    if constexpr (!redis_routes_by_slot<Client>) node_of(client);
+  }
   redis_near_cache(const redis_near_cache&) = delete;
   redis_near_cache& operator=(const redis_near_cache&) = delete;
-  ~redis_near_cache() { listener_.reset(); }  // joins the thread before the members go
+  ~redis_near_cache() { nodes_.clear(); }  // joins the listeners before the members go
 
   /// The value of `key`: from the local cache, or by GET (one round trip), cached when safe.
   near_cache_result get(const std::string& key) {
@@ -124,35 +139,46 @@ class redis_near_cache {
       return {std::move(v), near_cache_source::local};
     }
     misses_.add();
-    return client_->with_connection(
-        [&](detail::redis_connection<Clock>& c) { return fetch(c, key); });
+    if constexpr (redis_routes_by_slot<Client>) {
+      redis_client<Clock>* pool = client_->node_client_for(key);
+      if (pool == nullptr) return resend(key);
+      node& n = node_of(*pool);
+      std::optional<near_cache_result> r = pool->with_connection(
+          [&](detail::redis_connection<Clock>& c) { return fetch(n, c, key); });
+      return r ? std::move(*r) : resend(key);
+    } else {
+      node& n = node_of(*client_);
+      return *client_->with_connection(
+          [&](detail::redis_connection<Clock>& c) { return fetch(n, c, key); });
+    }
   }
 
   /// SET key value in Redis and evicts the key here at once (every other near cache evicts it
   /// when its invalidation arrives). False when Redis did not answer.
   bool set(const std::string& key, std::string_view value) {
-    const redis_result r = client_->command({"SET", key, value});
+    const redis_result r = client_->keyed_command(key, {"SET", key, value});
     evict_now(key);
     if (!r.ok()) unavailable_.add();
     return r.ok();
   }
   /// DEL key in Redis and here. False when Redis did not answer.
   bool erase(const std::string& key) {
-    const redis_result r = client_->command({"DEL", key});
+    const redis_result r = client_->keyed_command(key, {"DEL", key});
     evict_now(key);
     if (!r.ok()) unavailable_.add();
     return r.ok();
   }
 
-  /// Whether the invalidation connection is subscribed (entries may be cached).
+  /// Whether the invalidation connection is subscribed (entries may be cached); on a cluster,
+  /// whether every master's listener started so far is.
   [[nodiscard]] bool tracking() const {
     const std::lock_guard lock{mutex_};
-    return up_;
+    return all_up();
   }
   /// Waits until tracking() or `timeout` passed (real time); returns tracking().
   bool wait_for_tracking(duration timeout) {
     std::unique_lock lock{mutex_};
-    return changed_.wait_for(lock, timeout, [this] { return up_; });
+    return changed_.wait_for(lock, timeout, [this] { return all_up(); });
   }
   /// Waits until the listener has handled more than `count` invalidated keys, or `timeout`
   /// passed (real time); for tests and the staleness benchmark.
@@ -188,6 +214,14 @@ class redis_near_cache {
     std::uint64_t epoch = 0;
     std::uint64_t connects = 0;
   };
+  // One server's listener and what it published (under mutex_). The listener is the last
+  // member: destroyed first, it joins its thread, the only other user of the fields.
+  struct node {
+    redis_client<Clock>* pool = nullptr;
+    bool up = false;
+    long long client_id = 0;
+    std::unique_ptr<detail::invalidation_listener> listener;
+  };
 
   static duration positive(duration d) {
     const option_check check{"redis_near_cache"};
@@ -195,63 +229,102 @@ class redis_near_cache {
     return d;
   }
 
-  detail::invalidation_handlers handlers() {
-    return {[this](long long id) { on_up(id); }, [this] { on_down(); },
-            [this](const std::vector<std::string_view>& keys) { on_keys(keys); },
-            [this] { flush(); }};
+  // The listener of `pool`'s server, started on first use. Nodes are never dropped: a
+  // cluster client keeps every pool it made.
+  node& node_of(redis_client<Clock>& pool) {
+    const std::lock_guard lock{mutex_};
+    auto& slot = nodes_[&pool];
+    if (!slot) {
+      slot = std::make_unique<node>();
+      slot->pool = &pool;
+      node* n = slot.get();
+      // Its thread's first handler call waits for mutex_, held here until the node is ready.
+      n->listener = std::make_unique<detail::invalidation_listener>(
+          pool.options(), options_.heartbeat,
+          detail::invalidation_handlers{
+              [this, n](long long id) { on_up(*n, id); }, [this, n] { on_down(*n); },
+              [this](const std::vector<std::string_view>& keys) { on_keys(keys); },
+              [this] { flush(); }});
+    }
+    return *slot;
+  }
+  bool all_up() const {
+    if (nodes_.empty()) return false;
+    for (const auto& [pool, n] : nodes_)
+      if (!n->up) return false;
+    return true;
+  }
+  // A GET the key's node redirected (a slot on the move): through the cluster client, which
+  // follows MOVED and ASK; not cached, as no listener of this near cache tracks that read.
+  near_cache_result resend(const std::string& key) {
+    const redis_result r = client_->keyed_command(key, {"GET", key});
+    if (r.status() != redis_status::ok || r.value().is_error()) {
+      unavailable_.add();
+      return {std::nullopt, near_cache_source::unavailable};
+    }
+    if (r.value().is_nil()) return {std::nullopt, near_cache_source::redis};
+    not_cached_.add();
+    return {std::string{r.value().str()}, near_cache_source::redis};
   }
 
   std::size_t stripe(std::string_view key) const noexcept {
     return static_cast<std::size_t>(stable_hash{}(key)) % stripes;
   }
 
-  // Holding connection `c` (with_connection): enable tracking if needed, GET, and insert if
-  // nothing happened to the key, the listener or the connection meanwhile.
-  near_cache_result fetch(detail::redis_connection<Clock>& c, const std::string& key) {
+  // Holding connection `c` of n's server (with_connection): enable tracking if needed, GET,
+  // and insert if nothing happened to the key, the listener or the connection meanwhile.
+  // nullopt: the server redirected the GET (a cluster's slot on the move).
+  std::optional<near_cache_result> fetch(node& n, detail::redis_connection<Clock>& c,
+                                         const std::string& key) {
     std::uint64_t epoch = 0;
     std::string redirect;
     bool up = false;
     bool tracked = false;
     const std::size_t s = stripe(key);
     const std::uint64_t seq = seq_[s].load(std::memory_order_acquire);
-    std::uint64_t connects = client_->metrics().connects;
+    std::uint64_t connects = n.pool->metrics().connects;
     {
       const std::lock_guard lock{mutex_};
       epoch = epoch_;
-      up = up_;
-      redirect = std::to_string(client_id_);
+      up = n.up;
+      redirect = std::to_string(n.client_id);
       const auto it = tracked_.find(&c);
       tracked =
           it != tracked_.end() && it->second.epoch == epoch && it->second.connects == connects;
     }
     if (up) {
       if (!tracked && c.command({"CLIENT", "TRACKING", "on", "REDIRECT", redirect}).ok()) {
-        connects = client_->metrics().connects;  // the command may have reconnected first
+        connects = n.pool->metrics().connects;  // the command may have reconnected first
         record_tracked(&c, {epoch, connects});
         tracked = true;
       }
     }
     redis_result r = c.command({"GET", key});
+    if constexpr (redis_routes_by_slot<Client>) {
+      if (r.status() == redis_status::ok && r.value().is_error() &&
+          (r.value().str().starts_with("MOVED ") || r.value().str().starts_with("ASK ")))
+        return std::nullopt;
+    }
     if (r.status() != redis_status::ok || r.value().is_error()) {
       unavailable_.add();
-      return {std::nullopt, near_cache_source::unavailable};
+      return near_cache_result{std::nullopt, near_cache_source::unavailable};
     }
     std::optional<std::string> value;
     if (!r.value().is_nil()) value.emplace(r.value().str());
     if (options_.after_fetch) options_.after_fetch(key);
-    const bool same_connection = client_->metrics().connects == connects;
+    const bool same_connection = n.pool->metrics().connects == connects;
     bool inserted = false;
     if (value && tracked && same_connection) {
       // Under mutex_, as every eviction: an invalidation either ran before this check (the
       // sequence number or the epoch moved) or runs after the insert and evicts it.
       const std::lock_guard lock{mutex_};
-      if (up_ && epoch_ == epoch && seq_[s].load(std::memory_order_relaxed) == seq) {
+      if (n.up && epoch_ == epoch && seq_[s].load(std::memory_order_relaxed) == seq) {
         local_.put(key, *value);
         inserted = true;
       }
     }
     if (value && !inserted) not_cached_.add();
-    return {std::move(value), near_cache_source::redis};
+    return near_cache_result{std::move(value), near_cache_source::redis};
   }
 
   void record_tracked(const void* connection, tracked_at at) {
@@ -265,24 +338,26 @@ class redis_near_cache {
     local_.invalidate(key);
   }
 
-  void on_up(long long id) {
+  // A new epoch: every connection redirects its tracking again (to this id, on n's server).
+  // Nothing n's server answered is cached now: its down flushed all, and inserts need it up.
+  void on_up(node& n, long long id) {
     {
       const std::lock_guard lock{mutex_};
-      client_id_ = id;
+      n.client_id = id;
       ++epoch_;
-      up_ = true;
-      local_.invalidate_all();
+      n.up = true;
     }
     changed_.notify_all();
   }
   // Also called after every failed (re)connect; only the loss of a live subscription flushes
-  // (while it was not up nothing could be cached).
-  void on_down() {
+  // (while it was not up nothing could be cached from its server). The whole cache: which
+  // entries came from which node of a cluster is not kept.
+  void on_down(node& n) {
     {
       const std::lock_guard lock{mutex_};
-      if (!up_) return;
+      if (!n.up) return;
       lost_.add();
-      up_ = false;
+      n.up = false;
       ++epoch_;
       local_.invalidate_all();
       flushes_.add();
@@ -310,19 +385,23 @@ class redis_near_cache {
     changed_.notify_all();
   }
 
-  redis_client<Clock>* client_;
+  Client* client_;
   redis_near_cache_options options_;
   cache<std::string, std::string, tiny_lfu_eviction, Clock> local_;
   // mutex_ orders inserts against evictions and guards what the listener publishes.
   mutable std::mutex mutex_;
   std::condition_variable changed_;
   std::uint64_t epoch_ = 0;
-  bool up_ = false;
-  long long client_id_ = 0;
+  std::unordered_map<const redis_client<Clock>*, std::unique_ptr<node>> nodes_;
   std::unordered_map<const void*, tracked_at> tracked_;
   std::array<std::atomic<std::uint64_t>, stripes> seq_{};
   metric_counter hits_, misses_, not_cached_, invalidations_, flushes_, lost_, unavailable_;
-  std::unique_ptr<detail::invalidation_listener> listener_;
 };
+
+template <redis_keyed_client Client>
+redis_near_cache(Client&) -> redis_near_cache<typename Client::clock_type, Client>;
+template <redis_keyed_client Client>
+redis_near_cache(Client&, redis_near_cache_options)
+    -> redis_near_cache<typename Client::clock_type, Client>;
 
 }  // namespace bulwark
