@@ -1,6 +1,6 @@
-# consumer.redis_component_missing: installs the checkout configured with BULWARK_REDIS=OFF into
-# a scratch prefix, then configures redis_missing/, which checks what find_package(bulwark
-# COMPONENTS redis) says there.
+# consumer.redis_component_missing: installs the checkout configured with BULWARK_REDIS=OFF and
+# BULWARK_ASIO=OFF into a scratch prefix, then configures redis_missing/, which checks what
+# find_package(bulwark COMPONENTS redis), and COMPONENTS asio, say there.
 #
 #   SOURCE_DIR  the bulwark checkout
 #   WORK_DIR    scratch directory (wiped first)
@@ -15,9 +15,9 @@ function(run what)
   endif()
   message("${out}")
 endfunction()
-run("configuring bulwark with BULWARK_REDIS=OFF"
+run("configuring bulwark with BULWARK_REDIS=OFF and BULWARK_ASIO=OFF"
   "${CMAKE_COMMAND}" -S "${SOURCE_DIR}" -B "${WORK_DIR}/build" -G "${GENERATOR}"
-  -DBULWARK_REDIS=OFF -DBULWARK_INSTALL=ON -DBULWARK_BUILD_TESTS=OFF
+  -DBULWARK_REDIS=OFF -DBULWARK_ASIO=OFF -DBULWARK_INSTALL=ON -DBULWARK_BUILD_TESTS=OFF
   -DBULWARK_BUILD_EXAMPLES=OFF -DBULWARK_BUILD_BENCHMARKS=OFF)
 run("installing it" "${CMAKE_COMMAND}" --install "${WORK_DIR}/build" --prefix "${WORK_DIR}/prefix")
 run("the consumer" "${CMAKE_COMMAND}" -S "${CMAKE_CURRENT_LIST_DIR}/redis_missing"

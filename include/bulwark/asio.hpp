@@ -1,0 +1,6 @@
+#pragma once
+// The asio add-on: awaitable forms of bulwark's guards for C++20 coroutines on standalone asio
+// (1.22 or newer), in namespace bulwark::async, and waits on bulwark clocks that run in virtual
+// time under test. Needs asio: link the CMake target bulwark::asio. See docs/async.md.
+
+#include "bulwark/asio/timer.hpp"
