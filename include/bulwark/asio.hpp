@@ -4,3 +4,4 @@
 // time under test. Needs asio: link the CMake target bulwark::asio. See docs/async.md.
 
 #include "bulwark/asio/timer.hpp"
+#include "bulwark/asio/retry.hpp"
