@@ -5,3 +5,4 @@
 
 #include "bulwark/asio/timer.hpp"
 #include "bulwark/asio/retry.hpp"
+#include "bulwark/asio/timeout.hpp"
