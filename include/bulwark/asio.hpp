@@ -6,3 +6,4 @@
 #include "bulwark/asio/timer.hpp"
 #include "bulwark/asio/retry.hpp"
 #include "bulwark/asio/timeout.hpp"
+#include "bulwark/asio/hedge.hpp"
