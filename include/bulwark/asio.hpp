@@ -7,3 +7,4 @@
 #include "bulwark/asio/retry.hpp"
 #include "bulwark/asio/timeout.hpp"
 #include "bulwark/asio/hedge.hpp"
+#include "bulwark/asio/cache.hpp"
