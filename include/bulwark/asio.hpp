@@ -3,8 +3,9 @@
 // (1.22 or newer), in namespace bulwark::async, and waits on bulwark clocks that run in virtual
 // time under test. Needs asio: link the CMake target bulwark::asio. See docs/async.md.
 
-#include "bulwark/asio/timer.hpp"
+#include "bulwark/asio/cache.hpp"
+#include "bulwark/asio/hedge.hpp"
+#include "bulwark/asio/idempotency.hpp"
 #include "bulwark/asio/retry.hpp"
 #include "bulwark/asio/timeout.hpp"
-#include "bulwark/asio/hedge.hpp"
-#include "bulwark/asio/cache.hpp"
+#include "bulwark/asio/timer.hpp"
