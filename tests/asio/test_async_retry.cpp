@@ -230,3 +230,52 @@ TEST_CASE("async retry takes a sync retry executor's policy and clock", "[asio]"
   CHECK(done);
   CHECK(attempts == 2);
 }
+
+TEST_CASE(
+    "async retry retries a result its predicate rejects, with the result's hint, and "
+    "returns the last result when it stops",
+    "[asio]") {
+  asio::io_context io;
+  manual_clock clock;
+  const auto t0 = clock.now();
+  bulwark::retry_policy policy(
+      {.max_attempts = 3, .backoff = {.base = 10ms, .jitter = bulwark::jitter_kind::none}});
+  std::vector<bulwark::time_point> starts;
+  auto attempt = [&]() -> asio::awaitable<int> {
+    starts.push_back(clock.now());
+    co_return 503;
+  };
+  auto call = bulwark::retry_call{}.retry_result_if([](const int& status) {
+    return bulwark::retry_decision{.retry = status == 503, .after = 2s};
+  });
+  ending<int> out;
+  asio::co_spawn(io, bulwark::async::retry(policy, clock, call, attempt), out.handler());
+  io.poll();
+  bulwark::async::advance(io, clock, 10s);
+  REQUIRE(out.done);
+  CHECK(out.value == 503);  // the last result, as the sync executor returns it
+  CHECK(starts == std::vector<bulwark::time_point>{t0, t0 + 2s, t0 + 4s});
+}
+
+TEST_CASE("async retry hands an exhausted call to its dead-letter handler", "[asio]") {
+  asio::io_context io;
+  manual_clock clock;
+  bulwark::retry_policy policy(
+      {.max_attempts = 2, .backoff = {.base = 1ms, .jitter = bulwark::jitter_kind::none}});
+  auto attempt = [&]() -> asio::awaitable<int> {
+    throw flaky("down");
+    co_return 0;
+  };
+  std::optional<bulwark::retry_stop_reason> dead;
+  auto call = bulwark::retry_call{}.dead_letter(
+      [&](const bulwark::retries_exhausted& e) { dead = e.reason(); });
+  ending<int> out;
+  asio::co_spawn(io, bulwark::async::retry(policy, clock, call, attempt), out.handler());
+  io.poll();
+  bulwark::async::advance(io, clock, 1s);
+  REQUIRE(out.done);
+  CHECK(dead == bulwark::retry_stop_reason::attempts);
+  const auto* exhausted = error_as<bulwark::retries_exhausted>(out.error);
+  REQUIRE(exhausted != nullptr);
+  CHECK(exhausted->last_error() != nullptr);  // the last failure nested
+}
