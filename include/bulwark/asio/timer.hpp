@@ -123,9 +123,10 @@ struct virtual_wait final : virtual_timer_node {
 };
 
 struct initiate_virtual_wait {
-  template <class Handler, class Executor>
+  template <class Handler, class Executor, class C>
   void operator()(Handler&& handler, const Executor& io_executor, time_point deadline,
-                  time_point now, const void* clock_id) const {
+                  const C& clock) const {
+    const void* clock_id = clock.time_id();
     using handler_type = std::decay_t<Handler>;
     auto executor = asio::prefer(asio::get_associated_executor(handler, io_executor),
                                  asio::execution::outstanding_work.tracked);
@@ -138,7 +139,7 @@ struct initiate_virtual_wait {
     op->on_complete = &op_type::complete;
     op->on_destroy = &op_type::destroy;
     // A deadline already reached completes on the next poll, without waiting for an advance.
-    if (deadline <= now) {
+    if (deadline <= clock.now()) {
       op_type::complete(op, {});
       return;
     }
@@ -147,6 +148,11 @@ struct initiate_virtual_wait {
       slot.template emplace<typename op_type::cancel_handler>(op);
     }
     service.schedule(clock_id, op);
+    // An advance() on another thread may have passed the deadline between the read above and
+    // the schedule, and looked at the queue before the node was in it. It moved the clock
+    // before it looked, and looked under the service's mutex, which schedule() took after it:
+    // this read sees the new time, and whoever removes the node completes it.
+    if (deadline <= clock.now() && service.cancel(clock_id, op)) op_type::complete(op, {});
   }
 };
 
@@ -167,8 +173,8 @@ auto async_wait_until(const Executor& executor, const C& clock, time_point deadl
     return asio::async_initiate<Token, void(std::error_code)>(detail::initiate_real_wait{}, token,
                                                               executor, deadline);
   } else {
-    return asio::async_initiate<Token, void(std::error_code)>(
-        detail::initiate_virtual_wait{}, token, executor, deadline, clock.now(), clock.time_id());
+    return asio::async_initiate<Token, void(std::error_code)>(detail::initiate_virtual_wait{},
+                                                              token, executor, deadline, clock);
   }
 }
 

@@ -38,6 +38,10 @@ struct bulkhead_options {
 };
 
 namespace detail {
+/// Reaches a bulkhead's semaphore: defined by the asio add-on (asio/bulkhead.hpp), whose
+/// awaitable waits queue in the same queue as blocked threads.
+struct bulkhead_access;
+
 inline void validate(const bulkhead_options& options) {
   const option_check check{"bulkhead"};
   check.in_range("max_concurrent", options.max_concurrent, std::uint32_t{1},
@@ -134,6 +138,8 @@ class bulkhead {
   [[nodiscard]] const Clock& clock() const noexcept { return clock_; }
 
  private:
+  friend struct detail::bulkhead_access;
+
   static time_point read_clock(const void* clock) noexcept {
     return static_cast<const Clock*>(clock)->now();
   }

@@ -157,41 +157,59 @@ class bulkhead_semaphore {
   template <clock C>
   bulkhead_permit try_acquire_until(const C& clock, time_point deadline, refusal* why = nullptr) {
     std::unique_lock lock{mutex_};
-    std::uint64_t word = word_.load(std::memory_order_relaxed);
-    time_point now{};
-    for (;;) {
-      if (waiting_of(word) == 0 && in_flight_of(word) < max_) {
-        if (word_.compare_exchange_weak(word, word + 1, std::memory_order_acquire,
-                                        std::memory_order_relaxed)) {
-          return bulkhead_permit{this};
-        }
-        continue;
-      }
-      now = clock.now();
-      if (waiting_of(word) >= max_waiting_ || now >= deadline) {
-        rejected_.add();
-        if (why != nullptr) *why = refusal::full;
-        return bulkhead_permit{};
-      }
-      if (word_.compare_exchange_weak(word, word + one_waiting, std::memory_order_relaxed)) break;
+    blocking_waiter self;
+    time_point wait_deadline{};
+    if (bulkhead_permit p = admit_or_queue(clock, deadline, self, wait_deadline, why);
+        p || !self.queued) {
+      return p;
     }
-    waiter self;
-    if (waiters_.empty()) nonempty_since_ = now;
-    waiters_.push_back(self);
-    const time_point wait_deadline = codel() ? std::min(deadline, codel_deadline(now)) : deadline;
     if (!detail::wait_until(self.wake, lock, clock, wait_deadline,
                             [&self] { return self.granted; })) {
-      waiters_.erase(self);
-      // Relaxed: the mutex orders this with every other change of `waiting`.
-      word_.fetch_sub(one_waiting, std::memory_order_relaxed);
-      rejected_.add();
-      const bool shed = wait_deadline < deadline;
-      (shed ? shed_ : timed_out_).add();
-      if (why != nullptr) *why = shed ? refusal::shed : refusal::timed_out;
+      withdraw_locked(self, wait_deadline < deadline ? refusal::shed : refusal::timed_out, why);
       return bulkhead_permit{};
     }
     // The releasing thread kept in_flight as it was: the slot is now ours. Its CAS happened
     // under the mutex we hold again, which orders its critical section before ours.
+    waited_.add();
+    return bulkhead_permit{this};
+  }
+
+  /// A queued caller, for callers that wait elsewhere (the asio add-on's awaitable acquire,
+  /// docs/async.md) as well as for try_acquire_until's blocked threads: both kinds share one
+  /// queue, served in one order. `on_grant` runs under the semaphore's mutex when a release
+  /// hands this node the slot (the node has then left the queue); it must not block, nor touch
+  /// the semaphore.
+  struct wait_node {
+    wait_node* prev = nullptr;
+    wait_node* next = nullptr;
+    void (*on_grant)(wait_node&) noexcept = nullptr;
+    bool queued = false;  // under the mutex
+  };
+
+  /// try_acquire_until's first half for a caller that waits elsewhere: a permit at once if a
+  /// slot is free and nobody waits; else `node` queued (node.queued) with `wait_deadline` the
+  /// time it should give up by (CoDel may make it earlier than `deadline`); else (queue full, or
+  /// `deadline` passed) an empty permit, counted as rejected. A queued node ends with exactly
+  /// one of: its on_grant (then adopt()), or withdraw() returning true.
+  template <clock C>
+  bulkhead_permit enqueue(const C& clock, time_point deadline, wait_node& node,
+                          time_point& wait_deadline) {
+    const std::lock_guard lock{mutex_};
+    return admit_or_queue(clock, deadline, node, wait_deadline, nullptr);
+  }
+
+  /// Takes a queued `node` out of the queue because its caller gave up (`why`: timed_out or
+  /// shed, counted as such and as rejected; none: cancelled, not counted). False when the node
+  /// was granted first: its on_grant has run or is running, and the slot is the caller's.
+  bool withdraw(wait_node& node, refusal why) noexcept {
+    const std::lock_guard lock{mutex_};
+    if (!node.queued) return false;
+    withdraw_locked(node, why, nullptr);
+    return true;
+  }
+
+  /// The permit for a node whose on_grant ran (counted as waited).
+  bulkhead_permit adopt(wait_node&) noexcept {
     waited_.add();
     return bulkhead_permit{this};
   }
@@ -235,12 +253,61 @@ class bulkhead_semaphore {
     return static_cast<std::uint32_t>(word >> 32);
   }
 
-  struct waiter {
-    waiter* prev = nullptr;
-    waiter* next = nullptr;
+  // A thread blocked in try_acquire_until.
+  struct blocking_waiter : wait_node {
+    blocking_waiter() noexcept { on_grant = &grant; }
     bool granted = false;
     std::condition_variable wake;  // one per waiter: a hand-over wakes exactly the head
+
+    // Under the mutex: the waiter cannot leave (and destroy itself) before it is unlocked.
+    static void grant(wait_node& node) noexcept {
+      auto& self = static_cast<blocking_waiter&>(node);
+      self.granted = true;
+      self.wake.notify_one();
+    }
   };
+
+  // Under the mutex: a permit if a slot is free and nobody waits; else `node` queued (with its
+  // wait_deadline); else a refusal (counted).
+  template <clock C>
+  bulkhead_permit admit_or_queue(const C& clock, time_point deadline, wait_node& node,
+                                 time_point& wait_deadline, refusal* why) {
+    std::uint64_t word = word_.load(std::memory_order_relaxed);
+    time_point now{};
+    for (;;) {
+      if (waiting_of(word) == 0 && in_flight_of(word) < max_) {
+        if (word_.compare_exchange_weak(word, word + 1, std::memory_order_acquire,
+                                        std::memory_order_relaxed)) {
+          return bulkhead_permit{this};
+        }
+        continue;
+      }
+      now = clock.now();
+      if (waiting_of(word) >= max_waiting_ || now >= deadline) {
+        rejected_.add();
+        if (why != nullptr) *why = refusal::full;
+        return bulkhead_permit{};
+      }
+      if (word_.compare_exchange_weak(word, word + one_waiting, std::memory_order_relaxed)) break;
+    }
+    if (waiters_.empty()) nonempty_since_ = now;
+    waiters_.push_back(node);
+    node.queued = true;
+    wait_deadline = codel() ? std::min(deadline, codel_deadline(now)) : deadline;
+    return bulkhead_permit{};
+  }
+
+  // Under the mutex, with `node` queued.
+  void withdraw_locked(wait_node& node, refusal reason, refusal* why) noexcept {
+    waiters_.erase(node);
+    node.queued = false;
+    // Relaxed: the mutex orders this with every other change of `waiting`.
+    word_.fetch_sub(one_waiting, std::memory_order_relaxed);
+    if (reason == refusal::none) return;  // cancelled by its caller: not a refusal
+    rejected_.add();
+    (reason == refusal::shed ? shed_ : timed_out_).add();
+    if (why != nullptr) *why = reason;
+  }
 
   [[nodiscard]] bool codel() const noexcept {
     return queue_.discipline == queue_discipline::codel ||
@@ -256,7 +323,7 @@ class bulkhead_semaphore {
                     deadline_after(now, queue_.target));
   }
   // Under the mutex, with the queue non-empty.
-  [[nodiscard]] waiter& next_waiter() const noexcept {
+  [[nodiscard]] wait_node& next_waiter() const noexcept {
     if (adaptive_lifo() && now_ != nullptr &&
         now_(clock_) >= deadline_after(nonempty_since_, queue_.interval)) {
       return *waiters_.back();
@@ -283,11 +350,10 @@ class bulkhead_semaphore {
         break;
       }
     }
-    waiter& next = next_waiter();  // waiting > 0 under the mutex: the queue is not empty
+    wait_node& next = next_waiter();  // waiting > 0 under the mutex: the queue is not empty
     waiters_.erase(next);
-    next.granted = true;
-    // Notified under the mutex: the waiter cannot leave (and destroy `next`) before we unlock.
-    next.wake.notify_one();
+    next.queued = false;
+    next.on_grant(next);
   }
 
   // The word has a line pair of its own (with the read-only bounds): try_acquire and release
@@ -296,8 +362,8 @@ class bulkhead_semaphore {
   std::uint32_t max_;
   std::uint32_t max_waiting_;
   alignas(detail::false_sharing_range) std::mutex mutex_;
-  intrusive_list<waiter> waiters_;  // oldest first
-  time_point nonempty_since_{};     // when the queue last went from empty to non-empty
+  intrusive_list<wait_node> waiters_;  // oldest first
+  time_point nonempty_since_{};        // when the queue last went from empty to non-empty
   wait_queue_options queue_;
   clock_read now_;
   const void* clock_;

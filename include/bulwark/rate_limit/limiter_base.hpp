@@ -47,6 +47,19 @@ struct rate_limit_metrics {
   friend bool operator==(const rate_limit_metrics&, const rate_limit_metrics&) = default;
 };
 
+/// One step of a wait for rate-limit capacity, for callers that wait without blocking a thread
+/// (limiter_base::acquire_step; the asio add-on, docs/async.md).
+struct rate_limit_step {
+  enum class kind : std::uint8_t {
+    admitted,  ///< taken: go ahead now
+    reserved,  ///< taken for later (a reserving limiter): go ahead after `wait`
+    retry,     ///< not yet (a window limiter): take the next step after `wait`
+    refused,   ///< not within the deadline (counted as rejected); `wait` is the retry-after hint
+  };
+  kind what = kind::refused;
+  duration wait{};
+};
+
 namespace detail {
 
 /// The shared public API of the limiters, over the decisions each one defines (CRTP). A
@@ -136,6 +149,46 @@ class alignas(detail::cache_line) limiter_base {
     }
   }
 
+  /// try_acquire_for's decision at `now` without its sleep, for callers that wait elsewhere
+  /// (the asio add-on): a reserving limiter reserves `cost` for a time before `deadline` and
+  /// says how long to wait (the reservation cannot be returned: a caller that gives up during
+  /// the wait leaves the units spent); a window limiter takes the units if it can, else says
+  /// when to take the next step. `waited`: whether this caller waited before (counted in
+  /// metrics().waited when admitted). Counts as try_acquire_for does. Throws
+  /// std::invalid_argument for an impossible cost. Thread-safe, never blocks.
+  rate_limit_step acquire_step(std::uint32_t cost, time_point now, time_point deadline,
+                               bool waited = false) {
+    using kind = rate_limit_step::kind;
+    check_cost(cost);
+    const std::int64_t at = to_ns(now);
+    const std::int64_t budget = std::max<std::int64_t>(saturating_sub(to_ns(deadline), at), 0);
+    std::int64_t wait = 0;
+    if constexpr (Derived::reserves) {
+      wait = self().reserve(cost, at, budget);
+    } else {
+      if (!self().admit(cost, at)) {
+        wait = self().wait_ns(cost, at);
+        // A zero wait after a refusal: another caller took the units between the two reads.
+        // It made progress, so the next step comes at once, as in try_acquire_for.
+        if (wait <= budget) return {kind::retry, duration{wait}};
+        wait = -1;
+      }
+    }
+    if (wait < 0) {
+      rejected_.add();
+      std::int64_t hint = 0;
+      if constexpr (Derived::execute_waits) {
+        hint = self().queue_wait_ns(cost, at);
+      } else {
+        hint = self().wait_ns(cost, at);
+      }
+      return {kind::refused, duration{hint}};
+    }
+    if (wait > 0 || waited) waited_.add();
+    admitted_.add();
+    return {wait > 0 ? kind::reserved : kind::admitted, duration{wait}};
+  }
+
   /// How long until `cost` units could be taken without waiting, if no one else takes any:
   /// zero when try_acquire(cost) would succeed now (the "borrow" query of folly and governor).
   /// Throws std::invalid_argument for an impossible cost. Thread-safe, one clock read.
@@ -212,6 +265,11 @@ class alignas(detail::cache_line) limiter_base {
 
   /// The clock this limiter reads.
   [[nodiscard]] const Clock& clock() const noexcept { return clock_; }
+
+  /// The limiter's name in messages ("gcra"): the component of its rate_limited refusals.
+  [[nodiscard]] static constexpr std::string_view component_name() noexcept {
+    return Derived::component;
+  }
 
  protected:
   explicit limiter_base(Clock clock) : clock_{std::move(clock)} {}
