@@ -21,6 +21,7 @@
 #include <type_traits>
 #include <utility>
 
+#include "bulwark/asio/guard.hpp"
 #include "bulwark/asio/timeout.hpp"
 #include "bulwark/asio/timer.hpp"
 #include "bulwark/compose/hedge.hpp"
@@ -214,5 +215,15 @@ class hedge {
 
 hedge()->hedge<>;
 hedge(hedge_options)->hedge<>;
+
+/// An async hedge in an awaitable pipeline (asio/pipeline.hpp): the rest of the chain is each
+/// attempt.
+template <waitable_clock Clock>
+struct awaitable_policy<hedge<Clock>> {
+  template <class F>
+  static auto execute(hedge<Clock>& h, F f) {
+    return h.execute(std::move(f));
+  }
+};
 
 }  // namespace bulwark::async

@@ -15,6 +15,7 @@
 #include <type_traits>
 #include <utility>
 
+#include "bulwark/asio/guard.hpp"
 #include "bulwark/asio/timer.hpp"
 #include "bulwark/core/clock.hpp"
 #include "bulwark/detail/raise.hpp"
@@ -215,5 +216,15 @@ requires detail::attempt_returns_awaitable<F> asio::awaitable<detail::attempt_va
     const bulwark::retry<Clock>& executor, F f) {
   return async::retry(executor.policy(), executor.clock(), std::move(f));
 }
+
+/// A retry executor in an awaitable pipeline (asio/pipeline.hpp) or async::execute(retry, f):
+/// the rest of the chain is its attempt, retried with the executor's policy and clock.
+template <waitable_clock Clock>
+struct awaitable_policy<bulwark::retry<Clock>> {
+  template <class F>
+  static auto execute(const bulwark::retry<Clock>& r, F f) {
+    return async::retry(r.policy(), r.clock(), std::move(f));
+  }
+};
 
 }  // namespace bulwark::async

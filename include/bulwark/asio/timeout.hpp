@@ -14,6 +14,7 @@
 #include <type_traits>
 #include <utility>
 
+#include "bulwark/asio/guard.hpp"
 #include "bulwark/asio/timer.hpp"
 #include "bulwark/compose/timeout.hpp"
 #include "bulwark/core/clock.hpp"
@@ -88,12 +89,15 @@ requires detail::returns_awaitable<F> asio::awaitable<detail::returned_value_t<F
   }
 }
 
-/// The same with a bulwark::timeout's duration and clock: one timeout object (its options)
-/// serves sync and async callers.
-template <waitable_clock Clock, class F>
-requires detail::returns_awaitable<F> asio::awaitable<detail::returned_value_t<F>> execute(
-    const bulwark::timeout<Clock>& timeout, F f) {
-  return async::with_timeout(timeout.options().timeout, timeout.clock(), std::move(f));
-}
+/// A timeout in an awaitable pipeline (asio/pipeline.hpp) or async::execute(timeout, f): the
+/// rest of the chain is its call, with the timeout's duration and clock, so one timeout object
+/// (its options) serves sync and async callers.
+template <waitable_clock Clock>
+struct awaitable_policy<bulwark::timeout<Clock>> {
+  template <class F>
+  static auto execute(const bulwark::timeout<Clock>& t, F f) {
+    return async::with_timeout(t.options().timeout, t.clock(), std::move(f));
+  }
+};
 
 }  // namespace bulwark::async
