@@ -76,3 +76,18 @@ TEST_CASE("fixed_window under concurrent callers admits at most limit per window
   const auto windows = static_cast<std::uint64_t>((clock.now() - start) / 10ms) + 1;
   CHECK(admitted.load() <= 50 * windows);
 }
+
+TEST_CASE("fixed_window acquire_step says when to try again, then admits", "[fixed_window]") {
+  manual_clock clock(bulwark::time_point{24h});
+  fixed_window window({.limit = 1, .window = 1s}, clock);
+  using kind = bulwark::rate_limit_step::kind;
+  const auto now = clock.now();
+  CHECK(window.acquire_step(1, now, now + 2s).what == kind::admitted);
+  const auto step = window.acquire_step(1, now, now + 2s);
+  CHECK(step.what == kind::retry);
+  CHECK(step.wait == 1s);
+  CHECK(window.acquire_step(1, now, now + 500ms).what == kind::refused);
+  const auto later = window.acquire_step(1, now + step.wait, now + 2s, true);
+  CHECK(later.what == kind::admitted);
+  CHECK(window.metrics() == bulwark::rate_limit_metrics{.admitted = 2, .rejected = 1, .waited = 1});
+}

@@ -234,3 +234,22 @@ TEST_CASE("gcra under concurrent callers never admits more than burst + rate x e
   const auto m = limiter.metrics();
   CHECK(m.admitted + m.rejected == 80'000);
 }
+
+TEST_CASE("gcra acquire_step reserves as try_acquire_for does, without sleeping", "[gcra]") {
+  bulwark::manual_clock clock;
+  bulwark::gcra limiter({.rate = bulwark::per_second(10), .burst = 1}, clock);
+  using kind = bulwark::rate_limit_step::kind;
+  const auto now = clock.now();
+  const auto first = limiter.acquire_step(1, now, now + 1s);
+  CHECK(first.what == kind::admitted);
+  const auto second = limiter.acquire_step(1, now, now + 1s);
+  CHECK(second.what == kind::reserved);
+  CHECK(second.wait == 100ms);
+  // 200 ms away, past a 150 ms deadline: refused, with the retry-after hint.
+  const auto third = limiter.acquire_step(1, now, now + 150ms);
+  CHECK(third.what == kind::refused);
+  CHECK(third.wait == 200ms);
+  CHECK(clock.now() == now);  // nothing slept
+  CHECK(limiter.metrics() ==
+        bulwark::rate_limit_metrics{.admitted = 2, .rejected = 1, .waited = 1});
+}

@@ -220,15 +220,17 @@ void run_due(asio::io_context& io, const C& clock) {
   detail::poll(io);
 }
 
-/// Moves `clock` forward by `d` the way real time would pass: it stops at each queued deadline
-/// up to now + d in order, sets the clock to it, completes the waits due then and runs the
-/// ready handlers (io.poll()), so each waiter resumes reading its own deadline and can queue
-/// further waits that fall within the step; then it sets the clock to now + d and polls once
-/// more. A zero `d` is run_due(). Other threads running `io` may run the completions too.
+/// Moves `clock` forward by `d` the way real time would pass. It first runs the ready
+/// handlers (coroutines spawned but not started yet queue their waits), then stops at each
+/// queued deadline up to now + d in order: sets the clock to it, completes the waits due then
+/// and runs the ready handlers (io.poll()), so each waiter resumes reading its own deadline and
+/// can queue further waits that fall within the step. Then it sets the clock to now + d and
+/// polls once more. Other threads running `io` may run the completions too.
 template <virtual_clock C>
 void advance(asio::io_context& io, C& clock, duration d) {
   auto& service = asio::use_service<detail::virtual_timer_service>(io);
   const time_point target = bulwark::detail::saturating_add(clock.now(), d);
+  detail::poll(io);  // coroutines spawned but not started yet queue their waits first
   for (;;) {
     const auto next = service.next_deadline(clock.time_id());
     if (!next || *next > target) break;
