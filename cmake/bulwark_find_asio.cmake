@@ -14,13 +14,10 @@ if(NOT TARGET asio::asio)
     endif()
     add_library(asio::asio INTERFACE IMPORTED)
     # ASIO_STANDALONE: never reach for Boost; ASIO_NO_DEPRECATED: the add-on uses the current
-    # interface only, and so should a program mixing it with asio. asio 1.22 looks for
-    # coroutines under clang only as <experimental/coroutine> (__cpp_coroutines), which clang
-    # 14 with libstdc++ lacks: C++20's <coroutine> is there, so say so.
+    # interface only, and so should a program mixing it with asio.
     set_target_properties(asio::asio PROPERTIES
       INTERFACE_INCLUDE_DIRECTORIES "${BULWARK_ASIO_INCLUDE_DIR}"
-      INTERFACE_COMPILE_DEFINITIONS
-        "ASIO_STANDALONE;ASIO_NO_DEPRECATED;$<$<CXX_COMPILER_ID:Clang>:ASIO_HAS_CO_AWAIT=1;ASIO_HAS_STD_COROUTINE=1>"
+      INTERFACE_COMPILE_DEFINITIONS "ASIO_STANDALONE;ASIO_NO_DEPRECATED"
       INTERFACE_LINK_LIBRARIES Threads::Threads)
   endif()
 endif()

@@ -24,7 +24,8 @@ namespace bulwark::async {
 ///   using ticket = ...;                       // what the call holds while inside
 ///   static constexpr bool accepts_now;        // whether enter uses the caller's clock reading
 ///   static bool enter(G&, const time_point* now, std::optional<ticket>&);
-///       // true: entered (ticket engaged); throws the guard's refusal; false: must wait
+///       // true: entered (ticket engaged); throws the guard's refusal; false: must wait.
+///       // `now`: the pipeline's shared reading, or null (the guard reads its own clock)
 ///   template <class Executor>
 ///   static asio::awaitable<void, Executor> wait(G&, std::optional<ticket>&);
 ///       // after enter returned false: waits, then the ticket is engaged, or throws
@@ -102,12 +103,15 @@ constexpr bool takes_previous_reading() {
   }
 }
 
-template <class Guards, class Tickets, std::size_t I>
+// Shared: a pipeline's run, whose guards take readings as the sync pipeline's layers do; a lone
+// guard reads its clock itself, as its sync execute does (a breaker without slow-call detection
+// reads none).
+template <bool Shared, class Guards, class Tickets, std::size_t I>
 bool enter_one(Guards& guards, Tickets& tickets,
                time_point (&readings)[std::tuple_size_v<Guards> + 1]) {
   auto& g = std::get<I>(guards);
   using traits = traits_of<decltype(g)>;
-  if constexpr (traits::accepts_now) {
+  if constexpr (Shared && traits::accepts_now) {
     if constexpr (takes_previous_reading<Guards, I>()) {
       readings[I] = readings[I - 1];
     } else {
@@ -149,7 +153,7 @@ void leave_all(Guards&, Tickets& tickets, const T* result, const std::exception_
 /// decide at once is a plain call, only one that must wait is awaited), awaits inner(), then
 /// leaves them innermost first with its result or exception, as nested sync executes do: a
 /// refusal by an inner guard reaches the outer ones as the exception it is.
-template <class Guards, class Inner, std::size_t... Is>
+template <bool Shared = true, class Guards, class Inner, std::size_t... Is>
 auto run_guards(Guards guards, Inner inner, std::index_sequence<Is...> order)
     -> asio::awaitable<value_t<Inner>, typename awaitable_parts<awaited_t<Inner>>::executor> {
   using T = value_t<Inner>;
@@ -159,7 +163,7 @@ auto run_guards(Guards guards, Inner inner, std::index_sequence<Is...> order)
   std::exception_ptr error;
   std::optional<std::conditional_t<std::is_void_v<T>, char, T>> result;
   try {
-    ((enter_one<Guards, decltype(tickets), Is>(guards, tickets, readings)
+    ((enter_one<Shared, Guards, decltype(tickets), Is>(guards, tickets, readings)
           ? void()
           : co_await wait_one<Guards, decltype(tickets), Executor, Is>(guards, tickets)),
      ...);
@@ -190,7 +194,7 @@ auto run_guards(Guards guards, Inner inner, std::index_sequence<Is...> order)
 /// leaky bucket's queue) are timers, never a blocked thread.
 template <guard G, detail::awaitable_function F>
 auto execute(G& g, F f) {
-  return detail::run_guards(std::tuple<G&>(g), std::move(f), std::index_sequence_for<G>{});
+  return detail::run_guards<false>(std::tuple<G&>(g), std::move(f), std::index_sequence_for<G>{});
 }
 
 /// The same for a wrapping policy (awaitable_policy).

@@ -87,9 +87,10 @@ struct guard_traits<L> {
 
   static bool enter(L& l, const time_point* now, std::optional<ticket>& t) {
     if constexpr (accepts_now) {
-      if (!l.try_acquire(1, *now)) {
+      const time_point at = now != nullptr ? *now : l.clock().now();
+      if (!l.try_acquire(1, at)) {
         bulwark::detail::raise<rate_limited>(L::component_name(), "rate limit exceeded",
-                                             l.time_until_available(1, *now));
+                                             l.time_until_available(1, at));
       }
       t.emplace();
       return true;

@@ -109,8 +109,6 @@ struct virtual_wait final : virtual_timer_node {
   }
 
   struct cancel_handler {
-    // A constructor: slot.emplace(op) initialises with parentheses, which clang 14 does not
-    // accept for an aggregate.
     explicit cancel_handler(virtual_wait* o) noexcept : op(o) {}
     virtual_wait* op;
     void operator()(asio::cancellation_type type) const {

@@ -165,6 +165,7 @@ class bulkhead_wait final : public semaphore::wait_node, virtual_timer_node {
   }
 
   struct cancel_handler {
+    explicit cancel_handler(bulkhead_wait* s) noexcept : self(s) {}
     bulkhead_wait* self;
     void operator()(asio::cancellation_type type) const {
       if (type == asio::cancellation_type::none) return;
