@@ -187,15 +187,18 @@ class bulkhead_semaphore {
   };
 
   /// try_acquire_until's first half for a caller that waits elsewhere: a permit at once if a
-  /// slot is free and nobody waits; else `node` queued (node.queued) with `wait_deadline` the
-  /// time it should give up by (CoDel may make it earlier than `deadline`); else (queue full, or
-  /// `deadline` passed) an empty permit, counted as rejected. A queued node ends with exactly
-  /// one of: its on_grant (then adopt()), or withdraw() returning true.
+  /// slot is free and nobody waits; else `node` queued (`queued` set true) with `wait_deadline`
+  /// the time it should give up by (CoDel may make it earlier than `deadline`); else (queue
+  /// full, or `deadline` passed) an empty permit, counted as rejected. A queued node ends with
+  /// exactly one of: its on_grant (then adopt()), or withdraw() returning true. `queued` is
+  /// decided under the mutex: node.queued itself may change as soon as it is released.
   template <clock C>
   bulkhead_permit enqueue(const C& clock, time_point deadline, wait_node& node,
-                          time_point& wait_deadline) {
+                          time_point& wait_deadline, bool& queued) {
     const std::lock_guard lock{mutex_};
-    return admit_or_queue(clock, deadline, node, wait_deadline, nullptr);
+    bulkhead_permit p = admit_or_queue(clock, deadline, node, wait_deadline, nullptr);
+    queued = node.queued;
+    return p;
   }
 
   /// Takes a queued `node` out of the queue because its caller gave up (`why`: timed_out or

@@ -60,8 +60,9 @@ class bulkhead_wait final : public semaphore::wait_node, virtual_timer_node {
     // completion, which takes this mutex first) as soon as it is queued.
     std::unique_lock lock{self->mutex_};
     time_point wait_deadline{};
-    bulkhead_permit permit = s.enqueue(clock, deadline, *self, wait_deadline);
-    if (!self->queued) {
+    bool queued = false;
+    bulkhead_permit permit = s.enqueue(clock, deadline, *self, wait_deadline, queued);
+    if (!queued) {
       self->refs_.store(1, std::memory_order_relaxed);  // no timer
       lock.unlock();
       self->deliver({}, std::move(permit));
