@@ -15,13 +15,15 @@
 // each waiter also has a steady_timer), beside 100,000 coroutines awaiting a plain
 // steady_timer. Counters: bytes/waiter and allocs/waiter (operator new, net of frees, while
 // they wait), and rss_bytes/waiter from /proc/self/statm.
+#include <benchmark/benchmark.h>
+#include <unistd.h>
+
 #include <asio/co_spawn.hpp>
 #include <asio/detached.hpp>
 #include <asio/io_context.hpp>
 #include <asio/steady_timer.hpp>
 #include <asio/use_awaitable.hpp>
 #include <atomic>
-#include <benchmark/benchmark.h>
 #include <bulwark/asio.hpp>
 #include <bulwark/bulkhead/bulkhead.hpp>
 #include <bulwark/circuit_breaker/circuit_breaker.hpp>
@@ -34,7 +36,6 @@
 #include <cstdlib>
 #include <new>
 #include <optional>
-#include <unistd.h>
 
 namespace {
 std::atomic<std::uint64_t> allocations{0};
@@ -62,18 +63,32 @@ void counted_free(void* q) noexcept {
 }
 }  // namespace
 
-void* operator new(std::size_t n) { return counted_alloc(n); }
-void* operator new[](std::size_t n) { return counted_alloc(n); }
-void operator delete(void* p) noexcept { counted_free(p); }
-void operator delete[](void* p) noexcept { counted_free(p); }
-void operator delete(void* p, std::size_t) noexcept { counted_free(p); }
-void operator delete[](void* p, std::size_t) noexcept { counted_free(p); }
+void* operator new(std::size_t n) {
+  return counted_alloc(n);
+}
+void* operator new[](std::size_t n) {
+  return counted_alloc(n);
+}
+void operator delete(void* p) noexcept {
+  counted_free(p);
+}
+void operator delete[](void* p) noexcept {
+  counted_free(p);
+}
+void operator delete(void* p, std::size_t) noexcept {
+  counted_free(p);
+}
+void operator delete[](void* p, std::size_t) noexcept {
+  counted_free(p);
+}
 
 namespace {
 
 using namespace std::chrono_literals;
 
-asio::awaitable<int> work(int x) { co_return x + 1; }
+asio::awaitable<int> work(int x) {
+  co_return x + 1;
+}
 
 struct guards {
   bulwark::circuit_breaker<> breaker{};
@@ -89,8 +104,7 @@ void run_calls(benchmark::State& state, Body body) {
   const std::uint64_t before = allocations.load();
   io.run();
   const auto n = static_cast<double>(allocations.load() - before);
-  state.counters["allocs/call"] =
-      benchmark::Counter(n / static_cast<double>(state.iterations()));
+  state.counters["allocs/call"] = benchmark::Counter(n / static_cast<double>(state.iterations()));
 }
 
 void call_bare(benchmark::State& state) {
@@ -117,13 +131,16 @@ void call_guarded(benchmark::State& state, Pick pick) {
   });
 }
 void call_breaker(benchmark::State& state) {
-  call_guarded(state, [](guards& g) -> auto& { return g.breaker; });
+  call_guarded(
+      state, [](guards & g) -> auto& { return g.breaker; });
 }
 void call_limiter(benchmark::State& state) {
-  call_guarded(state, [](guards& g) -> auto& { return g.limiter; });
+  call_guarded(
+      state, [](guards & g) -> auto& { return g.limiter; });
 }
 void call_bulkhead(benchmark::State& state) {
-  call_guarded(state, [](guards& g) -> auto& { return g.bulkhead; });
+  call_guarded(
+      state, [](guards & g) -> auto& { return g.bulkhead; });
 }
 BENCHMARK(call_breaker)->Name("call/breaker");
 BENCHMARK(call_limiter)->Name("call/gcra");
@@ -177,7 +194,8 @@ void measure_waiters(benchmark::State& state, Spawn spawn, Release release) {
     const std::int64_t rss0 = rss_bytes();
     const std::uint64_t allocs0 = allocations.load();
     const std::int64_t bytes0 = allocated_bytes.load();
-    for (int i = 0; i < waiters; ++i) spawn(io);
+    for (int i = 0; i < waiters; ++i)
+      spawn(io);
     io.poll();
     const auto per = [](double v) { return v / waiters; };
     state.counters["bytes/waiter"] = per(static_cast<double>(allocated_bytes.load() - bytes0));
@@ -207,7 +225,10 @@ void queue_bulkhead(benchmark::State& state) {
         held.reset();  // 100,000 hand-overs, one after another
       });
 }
-BENCHMARK(queue_bulkhead)->Name("queue/bulkhead_100k")->Iterations(1)->Unit(benchmark::kMillisecond);
+BENCHMARK(queue_bulkhead)
+    ->Name("queue/bulkhead_100k")
+    ->Iterations(1)
+    ->Unit(benchmark::kMillisecond);
 
 void queue_timer(benchmark::State& state) {
   measure_waiters(
@@ -226,6 +247,9 @@ void queue_timer(benchmark::State& state) {
       },
       [](asio::io_context& io) { io.stop(); });  // the context's destructor frees them
 }
-BENCHMARK(queue_timer)->Name("queue/steady_timer_100k")->Iterations(1)->Unit(benchmark::kMillisecond);
+BENCHMARK(queue_timer)
+    ->Name("queue/steady_timer_100k")
+    ->Iterations(1)
+    ->Unit(benchmark::kMillisecond);
 
 }  // namespace

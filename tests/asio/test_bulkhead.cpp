@@ -67,9 +67,9 @@ void poll(asio::io_context& io) {
 
 TEST_CASE("bulkhead: async waiters are served first come first served, one slot at a time",
           "[asio]") {
-  asio::io_context io;
   manual_clock clock;
   bulwark::bulkhead b({.max_concurrent = 1, .max_waiting = 10}, clock);
+  asio::io_context io;  // destroyed first: it may hold waits on b
   auto held = b.try_acquire();
   waiter w[3];
   for (auto& x : w)
@@ -92,9 +92,9 @@ TEST_CASE("bulkhead: async waiters are served first come first served, one slot 
 }
 
 TEST_CASE("bulkhead: one queue for blocked threads and coroutines, in arrival order", "[asio]") {
-  asio::io_context io;
   bulwark::bulkhead b({.max_concurrent = 1, .max_waiting = 10});  // steady_clock
   auto held = b.try_acquire();
+  asio::io_context io;  // destroyed first: it may hold waits on b
   waiter first;
   spawn_wait(io, b, 1h, first);
   poll(io);
@@ -122,9 +122,9 @@ TEST_CASE("bulkhead: one queue for blocked threads and coroutines, in arrival or
 
 TEST_CASE("bulkhead: an async wait times out in virtual time and execute throws bulkhead_full",
           "[asio]") {
-  asio::io_context io;
   manual_clock clock;
   bulwark::bulkhead b({.max_concurrent = 1, .max_waiting = 10, .max_wait = 50ms}, clock);
+  asio::io_context io;  // destroyed first: it may hold waits on b
   auto held = b.try_acquire();
   bool refused = false;
   asio::co_spawn(
@@ -150,9 +150,9 @@ TEST_CASE("bulkhead: an async wait times out in virtual time and execute throws 
 
 TEST_CASE("bulkhead: execute without max_wait refuses at once, and the queue is bounded",
           "[asio]") {
-  asio::io_context io;
   manual_clock clock;
   bulwark::bulkhead b({.max_concurrent = 1, .max_waiting = 1}, clock);
+  asio::io_context io;  // destroyed first: it may hold waits on b
   auto held = b.try_acquire();
   bool refused = false;
   asio::co_spawn(
@@ -180,9 +180,9 @@ TEST_CASE("bulkhead: execute without max_wait refuses at once, and the queue is 
 
 TEST_CASE("bulkhead: a cancelled waiter leaves the queue, uncounted, and the next one is served",
           "[asio]") {
-  asio::io_context io;
   manual_clock clock;
   bulwark::bulkhead b({.max_concurrent = 1, .max_waiting = 10}, clock);
+  asio::io_context io;  // destroyed first: it may hold waits on b
   auto held = b.try_acquire();
   asio::cancellation_signal signal;
   waiter cancelled;
@@ -208,9 +208,9 @@ TEST_CASE("bulkhead: a cancelled waiter leaves the queue, uncounted, and the nex
 
 TEST_CASE("bulkhead: a slot handed over as the waiter is cancelled is the waiter's, then passed on",
           "[asio]") {
-  asio::io_context io;
   manual_clock clock;
   bulwark::bulkhead b({.max_concurrent = 1, .max_waiting = 10}, clock);
+  asio::io_context io;  // destroyed first: it may hold waits on b
   auto held = b.try_acquire();
   asio::cancellation_signal signal;
   waiter raced;
@@ -250,7 +250,6 @@ TEST_CASE("bulkhead: a slot handed to a wait whose context is destroyed goes to 
 }
 
 TEST_CASE("bulkhead: CoDel sheds an async waiter like a blocked one", "[asio]") {
-  asio::io_context io;
   manual_clock clock;
   bulwark::bulkhead b({.max_concurrent = 1,
                        .max_waiting = 10,
@@ -258,6 +257,7 @@ TEST_CASE("bulkhead: CoDel sheds an async waiter like a blocked one", "[asio]") 
                        .queue_target = 5ms,
                        .queue_interval = 100ms},
                       clock);
+  asio::io_context io;  // destroyed first: it may hold waits on b
   auto held = b.try_acquire();
   waiter w;
   spawn_wait(io, b, 1s, w);
@@ -277,8 +277,8 @@ TEST_CASE(
   constexpr int io_threads = 4;
   constexpr int sync_threads = 2;
   constexpr int sync_calls = 50;
-  asio::io_context io;
   bulwark::bulkhead b({.max_concurrent = 3, .max_waiting = 1000, .max_wait = 1h});
+  asio::io_context io;  // destroyed first: it may hold waits on b
   std::atomic<int> inside{0};
   std::atomic<int> most{0};
   std::atomic<int> finished{0};
@@ -342,4 +342,29 @@ TEST_CASE(
   CHECK(b.in_flight() == 0);
   CHECK(b.waiting() == 0);
   CHECK(b.metrics().rejected == 0);
+}
+
+TEST_CASE("bulkhead: a wait still queued when its context is destroyed leaves the queue",
+          "[asio]") {
+  manual_clock clock;
+  bulwark::bulkhead virtual_time({.max_concurrent = 1, .max_waiting = 10}, clock);
+  bulwark::bulkhead real_time({.max_concurrent = 1, .max_waiting = 10});
+  auto held_virtual = virtual_time.try_acquire();
+  auto held_real = real_time.try_acquire();
+  {
+    asio::io_context io;
+    waiter a;
+    waiter b;
+    spawn_wait(io, virtual_time, 1s, a);
+    spawn_wait(io, real_time, 1h, b);
+    poll(io);
+    CHECK(virtual_time.waiting() == 1);
+    CHECK(real_time.waiting() == 1);
+  }  // LSan: the waits are freed
+  CHECK(virtual_time.waiting() == 0);
+  CHECK(real_time.waiting() == 0);
+  held_virtual.release();
+  held_real.release();
+  CHECK(virtual_time.in_flight() == 0);
+  CHECK(real_time.in_flight() == 0);
 }

@@ -146,8 +146,9 @@ class bulkhead_wait final : public semaphore::wait_node, virtual_timer_node {
     explicit timer_handler(bulkhead_wait* s) noexcept : self(s) {}
     timer_handler(timer_handler&& other) noexcept : self(std::exchange(other.self, nullptr)) {}
     timer_handler& operator=(timer_handler&&) = delete;
+    // Destroyed unrun: the context is shutting down with the wait still pending.
     ~timer_handler() {
-      if (self != nullptr) self->drop();
+      if (self != nullptr) self->abandon();
     }
     void operator()(std::error_code ec) {
       auto* s = std::exchange(self, nullptr);
@@ -162,7 +163,16 @@ class bulkhead_wait final : public semaphore::wait_node, virtual_timer_node {
     self->drop();
   }
   static void timer_destroyed(virtual_timer_node* node) noexcept {
-    static_cast<bulkhead_wait*>(node)->drop();
+    static_cast<bulkhead_wait*>(node)->abandon();
+  }
+
+  // The context is shutting down and took the timer with it. A wait still queued leaves the
+  // queue (no release may hand a slot to it afterwards) and, since no completion will ever be
+  // posted, drops the outcome's reference too; a wait granted meanwhile has its completion
+  // queued, which the context destroys, releasing the slot.
+  void abandon() noexcept {
+    if (semaphore_->withdraw(*this, semaphore::refusal::none)) drop();
+    drop();
   }
 
   struct cancel_handler {
