@@ -4,8 +4,13 @@
 // time under test. Needs asio: link the CMake target bulwark::asio. See docs/async.md.
 
 #include "bulwark/asio/bulkhead.hpp"
+#include "bulwark/asio/cache.hpp"
 #include "bulwark/asio/circuit_breaker.hpp"
 #include "bulwark/asio/guard.hpp"
+#include "bulwark/asio/hedge.hpp"
+#include "bulwark/asio/idempotency.hpp"
 #include "bulwark/asio/pipeline.hpp"
 #include "bulwark/asio/rate_limit.hpp"
+#include "bulwark/asio/retry.hpp"
+#include "bulwark/asio/timeout.hpp"
 #include "bulwark/asio/timer.hpp"

@@ -193,6 +193,38 @@ TEST_CASE("a pipeline without a token source refuses a stop-token callable at co
       pipeline_accepts<bulwark::pipeline<bulwark::timeout<>, recorder&>, decltype(takes_token)>);
 }
 
+TEST_CASE("a pipeline nested in another passes the stop token of a policy inside it", "[compose]") {
+  std::vector<std::string> log;
+  recorder outer{"outer", &log};
+  recorder inner{"inner", &log};
+  token_source source{.stop_before_call = true, .log = &log};
+  bulwark::pipeline guarded(source, inner);
+  STATIC_REQUIRE(decltype(guarded)::offers_stop_token);
+  STATIC_REQUIRE_FALSE(bulwark::pipeline<recorder&>::offers_stop_token);
+
+  bulwark::pipeline p(outer, guarded);
+  CHECK(p.execute([](std::stop_token stop, int x) { return stop.stop_requested() ? -x : x; }, 3) ==
+        -3);
+  CHECK(log == std::vector<std::string>{"outer>", "token", "inner>", "<inner", "<outer"});
+  CHECK(p.execute([] { return 2; }) == 2);
+
+  // A timeout two pipelines deep: its token reaches f, and stops at the deadline.
+  bulwark::manual_clock clock;
+  bulwark::retry retry({.max_attempts = 1}, clock);
+  bulwark::circuit_breaker breaker({.minimum_calls = 100}, clock);
+  bulwark::pipeline attempt(breaker, bulwark::timeout({.timeout = 50ms}, clock));
+  bulwark::pipeline protect(retry, attempt);
+  CHECK(protect.execute([](std::stop_token stop) { return stop.stop_possible() ? 1 : 0; }) == 1);
+  CHECK_THROWS_AS(protect.execute([&](std::stop_token stop) {
+    while (!stop.stop_requested()) {
+      clock.advance(10ms);
+      std::this_thread::yield();
+    }
+    return 0;
+  }),
+                  bulwark::retries_exhausted);
+}
+
 // docs/compose.md's example: a timeout innermost, the stop token passed through retry and
 // breaker to the call, which stops cooperatively at the deadline.
 TEST_CASE("retry, breaker and an innermost timeout pass the timeout's stop token to the call",

@@ -122,8 +122,10 @@ struct virtual_wait final : virtual_timer_node {
 
 struct initiate_virtual_wait {
   template <class Handler, class Executor, class C>
+  // The clock by value: the arguments live in the initiating coroutine's frame, which the
+  // handler owns, and the clock is read again after the handler has moved into the queue.
   void operator()(Handler&& handler, const Executor& io_executor, time_point deadline,
-                  const C& clock) const {
+                  C clock) const {
     const void* clock_id = clock.time_id();
     using handler_type = std::decay_t<Handler>;
     auto executor = asio::prefer(asio::get_associated_executor(handler, io_executor),

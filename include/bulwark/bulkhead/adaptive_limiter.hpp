@@ -161,7 +161,7 @@ class adaptive_limiter {
   friend permit;
 
   // Once per admitted call; no sample (nullptr) when the permit was ignored.
-  void release(detail::no_slot, const detail::adaptive_sample* s) {
+  void release(detail::no_partition, const detail::adaptive_sample* s) {
     if (s == nullptr) {
       ignored_.add();
       inflight_.fetch_sub(1, std::memory_order_relaxed);

@@ -16,6 +16,7 @@
 #include "bulwark/cache/cache_options.hpp"
 #include "bulwark/cache/detail/deadlines.hpp"
 #include "bulwark/cache/detail/epoch.hpp"
+#include "bulwark/cache/detail/load_steps.hpp"
 #include "bulwark/cache/detail/removals.hpp"
 #include "bulwark/cache/detail/shard.hpp"
 #include "bulwark/cache/detail/single_flight.hpp"
@@ -288,6 +289,8 @@ class cache {
   }
 
  private:
+  template <class>
+  friend struct detail::load_steps;  // get_or_load's steps for the asio add-on
   using flights_type = detail::flight_table<Key, Value, Hasher, KeyEqual>;
   using stripes_type = detail::cache_stripes<shard_type, flights_type>;
   using stripe = typename stripes_type::stripe;

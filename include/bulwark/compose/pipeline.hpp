@@ -71,8 +71,9 @@ constexpr std::size_t innermost_stop_token_source() {
 /// the innermost policy that offers one (a `timeout`, a `hedge`, or any policy declaring
 /// `static constexpr bool offers_stop_token = true;`): the policies inside it pass
 /// it through, so `pipeline(retry, breaker, timeout({...})).execute([](std::stop_token) {...})`
-/// cancels cooperatively as `timeout` alone does. A pipeline with no such policy does not
-/// accept such a callable (a compile error, not a token that never fires).
+/// cancels cooperatively as `timeout` alone does. A pipeline holding such a policy offers the
+/// token itself, so a pipeline nested in another passes it on too. A pipeline with no such
+/// policy does not accept such a callable (a compile error, not a token that never fires).
 ///
 /// One clock read per call: a policy that accepts a clock reading (see detail::accepts_now:
 /// circuit_breaker, and the rate limiters that do not queue) is run with
@@ -93,6 +94,10 @@ class pipeline {
       detail::innermost_stop_token_source<Policies...>();
 
  public:
+  /// Whether a callable taking a std::stop_token first gets one: when a policy inside does, so
+  /// that an enclosing pipeline passes its callable's token through this one.
+  static constexpr bool offers_stop_token = stop_token_source < sizeof...(Policies);
+
   /// Holds each policy: an lvalue by reference, an rvalue moved in.
   explicit(sizeof...(Policies) == 1) constexpr pipeline(Policies&&... policies)
       : policies_{std::forward<Policies>(policies)...} {}

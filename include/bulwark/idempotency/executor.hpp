@@ -37,6 +37,9 @@ namespace bulwark {
 
 namespace detail {
 
+template <class Executor>
+struct idempotency_steps;  // defined by the asio add-on (asio/idempotency.hpp)
+
 // Slots for per-thread counters, process-wide: a thread takes the first free one on its first
 // count and gives it back when it exits, so at most `thread_slots` live threads own one each;
 // more threads than that share an overflow counter. Handing a slot from an exited thread to a
@@ -188,41 +191,12 @@ class idempotency_executor {
                                                   Args&&... args) {
     if (!valid_key(id)) detail::raise<invalid_idempotency_key>(key_message(id));
     const std::uint64_t fingerprint = hash64(canonical_request);
-    std::optional<time_point> wait_until;
-    duration pause = options_.poll_interval;
+    waiting state{.pause = options_.poll_interval};
     for (;;) {
-      begin_outcome<value_type> begun = detail::begin_on(store_, id, fingerprint, options_.lease);
-      if (auto* lease = std::get_if<idempotency_lease>(&begun)) {
-        return run(*lease, std::forward<F>(f), std::forward<Args>(args)...);
-      }
-      if (auto* stored = std::get_if<stored_result<value_type>>(&begun)) {
-        return replay(std::move(*stored));
-      }
-      if (auto* status = std::get_if<begin_status>(&begun)) {
-        if (*status == begin_status::mismatch) {
-          mismatches_.add();
-          detail::raise<key_reused>("idempotency", "key reused with a different request");
-        }
-        store_full_.add();
-        detail::raise<idempotency_store_full>("idempotency", "store full of in-progress records");
-      }
-      const time_point holder_deadline = std::get<in_progress_until>(begun).deadline;
-      const time_point now = clock_.now();
-      if (options_.on_in_progress == in_progress_policy::wait && !wait_until) {
-        waits_.add();
-        wait_until = detail::deadline_after(now, options_.wait_timeout);
-      }
-      if (!wait_until || !(now < *wait_until)) {
-        in_progress_.add();
-        detail::raise<request_in_progress>("idempotency", "a request with this key is in progress");
-      }
-      // Poll again after `pause`, sooner if the wait ends or the holder's lease expires first
-      // (then this call takes the key over). Positive, since now < *wait_until.
-      duration sleep = std::min(pause, *wait_until - now);
-      if (holder_deadline > now)
-        sleep = std::min(sleep, detail::saturating_sub(holder_deadline, now));
-      clock_.sleep_for(sleep);
-      pause = std::min(detail::saturating_mul(pause, 2), options_.max_poll_interval);
+      turn next = next_turn(id, fingerprint, state);
+      if (next.lease) return run(*next.lease, std::forward<F>(f), std::forward<Args>(args)...);
+      if (next.stored) return replay(std::move(*next.stored));
+      clock_.sleep_for(next.wait);
     }
   }
 
@@ -280,6 +254,54 @@ class idempotency_executor {
 
  private:
   friend permit;
+  template <class>
+  friend struct detail::idempotency_steps;  // the asio add-on's awaitable execute
+
+  // A call's wait for a key in progress: until when, and the next pause.
+  struct waiting {
+    std::optional<time_point> until{};
+    duration pause{};
+  };
+  // One turn of execute's loop: the lease to run under, or the stored outcome to replay, or
+  // the pause before the next turn; raises the refusals (and request_in_progress once the
+  // wait, if any, is over).
+  struct turn {
+    std::optional<idempotency_lease> lease{};
+    std::optional<stored_result<value_type>> stored{};
+    duration wait{};
+  };
+  turn next_turn(idempotency_key id, std::uint64_t fingerprint, waiting& state) {
+    begin_outcome<value_type> begun = detail::begin_on(store_, id, fingerprint, options_.lease);
+    if (auto* lease = std::get_if<idempotency_lease>(&begun)) return {.lease = std::move(*lease)};
+    if (auto* stored = std::get_if<stored_result<value_type>>(&begun)) {
+      return {.stored = std::move(*stored)};
+    }
+    if (auto* status = std::get_if<begin_status>(&begun)) {
+      if (*status == begin_status::mismatch) {
+        mismatches_.add();
+        detail::raise<key_reused>("idempotency", "key reused with a different request");
+      }
+      store_full_.add();
+      detail::raise<idempotency_store_full>("idempotency", "store full of in-progress records");
+    }
+    const time_point holder_deadline = std::get<in_progress_until>(begun).deadline;
+    const time_point now = clock_.now();
+    if (options_.on_in_progress == in_progress_policy::wait && !state.until) {
+      waits_.add();
+      state.until = detail::deadline_after(now, options_.wait_timeout);
+    }
+    if (!state.until || !(now < *state.until)) {
+      in_progress_.add();
+      detail::raise<request_in_progress>("idempotency", "a request with this key is in progress");
+    }
+    // Poll again after `pause`, sooner if the wait ends or the holder's lease expires first
+    // (then this call takes the key over). Positive, since now < *state.until.
+    duration sleep = std::min(state.pause, *state.until - now);
+    if (holder_deadline > now)
+      sleep = std::min(sleep, detail::saturating_sub(holder_deadline, now));
+    state.pause = std::min(detail::saturating_mul(state.pause, 2), options_.max_poll_interval);
+    return {.wait = sleep};
+  }
 
   bool valid_key(idempotency_key id) noexcept {
     if (!id.key.empty() && id.key.size() <= options_.max_key_length) return true;

@@ -18,16 +18,16 @@ struct adaptive_sample {
 };
 
 /// The slot of a limiter without partitions: nothing (no_unique_address makes it free).
-struct no_slot {};
+struct no_partition {};
 
-/// The right to one call of `Owner`, in `Slot` (a partition index, or no_slot); reports its
+/// The right to one call of `Owner`, in `Slot` (a partition index, or no_partition); reports its
 /// outcome once: success() / success(latency), dropped() / dropped(latency), or ignore(), which
 /// the destructor does for a permit never reported. Move-only; an empty permit is false.
 ///
 /// Owner befriends this class and provides `clock_` and `release(Slot, const adaptive_sample*)`,
 /// called exactly once per admitted call, with nullptr when the permit is ignored (no sample:
 /// then release must not throw, as ignore() and the destructor are noexcept).
-template <class Owner, class Slot = no_slot>
+template <class Owner, class Slot = no_partition>
 class [[nodiscard]] adaptive_permit {
  public:
   adaptive_permit() noexcept = default;

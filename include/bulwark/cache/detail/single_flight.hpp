@@ -17,6 +17,7 @@
 #include <thread>
 #include <unordered_map>
 #include <utility>
+#include <vector>
 
 #include "bulwark/detail/raise.hpp"
 
@@ -33,6 +34,32 @@ class flight_table {
     std::shared_future<Value> result = promise.get_future().share();
     std::thread::id owner = std::this_thread::get_id();
     bool cancelled = false;  // under the shard's lock
+
+    /// For a waiter that does not block (the asio add-on's): runs `wake` once the result is
+    /// set, on the thread that sets it, and returns true; returns false without keeping it if
+    /// the result is already set (read it now).
+    bool on_settled(std::function<void()> wake) {
+      const std::lock_guard lock{waiters_mutex};
+      if (settled) return false;
+      waiters.push_back(std::move(wake));
+      return true;
+    }
+    /// Called once, right after the promise is set: wakes the waiters registered so far.
+    void settle() {
+      std::vector<std::function<void()>> woken;
+      {
+        const std::lock_guard lock{waiters_mutex};
+        settled = true;
+        woken.swap(waiters);
+      }
+      for (auto& wake : woken)
+        wake();
+    }
+
+   private:
+    std::mutex waiters_mutex;
+    bool settled = false;  // under waiters_mutex
+    std::vector<std::function<void()>> waiters;
   };
   using handle = std::shared_ptr<flight>;
 
@@ -65,6 +92,7 @@ class flight_table {
       Value value = std::invoke(load);
       store(value, mine);
       mine->promise.set_value(value);
+      mine->settle();
       return value;
     }
     BULWARK_CATCH_ALL {
@@ -73,6 +101,7 @@ class flight_table {
       lock.unlock();
       failed();
       mine->promise.set_exception(std::current_exception());
+      mine->settle();
       BULWARK_RETHROW;
     }
   }
