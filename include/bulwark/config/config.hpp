@@ -80,7 +80,7 @@ inline std::string pointer(const std::string& parent, std::string_view key) {
 template <class Options>
 void validate_any(const Options& o) {
   if constexpr (std::is_same_v<Options, cache_options>) {
-    validate(o, false);  // a registry's caches count entries
+    validate(o, false, true);  // a registry's caches count entries, seedable hash
   } else {
     validate(o);
   }

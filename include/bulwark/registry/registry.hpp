@@ -315,7 +315,9 @@ class registry {
   template <class Options>
   static void check(const Options& o) {
     if constexpr (std::is_same_v<Options, cache_options>) {
-      detail::validate(o, false);  // the registry's caches count entries: no weigher
+      // The registry's caches count entries (no weigher) and hash with the seedable
+      // flood_resistant_hash.
+      detail::validate(o, false, true);
     } else {
       detail::validate(o);
     }
