@@ -188,8 +188,10 @@ class adaptive_limiter {
     const std::lock_guard lock{mutex_};
     algorithm_.on_sample(s->latency, s->inflight, s->dropped);
     const auto next = static_cast<std::uint32_t>(algorithm_.limit());
-    // Relaxed: readers take the limit as advice (see try_acquire); the mutex orders writers.
-    const std::uint32_t was = limit_.exchange(next, std::memory_order_relaxed);
+    // Relaxed: readers take the limit as advice (see try_acquire); the mutex orders writers,
+    // so a load and a store (no read-modify-write) give the previous limit.
+    const std::uint32_t was = limit_.load(std::memory_order_relaxed);
+    limit_.store(next, std::memory_order_relaxed);
     if (listener_ && was != next) listener_(limit_change{was, next});
   }
 
