@@ -249,6 +249,53 @@ TEST_CASE("updates keep the state of endpoints that stay", "[balancing]") {
   CHECK(lb.pick(rng).id() == "c");
 }
 
+TEST_CASE("set_weight keeps requests in flight, ejection and the latency estimate", "[balancing]") {
+  // Peak EWMA: each endpoint gets a 40ms sample (an unsampled one costs 0, so the two first
+  // picks differ); one request is then held, so the other costs 40 x 1 < 40 x 2 and takes
+  // the five failures that eject it.
+  bulwark::manual_clock clock;
+  bulwark::load_balancer<bulwark::p2c_peak_ewma, bulwark::manual_clock> lb(
+      weighted({{"a", 1}, {"b", 1}}),
+      {.outlier = bulwark::outlier_options{.max_ejection_percent = 50}}, {}, clock);
+  bulwark::fast_rng rng{3};
+  lb.pick(rng).success(40ms);
+  lb.pick(rng).success(40ms);
+  auto held = lb.pick(rng);
+  const std::string kept = held.id();
+  const std::string out = kept == "a" ? "b" : "a";
+  for (int i = 0; i < 5; ++i) {
+    auto h = lb.pick(rng);
+    REQUIRE(h.id() == out);
+    h.failure(40ms);
+  }
+  const auto state_of = [&](const std::string& id) -> const bulwark::endpoint_state* {
+    for (const auto* s : lb.snapshot()->members())
+      if (s->description().id == id) return s;
+    return nullptr;
+  };
+  const auto* k = state_of(kept);
+  const auto* o = state_of(out);
+  REQUIRE(o->ejected.load());
+  const double estimate = k->latency_estimate(clock.now(), 10s);
+  CHECK(estimate > 0);
+  CHECK(lb.set_weight(kept, 4));
+  CHECK(lb.set_weight(out, 7));
+  CHECK(state_of(kept) == k);  // the same states, not new ones
+  CHECK(state_of(out) == o);
+  CHECK(k->outstanding() == 1);
+  CHECK(k->weight() == 4);
+  CHECK(k->description().weight == 1);  // the description it joined with
+  CHECK(k->latency_estimate(clock.now(), 10s) == estimate);
+  CHECK(o->ejected.load());
+  CHECK(lb.ejection_multiplier(out) == 1);
+  CHECK(o->failures.load() == 5);
+  const auto set = lb.snapshot();
+  REQUIRE(set->routable().size() == 1);  // the ejected one is still out
+  CHECK(set->weights()[0] == 4);
+  held.success(1ms);
+  CHECK(k->outstanding() == 0);
+}
+
 TEST_CASE("execute reports success and failure and throws when empty", "[balancing]") {
   bulwark::load_balancer<bulwark::round_robin> lb(weighted({{"a", 1}}));
   CHECK(lb.execute([](const bulwark::endpoint& e) { return e.id + "!"; }) == "a!");

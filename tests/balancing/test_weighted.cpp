@@ -103,6 +103,28 @@ TEST_CASE("smooth WRR keeps current weights of endpoints that stay across update
   CHECK(picks(lb, 3) == "aac");
 }
 
+// nginx keeps a peer's current_weight when its weight changes (the upstream API's PATCH on a
+// server). From {a 1, b 1} after "aba" the values are (-1, 1); a goes to 3:
+//   4: (2, 2) total 4 -> a (first on ties), leaving (-2, 2)
+//   5: (1, 3)         -> b, leaving (1, -1)
+//   6: (4, 0)         -> a, leaving (0, 0)
+//   7: (3, 1)         -> a, leaving (-1, 1)
+// (Restarting both at 0 would give a a b a.) update() changing the weight alone keeps it too.
+TEST_CASE("smooth WRR keeps current weights across set_weight and a weight-only update",
+          "[balancing]") {
+  bulwark::load_balancer<bulwark::weighted_round_robin> lb({{.id = "a"}, {.id = "b"}});
+  CHECK(picks(lb, 3) == "aba");
+  CHECK(lb.set_weight("a", 3));
+  CHECK(picks(lb, 4) == "abaa");
+  // Back to {1, 1} through update(): values (-1, 1) carry over, giving b a b a.
+  lb.update({{.id = "a", .weight = 1}, {.id = "b", .weight = 1}});
+  CHECK(picks(lb, 4) == "baba");
+  CHECK_FALSE(lb.set_weight("z", 2));
+  CHECK_THROWS_WITH(lb.set_weight("a", 0),
+                    "bulwark::load_balancer: endpoint.weight must be >= 1 (got 0)");
+  CHECK(lb.snapshot()->weights()[0] == 1);
+}
+
 // static_stride_scheduler_test.cc: EmptyWeightsIsNullopt, OneZeroWeightIsNullopt,
 // AllZeroWeightsIsNullopt, OneWeightsIsNullopt.
 TEST_CASE("gRPC Make builds no scheduler for fewer than two or all-zero weights", "[balancing]") {

@@ -4,6 +4,7 @@
 #include <chrono>
 #include <cstdint>
 #include <thread>
+#include <variant>
 #include <vector>
 
 #include "catch.hpp"
@@ -238,4 +239,100 @@ TEST_CASE("threads sharing a ratio budget never spend more than was deposited", 
   CHECK(granted.load() <= 2000);
   CHECK(budget.available(t0) == Approx(2000 - granted.load()));
   CHECK(budget.available(t0) >= 0);
+}
+
+TEST_CASE("token budget reconfigure keeps the token count, clamped to a lower max", "[retry]") {
+  retry_budget budget({.max_tokens = 10, .token_ratio = 0.1});
+  CHECK(budget.try_spend(t0));  // 9
+  CHECK(budget.try_spend(t0));  // 8
+  // A higher maximum is not filled: the count stays 8, and the threshold becomes 10.
+  budget.reconfigure(bulwark::token_budget_options{.max_tokens = 20, .token_ratio = 1});
+  CHECK(budget.tokens() == 8);
+  CHECK_FALSE(budget.try_spend(t0));  // 7, not > 10
+  budget.record_success();            // + 1 (the new ratio)
+  CHECK(budget.tokens() == 8);
+  const auto now = std::get<bulwark::token_budget_options>(budget.options());
+  CHECK(now.max_tokens == 20);
+  CHECK(now.token_ratio == 1);
+  // A lower maximum clamps the count: 8 -> 4, threshold 2; 4 -> 3 retried, 3 -> 2 refused.
+  budget.reconfigure(bulwark::token_budget_options{.max_tokens = 4, .token_ratio = 0.5});
+  CHECK(budget.tokens() == 4);
+  budget.record_success();
+  CHECK(budget.tokens() == 4);
+  CHECK(budget.try_spend(t0));
+  CHECK_FALSE(budget.try_spend(t0));
+  CHECK(budget.metrics(t0).granted == 3);  // counters survive
+}
+
+TEST_CASE("ratio budget reconfigure keeps the window's balance", "[retry]") {
+  retry_budget budget({.retry_ratio = 0.5, .min_retries_per_second = 0, .window = 10s});
+  for (int i = 0; i < 4; ++i)
+    budget.record_request(t0);  // 4 * 0.5 = 2
+  CHECK(budget.try_spend(t0));
+  CHECK(budget.available(t0) == Approx(1));
+  // A reserve of 1/s over 10 s adds 10 at once; deposits now earn 0.25 each.
+  budget.reconfigure(bulwark::ratio_budget_options{
+      .retry_ratio = 0.25, .min_retries_per_second = 1, .window = 10s});
+  CHECK(budget.available(t0) == Approx(11));
+  budget.record_request(t0);
+  CHECK(budget.available(t0) == Approx(11.25));
+  CHECK(std::get<bulwark::ratio_budget_options>(budget.options()).retry_ratio == 0.25);
+}
+
+TEST_CASE("retry budget reconfigure refuses bad options with the constructor's message",
+          "[retry]") {
+  retry_budget tokens({.max_tokens = 10, .token_ratio = 0.1});
+  (void)tokens.try_spend(t0);
+  CHECK_THROWS_WITH(tokens.reconfigure(bulwark::token_budget_options{.max_tokens = 0}),
+                    "bulwark::retry_budget: max_tokens must be in (0, 1000] (got 0)");
+  CHECK_THROWS_WITH(tokens.check_reconfigure(bulwark::token_budget_options{.token_ratio = 1.5}),
+                    "bulwark::retry_budget: token_ratio must be in (0, 1] (got 1.5)");
+  CHECK_THROWS_WITH(tokens.reconfigure(bulwark::ratio_budget_options{}),
+                    "bulwark::retry_budget: option 'style' cannot change on reconfigure (was "
+                    "\"token\", got \"ratio\")");
+  CHECK(tokens.tokens() == 9);
+  CHECK(std::get<bulwark::token_budget_options>(tokens.options()).max_tokens == 10);
+
+  retry_budget ratio({.retry_ratio = 0.2, .min_retries_per_second = 1, .window = 10s});
+  CHECK_THROWS_WITH(ratio.reconfigure(bulwark::ratio_budget_options{.retry_ratio = -0.1}),
+                    "bulwark::retry_budget: retry_ratio must be in [0, 10] (got -0.1)");
+  CHECK_THROWS_WITH(ratio.reconfigure(bulwark::ratio_budget_options{.window = 20s}),
+                    "bulwark::retry_budget: option 'window' cannot change on reconfigure (was "
+                    "10s, got 20s)");
+  CHECK(ratio.available(t0) == Approx(10));
+  CHECK(std::get<bulwark::ratio_budget_options>(ratio.options()).retry_ratio == 0.2);
+}
+
+TEST_CASE("token budget stays within bounds while reconfigured under threads", "[retry]") {
+  // Callers spend and earn while another thread alternates max_tokens between 10 and 4. The
+  // count never goes below 0 nor above 10, and settles at or below 4 once the last change is
+  // to 4 and a success has run (a success racing the lowering may overshoot until then).
+  retry_budget budget({.max_tokens = 10, .token_ratio = 0.5});
+  std::atomic<bool> out_of_bounds{false};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 3; ++t) {
+    threads.emplace_back([&, t] {
+      for (int i = 0; i < 3000; ++i) {
+        if ((i + t) % 2 == 0) {
+          budget.record_success();
+        } else {
+          (void)budget.try_spend(t0);
+        }
+        const double tokens = budget.tokens();
+        if (tokens < 0 || tokens > 10) out_of_bounds = true;
+      }
+    });
+  }
+  threads.emplace_back([&] {
+    for (int i = 0; i < 300; ++i)
+      budget.reconfigure(
+          bulwark::token_budget_options{.max_tokens = i % 2 == 0 ? 4.0 : 10.0, .token_ratio = 0.5});
+    budget.reconfigure(bulwark::token_budget_options{.max_tokens = 4, .token_ratio = 0.5});
+  });
+  for (auto& thread : threads)
+    thread.join();
+  CHECK_FALSE(out_of_bounds.load());
+  budget.record_success();
+  CHECK(budget.tokens() <= 4);
+  CHECK(std::get<bulwark::token_budget_options>(budget.options()).max_tokens == 4);
 }

@@ -51,9 +51,20 @@ class endpoint_state {
   static constexpr std::uint64_t snapshot_ref = std::uint64_t{1} << 32;
 
   endpoint_state(endpoint description, time_point added)
-      : description_{std::move(description)}, added_{added} {}
+      : description_{std::move(description)}, added_{added}, weight_{description_.weight} {}
 
+  /// The endpoint as it joined. Its weight may since have changed in place (the balancer's
+  /// set_weight, or an update() changing only the weight): weight() is the current one.
   [[nodiscard]] const endpoint& description() const noexcept { return description_; }
+  /// The weight snapshots are built with now. Relaxed: only the balancer's writers (under its
+  /// mutex) store and read it; pickers read the weights copied into their snapshot.
+  [[nodiscard]] std::uint32_t weight() const noexcept {
+    return weight_.load(std::memory_order_relaxed);
+  }
+  /// The balancer's business (policies never call it): it republishes after a change.
+  void set_weight(std::uint32_t weight) noexcept {
+    weight_.store(weight, std::memory_order_relaxed);
+  }
   [[nodiscard]] time_point added() const noexcept { return added_; }
 
   /// Requests picked and not completed. Relaxed: a load signal, read racily by design (two
@@ -143,6 +154,7 @@ class endpoint_state {
 
   endpoint description_;
   time_point added_;
+  std::atomic<std::uint32_t> weight_;
   std::atomic<std::uint64_t> refs_{0};
   std::atomic<std::uint64_t> ewma_{0};
 };

@@ -112,9 +112,9 @@ class endpoint_set {
     if (panic_) routable_ = members_;
     weights_.reserve(routable_.size());
     for (auto* s : routable_) {
-      weights_.push_back(s->description().weight);
-      max_weight_ = std::max(max_weight_, s->description().weight);
-      total_weight_ += s->description().weight;
+      weights_.push_back(s->weight());
+      max_weight_ = std::max(max_weight_, s->weight());
+      total_weight_ += s->weight();
       cumulative_.push_back(total_weight_);
       if (slow_start_.window > duration::zero())
         warming_until_ =

@@ -173,8 +173,9 @@ class load_balancer {
     }
   }
 
-  /// Replaces the membership. Endpoints whose id stays keep their state; weight, zone and
-  /// metadata changes make a new state (a changed endpoint is a new one). Throws
+  /// Replaces the membership. Endpoints whose id stays keep their state, and so do those
+  /// whose weight alone changed (as set_weight); zone and metadata changes make a new state (a
+  /// changed endpoint is a new one). Throws
   /// std::invalid_argument for an empty or repeated id or a zero weight (and changes nothing).
   void update(std::vector<endpoint> endpoints) {
     const option_check check{"load_balancer"};
@@ -191,8 +192,9 @@ class load_balancer {
     for (auto& e : endpoints) {
       endpoint_state* state = nullptr;
       if (const auto found = states_.find(e.id);
-          found != states_.end() && found->second->description() == e) {
+          found != states_.end() && same_but_weight(found->second->description(), e)) {
         state = std::exchange(found->second, nullptr);
+        state->set_weight(e.weight);
       } else {
         state = new endpoint_state{e, now};
         state->acquire_snapshot();  // the balancer's own reference, dropped when it leaves
@@ -218,6 +220,24 @@ class load_balancer {
     if (found == states_.end()) return false;
     if (found->second->active_unhealthy.exchange(!healthy, std::memory_order_relaxed) == !healthy)
       return true;
+    publish();
+    return true;
+  }
+
+  /// Changes an endpoint's weight in place and publishes a snapshot with it. The endpoint
+  /// keeps its state: requests in flight, latency estimate, outlier counters and ejection,
+  /// slow start, and smooth WRR's current value (the rotation goes on with the new weight).
+  /// The description the endpoint joined with is unchanged (endpoint_state::weight() is the
+  /// current weight). Pickers never wait: their snapshot keeps its weights, the next one has
+  /// the new. False if `id` is not a member; throws std::invalid_argument for a zero weight
+  /// (and changes nothing). O(n).
+  bool set_weight(std::string_view id, std::uint32_t weight) {
+    option_check{"load_balancer"}.at_least("endpoint.weight", weight, 1u);
+    const std::lock_guard<std::mutex> lock{writer_};
+    const auto found = states_.find(std::string{id});
+    if (found == states_.end()) return false;
+    if (found->second->weight() == weight) return true;
+    found->second->set_weight(weight);
     publish();
     return true;
   }
@@ -325,6 +345,12 @@ class load_balancer {
     if constexpr (detail::uses_latency_v<Policy>) {
       s.observe_latency(c.latency, self->clock_.now(), self->options_.ewma_window);
     }
+  }
+
+  static bool same_but_weight(const endpoint& was, const endpoint& next) {
+    endpoint with_weight = next;
+    with_weight.weight = was.weight;
+    return was == with_weight;
   }
 
   void eject_inline(endpoint_state& s) {

@@ -8,8 +8,10 @@
 #include <chrono>
 #include <cmath>
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <span>
+#include <string_view>
 #include <unordered_map>
 #include <vector>
 
@@ -20,6 +22,14 @@
 #include "bulwark/detail/saturating.hpp"
 
 namespace bulwark {
+
+/// One endpoint leaving or rejoining rotation by outlier detection (outlier_options::on_change).
+struct outlier_event {
+  std::string_view endpoint;     ///< the endpoint's id, valid during the call only
+  bool ejected = true;           ///< true: ejected now; false: its ejection time is up
+  std::uint32_t multiplier = 0;  ///< ejections in a row (the ejection time is base x this)
+  time_point time{};             ///< when, on the balancer's clock
+};
 
 /// Outlier detection options; defaults are Envoy's.
 struct outlier_options {
@@ -56,6 +66,11 @@ struct outlier_options {
   std::uint32_t enforcing_failure_percentage = 0;
   std::uint32_t failure_percentage_minimum_hosts = 5;
   std::uint32_t failure_percentage_request_volume = 50;
+  /// Called on each ejection and each return to rotation (Envoy's outlier event log), by the
+  /// thread that caused it (a completion that tripped consecutive failures, or tick()), under
+  /// the balancer's writer lock: it must not throw and must not call that balancer's writers
+  /// (tick, set_healthy, update). Forward it to a registry with emit() (docs/operate.md).
+  std::function<void(const outlier_event&)> on_change{};
 };
 
 namespace detail {
@@ -109,6 +124,7 @@ class outlier_detector {
         s->consecutive_failures.store(0, std::memory_order_relaxed);
         r.unejected_at = now;
         changed = true;
+        notify(*s, false, r.multiplier, now);
       }
     }
     struct volume {
@@ -208,7 +224,13 @@ class outlier_detector {
     r.ejected_at = now;
     s.ejected.store(true, std::memory_order_relaxed);
     ++ejections_;
+    notify(s, true, r.multiplier, now);
     return true;
+  }
+
+  void notify(const endpoint_state& s, bool ejected, std::uint32_t multiplier,
+              time_point now) const {
+    if (options_.on_change) options_.on_change({s.description().id, ejected, multiplier, now});
   }
 
   outlier_options options_;

@@ -20,6 +20,12 @@
 
 namespace bulwark {
 
+/// A move of an adaptive limiter's limit, for adaptive_limiter::on_limit_change.
+struct limit_change {
+  std::uint32_t from = 0;  ///< the limit before the sample
+  std::uint32_t to = 0;    ///< the limit the sample set
+};
+
 /// An adaptive limiter's counters (monotonic) and gauges.
 struct adaptive_limiter_metrics {
   std::uint64_t admitted = 0;   ///< calls let in
@@ -157,6 +163,16 @@ class adaptive_limiter {
   }
   [[nodiscard]] const Clock& clock() const noexcept { return clock_; }
 
+  /// Calls listener(change) each time a sample moves the limit (Netflix concurrency-limits'
+  /// limit listener), replacing any earlier listener; an empty function removes it. The
+  /// listener runs on the thread whose report moved the limit, under the limiter's lock: it
+  /// must not throw and must not report a permit of this limiter. Forward it to a registry
+  /// with emit() (docs/operate.md). Thread-safe.
+  void on_limit_change(std::function<void(const limit_change&)> listener) {
+    const std::lock_guard lock{mutex_};
+    listener_ = std::move(listener);
+  }
+
  private:
   friend permit;
 
@@ -171,8 +187,12 @@ class adaptive_limiter {
     inflight_.fetch_sub(1, std::memory_order_relaxed);
     const std::lock_guard lock{mutex_};
     algorithm_.on_sample(s->latency, s->inflight, s->dropped);
-    // Relaxed: readers take the limit as advice (see try_acquire); the mutex orders writers.
-    limit_.store(static_cast<std::uint32_t>(algorithm_.limit()), std::memory_order_relaxed);
+    const auto next = static_cast<std::uint32_t>(algorithm_.limit());
+    // Relaxed: readers take the limit as advice (see try_acquire); the mutex orders writers,
+    // so a load and a store (no read-modify-write) give the previous limit.
+    const std::uint32_t was = limit_.load(std::memory_order_relaxed);
+    limit_.store(next, std::memory_order_relaxed);
+    if (listener_ && was != next) listener_(limit_change{was, next});
   }
 
   alignas(detail::false_sharing_range) std::atomic<std::uint32_t> inflight_{0};
@@ -180,6 +200,7 @@ class adaptive_limiter {
   metric_counter admitted_;
   mutable std::mutex mutex_;
   Limit algorithm_;
+  std::function<void(const limit_change&)> listener_;  // guarded by mutex_
   metric_counter rejected_;
   metric_counter succeeded_;
   metric_counter dropped_;

@@ -6,6 +6,9 @@
 #include <chrono>
 #include <cmath>
 #include <cstdint>
+#include <mutex>
+#include <string>
+#include <variant>
 
 #include "bulwark/core/clock.hpp"
 #include "bulwark/core/metrics.hpp"
@@ -117,39 +120,98 @@ class retry_budget {
 
   /// Throws std::invalid_argument ("bulwark::retry_budget: token_ratio must be in (0, 1] ...").
   explicit retry_budget(token_budget_options options)
-      : style_{style::token},
-        max_{(detail::validate(options), detail::budget_units(options.max_tokens))},
-        deposit_{detail::budget_units(options.token_ratio)},
-        threshold_{max_ / 2} {  // integer tokens: count > max/2 <=> count > floor(max/2)
-    tokens_.store(max_, std::memory_order_relaxed);
+      : style_{style::token}, options_{(detail::validate(options), options)} {
+    const std::int64_t max = detail::budget_units(options.max_tokens);
+    token_settings_.store(pack_token(max, detail::budget_units(options.token_ratio)),
+                          std::memory_order_relaxed);
+    tokens_.store(max, std::memory_order_relaxed);
   }
 
   explicit retry_budget(ratio_budget_options options)
       : style_{style::ratio},
-        deposit_{(detail::validate(options), std::llround(options.retry_ratio * unit))},
-        reserve_{std::llround(options.min_retries_per_second *
-                              std::chrono::duration<double>(options.window).count() * unit)},
-        slice_{options.window / slices} {}
+        options_{(detail::validate(options), options)},
+        slice_{options.window / slices} {
+    store_ratio(options);
+  }
 
   retry_budget(const retry_budget&) = delete;  // shared by reference: a copy would split it
   retry_budget& operator=(const retry_budget&) = delete;
 
   [[nodiscard]] style budget_style() const noexcept { return style_; }
 
+  /// The current options (those it was built with, or the last reconfigure()'s), by value:
+  /// token_budget_options for the token style, ratio_budget_options for the ratio style.
+  [[nodiscard]] std::variant<token_budget_options, ratio_budget_options> options() const {
+    const std::lock_guard lock{options_mutex_};
+    return options_;
+  }
+
+  /// Throws what reconfigure(next) would (the constructor's std::invalid_argument), changing
+  /// nothing: also when `next` is of the other style, which cannot change live.
+  void check_reconfigure(const token_budget_options& next) const {
+    detail::validate(next);
+    if (style_ != style::token)
+      throw_fixed_option("retry_budget", "style", style_name(), std::string{"token"});
+  }
+  void check_reconfigure(const ratio_budget_options& next) const {
+    detail::validate(next);
+    if (style_ != style::ratio)
+      throw_fixed_option("retry_budget", "style", style_name(), std::string{"ratio"});
+    const std::lock_guard lock{options_mutex_};
+    const duration was = std::get<ratio_budget_options>(options_).window;
+    if (next.window != was) throw_fixed_option("retry_budget", "window", was, next.window);
+  }
+
+  /// Token style: new max_tokens and token_ratio, keeping the token count (clamped to a lower
+  /// max_tokens; a higher one is not filled: the count earns its way up by successes, so a
+  /// change never grants a burst of retries). The threshold becomes the new max_tokens / 2.
+  /// Validated as by the constructor; nothing changes if it throws. Thread-safe and lock-free
+  /// for callers: both numbers are one atomic word, so no caller sees one without the other.
+  void reconfigure(const token_budget_options& next) {
+    check_reconfigure(next);
+    const std::lock_guard lock{options_mutex_};
+    const std::int64_t max = detail::budget_units(next.max_tokens);
+    token_settings_.store(pack_token(max, detail::budget_units(next.token_ratio)),
+                          std::memory_order_relaxed);
+    // A success racing this may still add up to its old maximum; record_success brings a
+    // count above the maximum back down at the next success.
+    std::int64_t current = tokens_.load(std::memory_order_relaxed);
+    while (current > max &&
+           !tokens_.compare_exchange_weak(current, max, std::memory_order_relaxed)) {
+    }
+    options_ = next;
+  }
+
+  /// Ratio style: new retry_ratio and min_retries_per_second, keeping the window's deposits
+  /// and withdrawals; new requests deposit the new ratio and the reserve changes at once. The
+  /// window cannot change live (its slices are numbered by it): a different one is refused.
+  void reconfigure(const ratio_budget_options& next) {
+    check_reconfigure(next);
+    const std::lock_guard lock{options_mutex_};
+    store_ratio(next);
+    options_ = next;
+  }
+
   /// An original call is being sent. Ratio style: deposits retry_ratio into the current slice.
   /// Token style: nothing. O(1).
   void record_request(time_point now) noexcept {
-    if (style_ == style::ratio) add_to_slice(epoch(now), deposit_, false);
+    if (style_ == style::ratio) {
+      add_to_slice(epoch(now), ratio_deposit_.load(std::memory_order_relaxed), false);
+    }
   }
 
   /// An attempt succeeded. Token style: adds token_ratio, up to max_tokens (a full budget is
   /// not written to, so a healthy service does not contend on it). Ratio style: nothing.
   void record_success() noexcept {
     if (style_ != style::token) return;
-    // Relaxed: the count is the only shared state, and every update is an RMW on it.
+    // Relaxed: the count is the only shared state, and every update is an RMW on it (the
+    // settings word is read once; a reconfigure racing this is the case handled below).
+    const std::uint64_t settings = token_settings_.load(std::memory_order_relaxed);
+    const std::int64_t max = max_of(settings);
     std::int64_t current = tokens_.load(std::memory_order_relaxed);
-    while (current < max_) {
-      const std::int64_t next = std::min(max_, current + deposit_);
+    while (current != max) {
+      // Above max only after a lowered max_tokens raced a success: back to the maximum.
+      const std::int64_t next = current < max ? std::min(max, current + deposit_of(settings)) : max;
       if (tokens_.compare_exchange_weak(current, next, std::memory_order_relaxed)) return;
     }
   }
@@ -165,7 +227,7 @@ class retry_budget {
   /// max_tokens / 2 (A6's order: the failure is counted before the decision). Ratio style:
   /// withdraws one retry if the window's balance (reserve + deposits - withdrawals) has one.
   bool try_spend(time_point now) noexcept {
-    const bool granted = style_ == style::token ? take_token() > threshold_ : withdraw(epoch(now));
+    const bool granted = style_ == style::token ? take_token() > threshold() : withdraw(epoch(now));
     (granted ? granted_ : refused_).add();
     return granted;
   }
@@ -174,7 +236,7 @@ class retry_budget {
   /// threshold (token style) or the window's balance (ratio style), in retries.
   [[nodiscard]] double available(time_point now) const noexcept {
     const std::int64_t units = style_ == style::token
-                                   ? tokens_.load(std::memory_order_relaxed) - threshold_
+                                   ? tokens_.load(std::memory_order_relaxed) - threshold()
                                    : balance(epoch(now));
     return static_cast<double>(units) / unit;
   }
@@ -198,6 +260,31 @@ class retry_budget {
   static constexpr std::uint64_t value_mask = (std::uint64_t{1} << value_bits) - 1;
   static constexpr std::uint64_t tag_mask = (std::uint64_t{1} << 24) - 1;
   static constexpr std::int64_t value_max = (std::int64_t{1} << (value_bits - 1)) - 1;
+
+  // The token style's settings word: max_tokens in the high 32 bits, token_ratio in the low
+  // 32, in units (at most 1e6 and 1000), so that one load reads a consistent pair.
+  static std::uint64_t pack_token(std::int64_t max, std::int64_t deposit) noexcept {
+    return (static_cast<std::uint64_t>(max) << 32) | static_cast<std::uint64_t>(deposit);
+  }
+  static std::int64_t max_of(std::uint64_t settings) noexcept {
+    return static_cast<std::int64_t>(settings >> 32);
+  }
+  static std::int64_t deposit_of(std::uint64_t settings) noexcept {
+    return static_cast<std::int64_t>(settings & 0xffffffffu);
+  }
+  /// Integer tokens: count > max/2 <=> count > floor(max/2).
+  [[nodiscard]] std::int64_t threshold() const noexcept {
+    return max_of(token_settings_.load(std::memory_order_relaxed)) / 2;
+  }
+  [[nodiscard]] std::string style_name() const {
+    return style_ == style::token ? "token" : "ratio";
+  }
+  void store_ratio(const ratio_budget_options& options) noexcept {
+    ratio_deposit_.store(std::llround(options.retry_ratio * unit), std::memory_order_relaxed);
+    reserve_.store(std::llround(options.min_retries_per_second *
+                                std::chrono::duration<double>(options.window).count() * unit),
+                   std::memory_order_relaxed);
+  }
 
   /// Subtracts one token (down to 0) and returns the count its CAS left.
   std::int64_t take_token() noexcept {
@@ -242,7 +329,7 @@ class retry_budget {
   [[nodiscard]] std::int64_t balance(std::uint64_t e) const noexcept {
     const std::uint64_t word = slots_[e % slices].load(std::memory_order_relaxed);
     const std::int64_t current = age(e, tag_of(word)) == 0 ? value_of(word) : 0;
-    return reserve_ + older_slices(e) + current;
+    return reserve_.load(std::memory_order_relaxed) + older_slices(e) + current;
   }
 
   /// Adds `amount` to the slice of epoch `e`, resetting it first if it still holds an expired
@@ -252,6 +339,7 @@ class retry_budget {
                     std::int64_t older = 0) noexcept {
     auto& slot = slots_[e % slices];
     const std::uint64_t tag = e & tag_mask;
+    const std::int64_t reserve = reserve_.load(std::memory_order_relaxed);
     std::uint64_t word = slot.load(std::memory_order_relaxed);
     for (;;) {
       std::uint64_t use_tag = tag;
@@ -265,7 +353,7 @@ class retry_budget {
         use_tag = tag_of(word);
         value = value_of(word);
       }
-      if (need && reserve_ + older + value < unit) return false;
+      if (need && reserve + older + value < unit) return false;
       // Saturates rather than wraps: a slice would need 5.5e8 retries' worth of deposits (at
       // least 5.5e7 requests in one slice) to reach the bound.
       const std::int64_t next = std::clamp(value + amount, -value_max, value_max);
@@ -279,11 +367,14 @@ class retry_budget {
   bool withdraw(std::uint64_t e) noexcept { return add_to_slice(e, -unit, true, older_slices(e)); }
 
   style style_;
-  std::int64_t max_ = 0;        // token: max_tokens in units
-  std::int64_t deposit_ = 0;    // token: token_ratio; ratio: retry_ratio, in units
-  std::int64_t threshold_ = 0;  // token: max_tokens / 2 in units
-  std::int64_t reserve_ = 0;    // ratio: min_retries_per_second * window in units
-  duration slice_{1};           // ratio: window / slices
+  // Live settings, read relaxed: each is one independent word (the token style's pair is
+  // packed into one), and no other memory is published with them.
+  std::atomic<std::uint64_t> token_settings_{0};  // token: pack_token(max_tokens, token_ratio)
+  std::atomic<std::int64_t> ratio_deposit_{0};    // ratio: retry_ratio in units
+  std::atomic<std::int64_t> reserve_{0};          // ratio: min_retries_per_second * window in units
+  mutable std::mutex options_mutex_;              // options_, and one reconfigure at a time
+  std::variant<token_budget_options, ratio_budget_options> options_;
+  duration slice_{1};  // ratio: window / slices (fixed: it numbers the slices)
   std::atomic<std::int64_t> tokens_{0};
   std::array<std::atomic<std::uint64_t>, slices> slots_{};
   metric_counter granted_;
