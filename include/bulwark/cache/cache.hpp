@@ -16,6 +16,7 @@
 #include "bulwark/cache/cache_options.hpp"
 #include "bulwark/cache/detail/deadlines.hpp"
 #include "bulwark/cache/detail/epoch.hpp"
+#include "bulwark/cache/detail/live_bound.hpp"
 #include "bulwark/cache/detail/removals.hpp"
 #include "bulwark/cache/detail/shard.hpp"
 #include "bulwark/cache/detail/single_flight.hpp"
@@ -260,12 +261,7 @@ class cache {
   /// The hasher in use, with the seed the cache gave it (see cache_options::hash_seed).
   [[nodiscard]] Hasher hash_function() const { return hasher_; }
   /// The current options: those it was built with, with the last reconfigure()'s bound.
-  [[nodiscard]] cache_options options() const {
-    cache_options o = options_;
-    if (const std::uint64_t bound = bound_.load(std::memory_order_relaxed); bound != 0)
-      (counted_ ? o.maximum_size : o.maximum_weight) = bound;
-    return o;
-  }
+  [[nodiscard]] cache_options options() const { return bound_.applied_to(options_, counted_); }
   /// Throws what reconfigure(next) would, changing nothing.
   void check_reconfigure(const cache_options& next) const {
     detail::validate(next, !counted_, detail::seedable_hasher<Hasher>);
@@ -275,16 +271,15 @@ class cache {
   /// a smaller one evicts down to it at once, shard by shard, by the policy. Thread-safe.
   void reconfigure(const cache_options& next) requires resizable_policy<Policy> {
     check_reconfigure(next);
-    static std::mutex writers;  // constant-initialised; shared by the caches of this type
-    const std::lock_guard serialise{writers};
-    bound_.store(counted_ ? next.maximum_size : next.maximum_weight, std::memory_order_relaxed);
-    removals out;
-    stripes_.rebound(
-        bound_.load(std::memory_order_relaxed),
-        [&](stripe& st, std::uint64_t share) {
-          st.shard->set_capacity(share, counted_, sink(out));
-        },
-        [&] { notify(std::exchange(out, {})); });
+    bound_.change(next, counted_, [&](std::uint64_t bound) {
+      removals out;
+      stripes_.rebound(
+          bound,
+          [&](stripe& st, std::uint64_t share) {
+            st.shard->set_capacity(share, counted_, sink(out));
+          },
+          [&] { notify(std::exchange(out, {})); });
+    });
   }
 
  private:
@@ -428,11 +423,8 @@ class cache {
   metric_counter loads_;
   metric_counter load_failures_;
   metric_counter load_waits_;
-  // The bound set by reconfigure(), 0 until then (options_'s). Neither initialised from
-  // options_ nor beside a mutex: any more constructor code (even a std::mutex's) made g++ 12
-  // inline the hit path differently, 10 instructions an operation more under
-  // cache_aside_count, none of them reconfigure's. reconfigure() serialises on a static mutex.
-  std::atomic<std::uint64_t> bound_{0};
+  // The bound set by reconfigure(): see live_bound.hpp on why it holds no mutex.
+  detail::live_bound<cache> bound_;
 };
 
 }  // namespace bulwark
