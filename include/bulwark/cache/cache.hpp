@@ -17,6 +17,7 @@
 #include "bulwark/cache/detail/deadlines.hpp"
 #include "bulwark/cache/detail/epoch.hpp"
 #include "bulwark/cache/detail/live_bound.hpp"
+#include "bulwark/cache/detail/load_through.hpp"
 #include "bulwark/cache/detail/removals.hpp"
 #include "bulwark/cache/detail/shard.hpp"
 #include "bulwark/cache/detail/single_flight.hpp"
@@ -168,11 +169,8 @@ class cache {
     const auto copy = [](const Value& v, time_point) { return std::optional<Value>{v}; };
     if (auto hit = read(key, hash, now, copy)) return std::move(*hit);
     stripe& st = stripe_of(hash);
-    std::unique_lock lock{st.shard->mutex()};
-    st.shard->drain_own_reads();
-    if (auto hit = find_locked(*st.shard, key, hash)) return std::move(*hit);
-    return st.flights.join_or_lead(
-        key, lock, [&]() -> Value { return std::invoke(loader, key); },
+    return detail::load_through<Value>(
+        st, key, hash, now, [&]() -> Value { return std::invoke(loader, key); },
         [&](const Value& value, const typename flights_type::handle& mine) {
           complete_flight(st, key, hash, mine, value);
         },
@@ -200,18 +198,10 @@ class cache {
   /// shard: an entry written concurrently into a shard already visited stays.
   template <class Pred>
   std::size_t invalidate_if(Pred pred) {
-    std::size_t count = 0;
     const std::int64_t now = detail::cell_ns(clock_.now());
-    for (std::uint32_t i = 0; i < stripes_.size(); ++i) {
-      removals out;
-      {
-        std::lock_guard lock{stripes_[i].shard->mutex()};
-        stripes_[i].shard->drain_reads();
-        count += stripes_[i].shard->erase_if(pred, now, sink(out));
-      }
-      notify(out);
-    }
-    return count;
+    return stripes_.template remove_each<removals>(
+        [&](shard_type& s, removals& out) { return s.erase_if(pred, now, sink(out)); },
+        [this](const removals& out) { notify(out); });
   }
 
   /// Removes every entry; loads in flight will not cache their values.
@@ -223,17 +213,9 @@ class cache {
   /// Removes every expired entry now (active sweeping); returns how many. O(capacity).
   std::size_t cleanup() { return cleanup(clock_.now()); }
   std::size_t cleanup(time_point now) {
-    std::size_t count = 0;
-    for (std::uint32_t i = 0; i < stripes_.size(); ++i) {
-      removals out;
-      {
-        std::lock_guard lock{stripes_[i].shard->mutex()};
-        stripes_[i].shard->drain_reads();
-        count += stripes_[i].shard->sweep(detail::cell_ns(now), 0, sink(out));
-      }
-      notify(out);
-    }
-    return count;
+    return stripes_.template remove_each<removals>(
+        [&](shard_type& s, removals& out) { return s.sweep(detail::cell_ns(now), 0, sink(out)); },
+        [this](const removals& out) { notify(out); });
   }
 
   /// Entries held, expired ones not yet swept included. Takes each shard's lock in turn.
@@ -343,15 +325,6 @@ class cache {
       if (lock) s.drain_reads(thread);
     }
     return result;
-  }
-
-  // Under the exclusive lock: a live value, without counting a hit or a miss.
-  std::optional<Value> find_locked(shard_type& s, const Key& key, std::uint64_t hash) {
-    const auto [slab, cell] = s.find(key, hash);
-    if (cell == detail::no_slot) return std::nullopt;
-    if (slab->timed(cell) && slab->expired(cell, detail::cell_ns(clock_.now())))
-      return std::nullopt;
-    return slab->kv(cell).second;
   }
 
   // A weight of 0 is refused: such entries would never be evicted, so the bound would no
