@@ -172,7 +172,14 @@ class cache {
     return detail::load_through<Value>(
         st, key, hash, now, [&]() -> Value { return std::invoke(loader, key); },
         [&](const Value& value, const typename flights_type::handle& mine) {
-          complete_flight(st, key, hash, mine, value);
+          const std::uint32_t weight = weigh(key, value);
+          const std::int64_t at = timed_writes() ? detail::cell_ns(clock_.now()) : 0;
+          removals out;
+          detail::finish_flight(st, key, mine, [&] {
+            write_locked(*st.shard, key, value, hash, weight, no_ttl, at, out);
+          });
+          loads_.add();
+          notify(out);
         },
         [this] { load_waits_.add(); }, [this] { load_failures_.add(); });
   }
@@ -363,20 +370,6 @@ class cache {
       st.flights.cancel(key);
       write_locked(*st.shard, std::move(key), std::move(value), hash, weight, ttl, now, out);
     }
-    notify(out);
-  }
-
-  void complete_flight(stripe& st, const Key& key, std::uint64_t hash,
-                       const typename flights_type::handle& mine, const Value& value) {
-    const std::uint32_t weight = weigh(key, value);
-    const std::int64_t now = timed_writes() ? detail::cell_ns(clock_.now()) : 0;
-    removals out;
-    {
-      std::lock_guard lock{st.shard->mutex()};
-      st.flights.finish(key, mine);
-      if (!mine->cancelled) write_locked(*st.shard, key, value, hash, weight, no_ttl, now, out);
-    }
-    loads_.add();
     notify(out);
   }
 
