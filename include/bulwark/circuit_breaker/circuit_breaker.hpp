@@ -10,7 +10,6 @@
 #include <utility>
 
 #include "bulwark/circuit_breaker/detail/call_end.hpp"
-#include "bulwark/circuit_breaker/detail/closed_outcome.hpp"
 #include "bulwark/circuit_breaker/detail/closed_window.hpp"
 #include "bulwark/circuit_breaker/detail/metrics_counts.hpp"
 #include "bulwark/circuit_breaker/detail/open_wait.hpp"
@@ -39,8 +38,7 @@ namespace bulwark {
 /// wait in open, and half-open probes that hold leased slots.
 ///
 /// This class is the state word and its transitions; what it asks of the window
-/// (detail/closed_window.hpp), the trip rule (detail/trip_rule.hpp; a closed-state outcome's
-/// record and verdict: detail/closed_outcome.hpp), the probe slots
+/// (detail/closed_window.hpp), the trip rule (detail/trip_rule.hpp), the probe slots
 /// (detail/probes.hpp) and the wait in open (detail/open_wait.hpp) lives in those headers.
 ///
 /// Thread-safety: every member may be called from many threads at once. Permission in the
@@ -310,14 +308,39 @@ class circuit_breaker {
     }
     if (w.state() == circuit_state::half_open) return finish_probe(s, p, w, failed, slow, known);
 
-    // A one-second bucket does not need a precise clock.
-    const auto bucket_now = [&] {
-      return given_now != nullptr ? *given_now : slow_detection_ ? end : detail::coarse_now(clock_);
-    };
-    // metrics_only records but never trips.
-    if (const auto why = detail::record_closed(s, w.state() == circuit_state::closed, failed, slow,
-                                               bucket_now, consecutive_))
-      transition(w, circuit_state::open, *why, precise(known));
+    detail::window_counts totals{};
+    const bool changed = s.window->record(
+        detail::make_code(failed, slow),
+        [&] {
+          // A one-second bucket does not need a precise clock.
+          return given_now != nullptr ? *given_now
+                 : slow_detection_    ? end
+                                      : detail::coarse_now(clock_);
+        },
+        totals);
+    if (w.state() != circuit_state::closed) return;  // metrics_only never trips
+    if (const auto* rule = std::get_if<detail::consecutive_failures_trip>(&s.rule)) {
+      // Relaxed: a plain counter; the trip itself is decided by the CAS in transition().
+      if (!failed) {
+        if (consecutive_.load(std::memory_order_relaxed) != 0)
+          consecutive_.store(0, std::memory_order_relaxed);
+      } else if (rule->closed(consecutive_.fetch_add(1, std::memory_order_relaxed) + 1) !=
+                 detail::trip_verdict::stay) {
+        transition(w, circuit_state::open, transition_reason::consecutive_failures, precise(known));
+      }
+      return;
+    }
+    if (!changed) return;
+    switch (std::get<detail::failure_rate_trip>(s.rule).closed(totals)) {
+      case detail::trip_verdict::failure_rate:
+        transition(w, circuit_state::open, transition_reason::failure_rate, precise(known));
+        break;
+      case detail::trip_verdict::slow_call_rate:
+        transition(w, circuit_state::open, transition_reason::slow_call_rate, precise(known));
+        break;
+      default:
+        break;
+    }
   }
 
   time_point precise(const time_point* known) const noexcept {
