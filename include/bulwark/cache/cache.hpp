@@ -172,14 +172,7 @@ class cache {
     return detail::load_through<Value>(
         st, key, hash, now, [&]() -> Value { return std::invoke(loader, key); },
         [&](const Value& value, const typename flights_type::handle& mine) {
-          const std::uint32_t weight = weigh(key, value);
-          const std::int64_t at = timed_writes() ? detail::cell_ns(clock_.now()) : 0;
-          removals out;
-          detail::finish_flight(st, key, mine, [&] {
-            write_locked(*st.shard, key, value, hash, weight, no_ttl, at, out);
-          });
-          loads_.add();
-          notify(out);
+          complete_flight(st, key, hash, mine, value);
         },
         [this] { load_waits_.add(); }, [this] { load_failures_.add(); });
   }
@@ -253,22 +246,19 @@ class cache {
   [[nodiscard]] cache_options options() const { return bound_.applied_to(options_, counted_); }
   /// Throws what reconfigure(next) would, changing nothing.
   void check_reconfigure(const cache_options& next) const {
-    detail::validate(next, !counted_, detail::seedable_hasher<Hasher>);
-    detail::validate_change(options(), next, stripes_.size());
+    bound_.check(options(), next, !counted_, detail::seedable_hasher<Hasher>, stripes_.size());
   }
   /// A new bound, the one option that can change (docs/cache.md, "Changing settings live"):
   /// a smaller one evicts down to it at once, shard by shard, by the policy. Thread-safe.
   void reconfigure(const cache_options& next) requires resizable_policy<Policy> {
     check_reconfigure(next);
-    bound_.change(next, counted_, [&](std::uint64_t bound) {
-      removals out;
-      stripes_.rebound(
-          bound,
-          [&](stripe& st, std::uint64_t share) {
-            st.shard->set_capacity(share, counted_, sink(out));
-          },
-          [&] { notify(std::exchange(out, {})); });
-    });
+    removals out;
+    bound_.change(
+        next, counted_, stripes_,
+        [&](stripe& st, std::uint64_t share) {
+          st.shard->set_capacity(share, counted_, sink(out));
+        },
+        [&] { notify(std::exchange(out, {})); });
   }
 
  private:
@@ -370,6 +360,20 @@ class cache {
       st.flights.cancel(key);
       write_locked(*st.shard, std::move(key), std::move(value), hash, weight, ttl, now, out);
     }
+    notify(out);
+  }
+
+  void complete_flight(stripe& st, const Key& key, std::uint64_t hash,
+                       const typename flights_type::handle& mine, const Value& value) {
+    const std::uint32_t weight = weigh(key, value);
+    const std::int64_t now = timed_writes() ? detail::cell_ns(clock_.now()) : 0;
+    removals out;
+    {
+      std::lock_guard lock{st.shard->mutex()};
+      st.flights.finish(key, mine);
+      if (!mine->cancelled) write_locked(*st.shard, key, value, hash, weight, no_ttl, now, out);
+    }
+    loads_.add();
     notify(out);
   }
 

@@ -5,6 +5,7 @@
 #include <atomic>
 #include <cstdint>
 #include <mutex>
+#include <utility>
 
 #include "bulwark/cache/cache_options.hpp"
 
@@ -27,15 +28,26 @@ class live_bound {
     return built;
   }
 
-  /// Takes `next`'s bound and calls `rebound(bound)`, one change at a time per Owner type.
-  /// Relaxed: readers of the bound (options()) need no order with the shards; the shards'
-  /// capacities change under their own locks in rebound.
-  template <class Rebound>
-  void change(const cache_options& next, bool counted, Rebound&& rebound) {
+  /// Throws what change(next) would, changing nothing: `next` as a cache's options
+  /// (`weighted`, `seedable`: see validate) and as a change from `now`, the current options.
+  static void check(const cache_options& now, const cache_options& next, bool weighted,
+                    bool seedable, std::uint32_t shards) {
+    validate(next, weighted, seedable);
+    validate_change(now, next, shards);
+  }
+
+  /// Takes `next`'s bound and splits it over `stripes` (cache_stripes::rebound: `f(stripe,
+  /// share)` under each shard's lock, then `after()` unlocked), one change at a time per Owner
+  /// type. Relaxed: readers of the bound (options()) need no order with the shards; the
+  /// shards' capacities change under their own locks.
+  template <class Stripes, class F, class After>
+  void change(const cache_options& next, bool counted, const Stripes& stripes, F&& f,
+              After&& after) {
     static std::mutex writers;  // constant-initialised; shared by the caches of this type
     const std::lock_guard serialise{writers};
     bound_.store(counted ? next.maximum_size : next.maximum_weight, std::memory_order_relaxed);
-    rebound(bound_.load(std::memory_order_relaxed));
+    stripes.rebound(bound_.load(std::memory_order_relaxed), std::forward<F>(f),
+                    std::forward<After>(after));
   }
 
  private:

@@ -1,7 +1,7 @@
 #pragma once
 // bulwark::cache::get_or_load past its lock-free read's miss: under the shard's lock, a second
 // look (a put or another load may have filled the key since the read), then the single-flight
-// protocol, and the leader's store of the value it loaded. Internal; see cache.hpp.
+// protocol. Internal; see cache.hpp.
 
 #include <cstdint>
 #include <mutex>
@@ -35,16 +35,6 @@ Value load_through(Stripe& st, const Key& key, std::uint64_t hash, Now now_fn, L
   if (auto hit = find_live_locked<Value>(*st.shard, key, hash, now_fn)) return std::move(*hit);
   return st.flights.join_or_lead(key, lock, std::forward<Load>(load), std::forward<Store>(store),
                                  std::forward<Waiting>(waiting), std::forward<Failed>(failed));
-}
-
-/// The leader's store of its loaded value: ends `key`'s flight under the shard's lock and,
-/// unless the flight was cancelled (the key written or invalidated while it loaded, so the
-/// value may be stale), calls `write_locked()` under that lock to cache the value.
-template <class Stripe, class Key, class Handle, class Write>
-void finish_flight(Stripe& st, const Key& key, const Handle& mine, Write&& write_locked) {
-  const std::lock_guard lock{st.shard->mutex()};
-  st.flights.finish(key, mine);
-  if (!mine->cancelled) write_locked();
 }
 
 }  // namespace bulwark::detail
