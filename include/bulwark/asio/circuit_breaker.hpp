@@ -12,6 +12,17 @@
 #include "bulwark/circuit_breaker/circuit_breaker.hpp"
 #include "bulwark/circuit_breaker/detail/call_end.hpp"
 
+namespace bulwark::detail {
+struct breaker_access {
+  // The options version current when the permit was taken; it outlives the call even if the
+  // breaker is reconfigured meanwhile (older versions stay alive with the breaker).
+  template <class Clock>
+  static const circuit_breaker_options& options(const circuit_breaker<Clock>& b) noexcept {
+    return b.settings().options;
+  }
+};
+}  // namespace bulwark::detail
+
 namespace bulwark::async {
 
 /// A breaker is entered with try_acquire(now) (a refusal throws circuit_open with its
@@ -31,7 +42,7 @@ struct guard_traits<circuit_breaker<Clock>> {
   static bool enter(breaker& b, const time_point* now, std::optional<ticket>& t) {
     auto p = now != nullptr ? b.try_acquire(*now) : b.try_acquire();
     if (!p) bulwark::detail::throw_circuit_open(p.state(), p.retry_after());
-    t.emplace(ticket{std::move(p), &b.options()});
+    t.emplace(ticket{std::move(p), &bulwark::detail::breaker_access::options(b)});
     return true;
   }
   template <class Executor>
@@ -67,7 +78,8 @@ auto execute_classified(circuit_breaker<Clock>& b, Classify classify, F f) -> de
     error = std::current_exception();
   }
   if (error) {
-    p.record(bulwark::detail::classify_exception(b.options(), error));
+    p.record(
+        bulwark::detail::classify_exception(bulwark::detail::breaker_access::options(b), error));
     std::rethrow_exception(error);
   }
   if constexpr (std::is_void_v<T>) {

@@ -16,7 +16,9 @@
 #include "bulwark/cache/cache_options.hpp"
 #include "bulwark/cache/detail/deadlines.hpp"
 #include "bulwark/cache/detail/epoch.hpp"
+#include "bulwark/cache/detail/live_bound.hpp"
 #include "bulwark/cache/detail/load_steps.hpp"
+#include "bulwark/cache/detail/load_through.hpp"
 #include "bulwark/cache/detail/removals.hpp"
 #include "bulwark/cache/detail/shard.hpp"
 #include "bulwark/cache/detail/single_flight.hpp"
@@ -168,11 +170,8 @@ class cache {
     const auto copy = [](const Value& v, time_point) { return std::optional<Value>{v}; };
     if (auto hit = read(key, hash, now, copy)) return std::move(*hit);
     stripe& st = stripe_of(hash);
-    std::unique_lock lock{st.shard->mutex()};
-    st.shard->drain_own_reads();
-    if (auto hit = find_locked(*st.shard, key, hash)) return std::move(*hit);
-    return st.flights.join_or_lead(
-        key, lock, [&]() -> Value { return std::invoke(loader, key); },
+    return detail::load_through<Value>(
+        st, key, hash, now, [&]() -> Value { return std::invoke(loader, key); },
         [&](const Value& value, const typename flights_type::handle& mine) {
           complete_flight(st, key, hash, mine, value);
         },
@@ -200,18 +199,10 @@ class cache {
   /// shard: an entry written concurrently into a shard already visited stays.
   template <class Pred>
   std::size_t invalidate_if(Pred pred) {
-    std::size_t count = 0;
     const std::int64_t now = detail::cell_ns(clock_.now());
-    for (std::uint32_t i = 0; i < stripes_.size(); ++i) {
-      removals out;
-      {
-        std::lock_guard lock{stripes_[i].shard->mutex()};
-        stripes_[i].shard->drain_reads();
-        count += stripes_[i].shard->erase_if(pred, now, sink(out));
-      }
-      notify(out);
-    }
-    return count;
+    return stripes_.template remove_each<removals>(
+        [&](shard_type& s, removals& out) { return s.erase_if(pred, now, sink(out)); },
+        [this](const removals& out) { notify(out); });
   }
 
   /// Removes every entry; loads in flight will not cache their values.
@@ -223,17 +214,9 @@ class cache {
   /// Removes every expired entry now (active sweeping); returns how many. O(capacity).
   std::size_t cleanup() { return cleanup(clock_.now()); }
   std::size_t cleanup(time_point now) {
-    std::size_t count = 0;
-    for (std::uint32_t i = 0; i < stripes_.size(); ++i) {
-      removals out;
-      {
-        std::lock_guard lock{stripes_[i].shard->mutex()};
-        stripes_[i].shard->drain_reads();
-        count += stripes_[i].shard->sweep(detail::cell_ns(now), 0, sink(out));
-      }
-      notify(out);
-    }
-    return count;
+    return stripes_.template remove_each<removals>(
+        [&](shard_type& s, removals& out) { return s.sweep(detail::cell_ns(now), 0, sink(out)); },
+        [this](const removals& out) { notify(out); });
   }
 
   /// Entries held, expired ones not yet swept included. Takes each shard's lock in turn.
@@ -261,27 +244,18 @@ class cache {
   /// The hasher in use, with the seed the cache gave it (see cache_options::hash_seed).
   [[nodiscard]] Hasher hash_function() const { return hasher_; }
   /// The current options: those it was built with, with the last reconfigure()'s bound.
-  [[nodiscard]] cache_options options() const {
-    cache_options o = options_;
-    if (const std::uint64_t bound = bound_.load(std::memory_order_relaxed); bound != 0)
-      (counted_ ? o.maximum_size : o.maximum_weight) = bound;
-    return o;
-  }
+  [[nodiscard]] cache_options options() const { return bound_.applied_to(options_, counted_); }
   /// Throws what reconfigure(next) would, changing nothing.
   void check_reconfigure(const cache_options& next) const {
-    detail::validate(next, !counted_, detail::seedable_hasher<Hasher>);
-    detail::validate_change(options(), next, stripes_.size());
+    bound_.check(options(), next, !counted_, detail::seedable_hasher<Hasher>, stripes_.size());
   }
   /// A new bound, the one option that can change (docs/cache.md, "Changing settings live"):
   /// a smaller one evicts down to it at once, shard by shard, by the policy. Thread-safe.
   void reconfigure(const cache_options& next) requires resizable_policy<Policy> {
     check_reconfigure(next);
-    static std::mutex writers;  // constant-initialised; shared by the caches of this type
-    const std::lock_guard serialise{writers};
-    bound_.store(counted_ ? next.maximum_size : next.maximum_weight, std::memory_order_relaxed);
     removals out;
-    stripes_.rebound(
-        bound_.load(std::memory_order_relaxed),
+    bound_.change(
+        next, counted_, stripes_,
         [&](stripe& st, std::uint64_t share) {
           st.shard->set_capacity(share, counted_, sink(out));
         },
@@ -353,15 +327,6 @@ class cache {
     return result;
   }
 
-  // Under the exclusive lock: a live value, without counting a hit or a miss.
-  std::optional<Value> find_locked(shard_type& s, const Key& key, std::uint64_t hash) {
-    const auto [slab, cell] = s.find(key, hash);
-    if (cell == detail::no_slot) return std::nullopt;
-    if (slab->timed(cell) && slab->expired(cell, detail::cell_ns(clock_.now())))
-      return std::nullopt;
-    return slab->kv(cell).second;
-  }
-
   // A weight of 0 is refused: such entries would never be evicted, so the bound would no
   // longer bound memory (Caffeine accepts 0 and exempts the entry from eviction).
   std::uint32_t weigh(const Key& key, const Value& value) const {
@@ -431,11 +396,8 @@ class cache {
   metric_counter loads_;
   metric_counter load_failures_;
   metric_counter load_waits_;
-  // The bound set by reconfigure(), 0 until then (options_'s). Neither initialised from
-  // options_ nor beside a mutex: any more constructor code (even a std::mutex's) made g++ 12
-  // inline the hit path differently, 10 instructions an operation more under
-  // cache_aside_count, none of them reconfigure's. reconfigure() serialises on a static mutex.
-  std::atomic<std::uint64_t> bound_{0};
+  // The bound set by reconfigure(): see live_bound.hpp on why it holds no mutex.
+  detail::live_bound<cache> bound_;
 };
 
 }  // namespace bulwark

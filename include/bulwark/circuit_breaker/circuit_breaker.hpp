@@ -32,6 +32,13 @@
 
 namespace bulwark {
 
+namespace detail {
+/// Reaches the options version a call started under (kept alive by the breaker: see
+/// detail/settings.hpp): defined by the asio add-on (asio/circuit_breaker.hpp), whose awaited
+/// calls end as execute's do, with the classifier they began with.
+struct breaker_access;
+}  // namespace detail
+
 /// A circuit breaker: resilience4j's CircuitBreaker state machine (closed, open, half_open
 /// and the manual disabled, metrics_only, forced_open), with count- or time-based sliding
 /// windows, slow-call detection, a gobreaker-style consecutive-failures condition, a growing
@@ -201,6 +208,7 @@ class circuit_breaker {
 
  private:
   friend permit;
+  friend struct detail::breaker_access;
 
   static constexpr bool passes(circuit_state s) noexcept {
     return s == circuit_state::closed || s == circuit_state::metrics_only ||

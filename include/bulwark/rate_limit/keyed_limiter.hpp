@@ -33,18 +33,6 @@
 
 namespace bulwark {
 
-namespace detail {
-inline void validate(const keyed_limiter_options& options) {
-  const option_check check{"keyed_limiter"};
-  check.at_least("max_keys", options.max_keys, std::size_t{1});
-  check.positive("idle_timeout", options.idle_timeout);
-  check.that(options.on_table_full == keyed_table_full::reject_new_keys ||
-                 options.on_table_full == keyed_table_full::evict_least_recent,
-             "on_table_full", "reject_new_keys or evict_least_recent",
-             static_cast<int>(options.on_table_full));
-}
-}  // namespace detail
-
 /// One `Limiter` (gcra<Clock>, token_bucket<Clock>, ...) per key, built on first use from the
 /// shared per-key options, in at most `max_keys` entries.
 ///

@@ -1,5 +1,5 @@
 #pragma once
-// The options and the metrics of bulwark::keyed_limiter (keyed_limiter.hpp).
+// The options of bulwark::keyed_limiter (keyed_limiter.hpp), their validation, and its metrics.
 
 #include <chrono>
 #include <cstddef>
@@ -7,6 +7,7 @@
 
 #include "bulwark/core/clock.hpp"
 #include "bulwark/core/metrics.hpp"
+#include "bulwark/core/options.hpp"
 
 namespace bulwark {
 
@@ -61,5 +62,17 @@ struct keyed_limiter_metrics {
 
   friend bool operator==(const keyed_limiter_metrics&, const keyed_limiter_metrics&) = default;
 };
+
+namespace detail {
+inline void validate(const keyed_limiter_options& options) {
+  const option_check check{"keyed_limiter"};
+  check.at_least("max_keys", options.max_keys, std::size_t{1});
+  check.positive("idle_timeout", options.idle_timeout);
+  check.that(options.on_table_full == keyed_table_full::reject_new_keys ||
+                 options.on_table_full == keyed_table_full::evict_least_recent,
+             "on_table_full", "reject_new_keys or evict_least_recent",
+             static_cast<int>(options.on_table_full));
+}
+}  // namespace detail
 
 }  // namespace bulwark

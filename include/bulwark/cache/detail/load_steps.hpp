@@ -11,6 +11,8 @@
 #include <optional>
 #include <utility>
 
+#include "bulwark/cache/detail/load_through.hpp"
+
 namespace bulwark::detail {
 
 template <class Cache>
@@ -34,7 +36,10 @@ struct load_steps {
     auto& st = cache.stripe_of(hash);
     const std::lock_guard lock{st.shard->mutex()};
     st.shard->drain_own_reads();
-    if (auto hit = cache.find_locked(*st.shard, key, hash)) return {.hit = std::move(hit)};
+    if (auto hit = find_live_locked<value_type>(*st.shard, key, hash,
+                                                [&cache] { return cache.clock_.now(); })) {
+      return {.hit = std::move(hit)};
+    }
     if (flight running = st.flights.find(key)) {
       cache.load_waits_.add();
       return {.join = std::move(running)};

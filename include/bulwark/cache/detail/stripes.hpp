@@ -57,6 +57,24 @@ class cache_stripes {
   }
   [[nodiscard]] std::size_t memory_bytes() const noexcept { return count_ * sizeof(stripe); }
 
+  /// Calls `f(shard, out)` for each shard in turn under its lock, after replaying its read
+  /// buffers (so the policy and the entries are current), then `report(out)` with that lock
+  /// released: a removal listener may call back into the cache. Returns the sum of f's counts.
+  template <class Removals, class F, class Report>
+  std::size_t remove_each(F&& f, Report&& report) const {
+    std::size_t count = 0;
+    for (std::uint32_t i = 0; i < count_; ++i) {
+      Removals out;
+      {
+        std::lock_guard lock{stripes_[i].shard->mutex()};
+        stripes_[i].shard->drain_reads();
+        count += f(*stripes_[i].shard, out);
+      }
+      report(out);
+    }
+    return count;
+  }
+
   /// Splits a new `bound` as the constructor does and calls `f(stripe, share)` for each stripe
   /// in turn under its shard's lock, then `after()` with that lock released.
   template <class F, class After>
