@@ -24,14 +24,14 @@ struct guard_traits<circuit_breaker<Clock>> {
   using breaker = circuit_breaker<Clock>;
   struct ticket {
     typename breaker::permit permit;
-    const circuit_breaker_options* options;
+    const breaker* owner;  // options() is a copy (reconfigure may swap them): read on failure
   };
   static constexpr bool accepts_now = true;
 
   static bool enter(breaker& b, const time_point* now, std::optional<ticket>& t) {
     auto p = now != nullptr ? b.try_acquire(*now) : b.try_acquire();
     if (!p) bulwark::detail::throw_circuit_open(p.state(), p.retry_after());
-    t.emplace(ticket{std::move(p), &b.options()});
+    t.emplace(ticket{std::move(p), &b});
     return true;
   }
   template <class Executor>
@@ -42,8 +42,8 @@ struct guard_traits<circuit_breaker<Clock>> {
   static void succeeded(ticket& t, const T*) noexcept {
     t.permit.success();
   }
-  static void failed(ticket& t, const std::exception_ptr& e) noexcept {
-    t.permit.record(bulwark::detail::classify_exception(*t.options, e));
+  static void failed(ticket& t, const std::exception_ptr& e) {
+    t.permit.record(bulwark::detail::classify_exception(t.owner->options(), e));
   }
 };
 
