@@ -4,11 +4,11 @@
 
 #include <algorithm>
 #include <atomic>
-#include <condition_variable>
 #include <cstdint>
 #include <mutex>
 #include <utility>
 
+#include "bulwark/bulkhead/detail/wait_node.hpp"
 #include "bulwark/core/clock.hpp"
 #include "bulwark/core/metrics.hpp"
 #include "bulwark/detail/clock_wait.hpp"
@@ -200,17 +200,8 @@ class bulkhead_semaphore {
     return bulkhead_permit{this};
   }
 
-  /// A queued caller, for callers that wait elsewhere (the asio add-on's awaitable acquire,
-  /// docs/async.md) as well as for try_acquire_until's blocked threads: both kinds share one
-  /// queue, served in one order. `on_grant` runs under the semaphore's mutex when a release
-  /// hands this node the slot (the node has then left the queue); it must not block, nor touch
-  /// the semaphore.
-  struct wait_node {
-    wait_node* prev = nullptr;
-    wait_node* next = nullptr;
-    void (*on_grant)(wait_node&) noexcept = nullptr;
-    bool queued = false;  // under the mutex
-  };
+  /// A queued caller (bulkhead/detail/wait_node.hpp): a blocked thread or an awaiting coroutine.
+  using wait_node = bulkhead_wait_node;
 
   /// try_acquire_until's first half for a caller that waits elsewhere: a permit at once if a
   /// slot is free and nobody waits; else `node` queued (`queued` set true) with `wait_deadline`
@@ -281,20 +272,6 @@ class bulkhead_semaphore {
   static std::uint32_t waiting_of(std::uint64_t word) noexcept {
     return static_cast<std::uint32_t>(word >> 32);
   }
-
-  // A thread blocked in try_acquire_until.
-  struct blocking_waiter : wait_node {
-    blocking_waiter() noexcept { on_grant = &grant; }
-    bool granted = false;
-    std::condition_variable wake;  // one per waiter: a hand-over wakes exactly the head
-
-    // Under the mutex: the waiter cannot leave (and destroy itself) before it is unlocked.
-    static void grant(wait_node& node) noexcept {
-      auto& self = static_cast<blocking_waiter&>(node);
-      self.granted = true;
-      self.wake.notify_one();
-    }
-  };
 
   // Under the mutex: a permit if a slot is free and nobody waits; else `node` queued (with its
   // wait_deadline); else a refusal (counted).
