@@ -315,7 +315,8 @@ class registry {
   template <class Options>
   static void check(const Options& o) {
     if constexpr (std::is_same_v<Options, cache_options>) {
-      detail::validate(o, false, detail::seedable_hasher<flood_resistant_hash>);  // counted, default hash
+      detail::validate(o, false,
+                       detail::seedable_hasher<flood_resistant_hash>);  // counted, default hash
     } else {
       detail::validate(o);
     }
