@@ -16,6 +16,7 @@
 // steady_timer. Counters: bytes/waiter and allocs/waiter (operator new, net of frees, while
 // they wait), and rss_bytes/waiter from /proc/self/statm.
 #include <benchmark/benchmark.h>
+#include <malloc.h>
 #include <unistd.h>
 
 #include <asio/co_spawn.hpp>
@@ -42,22 +43,21 @@ std::atomic<std::uint64_t> allocations{0};
 std::atomic<std::int64_t> allocated_bytes{0};
 }  // namespace
 
-// The counting replacement of the global allocation functions. The size is stored in front of
-// each block, so the unsized delete can count the bytes back.
+// The counting replacement of the global allocation functions. Blocks are plain malloc
+// blocks (no header), so a block that reaches free() or operator delete by another path than
+// the one that allocated it stays valid; bytes are counted with malloc_usable_size.
 namespace {
-constexpr std::size_t header = alignof(std::max_align_t);
 void* counted_alloc(std::size_t n) {
-  allocations.fetch_add(1, std::memory_order_relaxed);
-  allocated_bytes.fetch_add(static_cast<std::int64_t>(n), std::memory_order_relaxed);
-  auto* p = static_cast<unsigned char*>(std::malloc(n + header));
+  void* p = std::malloc(n == 0 ? 1 : n);
   if (p == nullptr) throw std::bad_alloc();
-  *reinterpret_cast<std::size_t*>(p) = n;
-  return p + header;
+  allocations.fetch_add(1, std::memory_order_relaxed);
+  allocated_bytes.fetch_add(static_cast<std::int64_t>(::malloc_usable_size(p)),
+                            std::memory_order_relaxed);
+  return p;
 }
-void counted_free(void* q) noexcept {
-  if (q == nullptr) return;
-  auto* p = static_cast<unsigned char*>(q) - header;
-  allocated_bytes.fetch_sub(static_cast<std::int64_t>(*reinterpret_cast<std::size_t*>(p)),
+void counted_free(void* p) noexcept {
+  if (p == nullptr) return;
+  allocated_bytes.fetch_sub(static_cast<std::int64_t>(::malloc_usable_size(p)),
                             std::memory_order_relaxed);
   std::free(p);
 }
