@@ -40,9 +40,33 @@ class BulwarkConan(ConanFile):
     # Settings stay so that validate() can check the C++ standard; package_id() drops them, so
     # one package serves every configuration.
     settings = "os", "arch", "compiler", "build_type"
-    # with_redis: the optional redis add-on (bulwark::redis), which needs hiredis.
-    options = {"with_redis": [True, False]}
-    default_options = {"with_redis": False}
+    # The optional add-ons, each a CMake target of its own over the same headers:
+    #   with_redis       bulwark::redis       hiredis
+    #   with_asio        bulwark::asio        standalone asio (C++20 coroutines)
+    #   with_config      bulwark::config      nlohmann_json
+    #   with_prometheus  bulwark::prometheus  prometheus-cpp (its core library)
+    options = {
+        "with_redis": [True, False],
+        "with_asio": [True, False],
+        "with_config": [True, False],
+        "with_prometheus": [True, False],
+    }
+    default_options = {
+        "with_redis": False,
+        "with_asio": False,
+        "with_config": False,
+        "with_prometheus": False,
+    }
+
+    # option -> (component, its dependency's reference, the dependency's CMakeDeps target as
+    # a Conan component requirement)
+    _addons = {
+        "with_redis": ("redis", "hiredis/1.2.0", "hiredis::hiredis"),
+        "with_asio": ("asio", "asio/1.28.1", "asio::asio"),
+        "with_config": ("config", "nlohmann_json/3.11.3", "nlohmann_json::nlohmann_json"),
+        "with_prometheus": ("prometheus", "prometheus-cpp/1.1.0",
+                            "prometheus-cpp::prometheus-cpp-core"),
+    }
     exports_sources = "include/*", "cmake/*", "CMakeLists.txt", "LICENSE"
     no_copy_source = True
 
@@ -67,12 +91,13 @@ class BulwarkConan(ConanFile):
         basic_layout(self)
 
     def requirements(self):
-        if self.options.get_safe("with_redis"):
-            self.requires("hiredis/1.2.0")
+        for option, (_, reference, _) in self._addons.items():
+            if self.options.get_safe(option):
+                self.requires(reference)
 
     def package_id(self):
         # Header-only: the same package for every os, compiler, standard and build type.
-        # (with_redis changes only the requirements and targets, not the packaged headers.)
+        # (The with_* options change only the requirements and targets, not the packaged headers.)
         self.info.clear()
 
     def validate(self):
@@ -93,21 +118,29 @@ class BulwarkConan(ConanFile):
         self.cpp_info.set_property("cmake_target_name", "bulwark::bulwark")
         self.cpp_info.set_property("pkg_config_name", "bulwark")
         threads = ["pthread"] if self.settings.os in ("Linux", "FreeBSD") else []
-        if not self.options.get_safe("with_redis"):
+        addons = [(component, requirement)
+                  for option, (component, _, requirement) in self._addons.items()
+                  if self.options.get_safe(option)]
+        if not addons:
             # Threads::Threads in the CMake package; the concurrent components use std::thread.
             self.cpp_info.system_libs = threads
             return
-        # With the redis add-on, two targets as the CMake package has them: bulwark::bulwark
-        # (the core) and bulwark::redis (the core plus hiredis). The aggregate of both is
-        # bulwark::bulwark_all, since a component already carries the name bulwark::bulwark.
+        # With add-ons, one target per component as the CMake package has them: bulwark::bulwark
+        # (the core) and bulwark::<add-on> (the core plus its dependency). The aggregate of all
+        # is bulwark::bulwark_all, since a component already carries the name bulwark::bulwark.
         self.cpp_info.set_property("cmake_target_name", "bulwark::bulwark_all")
         core = self.cpp_info.components["core"]
         core.set_property("cmake_target_name", "bulwark::bulwark")
         core.bindirs = []
         core.libdirs = []
         core.system_libs = threads
-        redis = self.cpp_info.components["redis"]
-        redis.set_property("cmake_target_name", "bulwark::redis")
-        redis.bindirs = []
-        redis.libdirs = []
-        redis.requires = ["core", "hiredis::hiredis"]
+        for component, requirement in addons:
+            addon = self.cpp_info.components[component]
+            addon.set_property("cmake_target_name", "bulwark::" + component)
+            addon.bindirs = []
+            addon.libdirs = []
+            addon.requires = ["core", requirement]
+            if component == "asio" and str(self.settings.compiler) in ("clang", "apple-clang"):
+                # As the CMake package does: asio 1.22+ detects C++20 coroutines on clang only
+                # when told (docs/async.md).
+                addon.defines = ["ASIO_HAS_CO_AWAIT=1"]

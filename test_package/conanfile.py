@@ -6,8 +6,8 @@ from conan.tools.cmake import CMake, cmake_layout
 
 
 class BulwarkTestPackageConan(ConanFile):
-    """Builds test_package.cpp (and, with_redis, test_package_redis.cpp) against the package
-    `conan create` just made and runs them.
+    """Builds test_package.cpp (and, for each with_<add-on> option, test_package_<add-on>.cpp)
+    against the package `conan create` just made and runs them.
 
     The same CMakeLists.txt and program are built by ctest (consumer.find_package) against a
     `cmake --install` prefix, so the two ways of packaging are checked by one consumer.
@@ -32,7 +32,10 @@ class BulwarkTestPackageConan(ConanFile):
         if not can_run(self):
             return
         self.run(os.path.join(self.cpp.build.bindir, "test_package"), env="conanrun")
-        # With the redis add-on the package provides bulwark::redis, and CMakeLists.txt builds
-        # test_package_redis against it: a missing program is a failed test, not a skipped one.
-        if self.dependencies["bulwark"].options.get_safe("with_redis"):
-            self.run(os.path.join(self.cpp.build.bindir, "test_package_redis"), env="conanrun")
+        # With an add-on the package provides bulwark::<add-on>, and CMakeLists.txt builds
+        # test_package_<add-on> against it: a missing program is a failed test, not a skipped one.
+        options = self.dependencies["bulwark"].options
+        for addon in ("redis", "asio", "config", "prometheus"):
+            if options.get_safe("with_" + addon):
+                self.run(os.path.join(self.cpp.build.bindir, "test_package_" + addon),
+                         env="conanrun")

@@ -18,18 +18,20 @@ get_filename_component(SOURCE_PATH "${CMAKE_CURRENT_LIST_DIR}/../.." ABSOLUTE)
 # Header-only: one (release) configuration is all there is to install.
 set(VCPKG_BUILD_TYPE release)
 
-# The "redis" feature installs the bulwark::redis component (and depends on hiredis); without
-# it the add-on is off even where hiredis happens to be installed.
-if("redis" IN_LIST FEATURES)
-  set(BULWARK_REDIS ON)
-else()
-  set(BULWARK_REDIS OFF)
-endif()
+# Each feature installs its add-on component (bulwark::redis, bulwark::asio, bulwark::config,
+# bulwark::prometheus) and depends on its library; without it the add-on is off even where the
+# library happens to be installed.
+vcpkg_check_features(OUT_FEATURE_OPTIONS FEATURE_OPTIONS
+  FEATURES
+    redis BULWARK_REDIS
+    asio BULWARK_ASIO
+    config BULWARK_CONFIG
+    prometheus BULWARK_PROMETHEUS)
 
 vcpkg_cmake_configure(
   SOURCE_PATH "${SOURCE_PATH}"
   OPTIONS
-    -DBULWARK_REDIS=${BULWARK_REDIS}
+    ${FEATURE_OPTIONS}
     -DBULWARK_BUILD_TESTS=OFF
     -DBULWARK_BUILD_EXAMPLES=OFF
     -DBULWARK_BUILD_BENCHMARKS=OFF

@@ -8,13 +8,15 @@ Run by ctest (consumer.recipes, through check_recipes.cmake):
 What it checks, by reading the files (Python's `ast` and `json`; nothing is imported or run):
   - conanfile.py and test_package/conanfile.py are valid Python with one ConanFile class each;
   - the recipe's name, package type, exported files (the set a release archive holds, which
-    consumer.fetch_content_archive builds from) and its with_redis option;
+    consumer.fetch_content_archive builds from) and its with_<add-on> options (redis, asio,
+    config, prometheus), each off by default and naming its dependency;
   - the version: version.hpp's BULWARK_VERSION_* (which the recipe's set_version() reads), CMake's
     project(VERSION) and vcpkg.json's version are the same;
   - validate() asks for C++20 (check_min_cppstd(self, 20)), and README's Conan commands pass
     `-s compiler.cppstd=20`;
-  - test_package's test() runs test_package and, with_redis, test_package_redis;
-  - vcpkg.json: name, version, license, host dependencies, the redis feature's hiredis.
+  - test_package's test() runs test_package and, for each with_<add-on>, test_package_<add-on>;
+  - vcpkg.json: name, version, license, host dependencies, each add-on feature's dependency,
+    and the portfile turning each feature into its BULWARK_<ADD-ON> option.
 
 What it cannot check: that Conan or vcpkg accept the recipes, resolve hiredis, honour the
 settings and profiles a user has (a detected profile's compiler.cppstd=gnu17 is refused by
@@ -90,8 +92,21 @@ def check_conanfile(root, version, failures):
     failures.check(exports == {"include/*", "cmake/*", "CMakeLists.txt", "LICENSE"},
                    "conanfile.py: exports_sources {} is not the release archive's set".format(
                        sorted(exports)))
-    failures.check(values.get("default_options") == {"with_redis": False},
-                   "conanfile.py: default_options {!r}".format(values.get("default_options")))
+    addons = ("redis", "asio", "config", "prometheus")
+    failures.check(values.get("default_options") == {"with_" + a: False for a in addons},
+                   "conanfile.py: default_options {!r}: every add-on off by default".format(
+                       values.get("default_options")))
+    failures.check(values.get("options") == {"with_" + a: [True, False] for a in addons},
+                   "conanfile.py: options {!r}".format(values.get("options")))
+    table = values.get("_addons") or {}
+    for addon, reference, target in (("redis", "hiredis/", "hiredis::hiredis"),
+                                     ("asio", "asio/", "asio::asio"),
+                                     ("config", "nlohmann_json/", "nlohmann_json::nlohmann_json"),
+                                     ("prometheus", "prometheus-cpp/", "prometheus-cpp::")):
+        entry = table.get("with_" + addon)
+        failures.check(entry is not None and entry[0] == addon and entry[1].startswith(reference)
+                       and entry[2].startswith(target),
+                       "conanfile.py: _addons['with_{}'] is {!r}".format(addon, entry))
     validate = method_source(node, "validate", path)
     failures.check(re.search(r"check_min_cppstd\(\s*self\s*,\s*20\s*\)", validate),
                    "conanfile.py: validate() does not call check_min_cppstd(self, 20)")
@@ -119,11 +134,16 @@ def check_test_package(root, failures):
         return
     test = method_source(node, "test", path)
     failures.check('"test_package"' in test, "test_package: test() does not run test_package")
-    failures.check('"test_package_redis"' in test and "with_redis" in test,
-                   "test_package: test() does not run test_package_redis with_redis")
+    failures.check('"test_package_"' in test and '"with_"' in test and all(
+        '"{}"'.format(a) in test for a in ("redis", "asio", "config", "prometheus")),
+                   "test_package: test() does not run test_package_<add-on> for each with_<add-on>")
+    for addon in ("redis", "asio", "config", "prometheus"):
+        failures.check(os.path.exists(os.path.join(root, "test_package",
+                                                   "test_package_{}.cpp".format(addon))),
+                       "test_package: test_package_{}.cpp is missing".format(addon))
     failures.check("tested_reference_str" in method_source(node, "requirements", path),
                    "test_package: requirements() does not require the tested reference")
-    print("test_package/conanfile.py: runs test_package, and test_package_redis with_redis")
+    print("test_package/conanfile.py: runs test_package, and test_package_<add-on> with each add-on")
 
 
 def check_vcpkg_json(root, version, failures):
@@ -143,9 +163,19 @@ def check_vcpkg_json(root, version, failures):
              if isinstance(d, dict) and d.get("host") is True}
     failures.check({"vcpkg-cmake", "vcpkg-cmake-config"} <= hosts,
                    "vcpkg.json: vcpkg-cmake and vcpkg-cmake-config must be host dependencies")
-    redis = manifest.get("features", {}).get("redis", {})
-    failures.check("hiredis" in redis.get("dependencies", []),
-                   "vcpkg.json: the redis feature does not depend on hiredis")
+    features = manifest.get("features", {})
+    for feature, dependency in (("redis", "hiredis"), ("asio", "asio"),
+                                ("config", "nlohmann-json"), ("prometheus", "prometheus-cpp")):
+        failures.check(dependency in features.get(feature, {}).get("dependencies", []),
+                       "vcpkg.json: the {} feature does not depend on {}".format(feature,
+                                                                               dependency))
+    with open(os.path.join(root, "ports", "bulwark", "portfile.cmake"), encoding="utf-8") as f:
+        portfile = f.read()
+    for feature, option in (("redis", "BULWARK_REDIS"), ("asio", "BULWARK_ASIO"),
+                            ("config", "BULWARK_CONFIG"), ("prometheus", "BULWARK_PROMETHEUS")):
+        failures.check(re.search(r"^\s*{}\s+{}\s*\)?$".format(feature, option), portfile,
+                                 re.MULTILINE),
+                       "portfile.cmake: feature {} does not set {}".format(feature, option))
     print("vcpkg.json: bulwark {}".format(manifest.get("version")))
 
 
