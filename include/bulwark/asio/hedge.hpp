@@ -60,22 +60,18 @@ class hedge {
  public:
   /// Throws std::invalid_argument as bulwark::hedge does.
   explicit hedge(hedge_options options = {}, Clock clock = {})
-      : options_{(bulwark::detail::validate(options), std::move(options))},
-        clock_{std::move(clock)} {}
+      : core_{std::move(options), std::move(clock)} {}
 
   template <class F>
   requires detail::returns_awaitable<F> asio::awaitable<detail::returned_value_t<F>> execute(F f) {
     const auto executor = co_await asio::this_coro::executor;
-    calls_.add();
     co_return co_await asio::co_spawn(asio::make_strand(executor), run(std::move(f)),
                                       asio::use_awaitable);
   }
 
-  [[nodiscard]] hedge_metrics metrics() const noexcept {
-    return {calls_.load(), hedges_.load(), refused_.load()};
-  }
-  [[nodiscard]] const hedge_options& options() const noexcept { return options_; }
-  [[nodiscard]] const Clock& clock() const noexcept { return clock_; }
+  [[nodiscard]] hedge_metrics metrics() const noexcept { return core_.metrics(); }
+  [[nodiscard]] const hedge_options& options() const noexcept { return core_.options(); }
+  [[nodiscard]] const Clock& clock() const noexcept { return core_.clock(); }
 
  private:
   static constexpr std::size_t most_attempts = 11;  // 1 + the largest max_hedged_attempts
@@ -126,8 +122,8 @@ class hedge {
           s.stops[i].emit(asio::cancellation_type::terminal);
       }
     } guard{*state};
-    // The budgets' bookkeeping is a retry schedule's, each hedge a retry it grants.
-    retry_schedule schedule{budgets_, clock_};
+    retry_schedule schedule = core_.begin_call();
+    const Clock& clock = core_.clock();
     const auto launch = [&] {
       const std::uint32_t i = state->started++;
       asio::co_spawn(strand, attempt(state),
@@ -145,25 +141,26 @@ class hedge {
     };
 
     // The delay runs from each attempt's start, read before it is spawned (as the sync hedge).
-    time_point launched_at = clock_.now();
+    time_point launched_at = clock.now();
     schedule.begin_attempt();
     launch();
-    const std::uint32_t most = 1 + options_.max_hedged_attempts;
+    const std::uint32_t most = 1 + core_.options().max_hedged_attempts;
     bool may_hedge = true;
     for (;;) {
       const std::uint32_t started = state->started;
       const bool can_start = may_hedge && started < most;
       const auto settled = [&] { return state->value.has_value() || state->failed == started; };
-      const time_point deadline = bulwark::detail::saturating_add(launched_at, options_.delay);
+      const time_point deadline =
+          bulwark::detail::saturating_add(launched_at, core_.options().delay);
       while (!settled()) {
         if (!can_start) {
           co_await state->ended.async_receive(asio::use_awaitable);
           continue;
         }
-        if (clock_.now() >= deadline) break;
+        if (clock.now() >= deadline) break;
         auto [order, received, which, waited] =
             co_await x::make_parallel_group(state->ended.async_receive(x::deferred),
-                                            async_wait_until(strand, clock_, deadline, x::deferred))
+                                            async_wait_until(strand, clock, deadline, x::deferred))
                 .async_wait(x::wait_for_one(), asio::use_awaitable);
         (void)order;
         (void)which;
@@ -175,15 +172,12 @@ class hedge {
       if (state->value) break;
       if (state->failed == started && !can_start) break;  // every attempt failed
       // The delay passed, or every attempt so far failed: hedge, if the budgets allow.
-      if (!schedule.after_failure(std::nullopt, now()).retry) {
-        refused_.add();
+      if (!core_.grant_hedge(schedule)) {
         may_hedge = false;
         if (state->failed == started) break;
         continue;
       }
-      hedges_.add();
-      launched_at = clock_.now();
-      schedule.begin_attempt();
+      launched_at = clock.now();
       launch();
     }
     if (!state->value) std::rethrow_exception(state->last_error);
@@ -191,26 +185,7 @@ class hedge {
     if constexpr (!std::is_void_v<detail::returned_value_t<F>>) co_return std::move(*state->value);
   }
 
-  // The schedule reads `now` only with a retry_budget: skip the read otherwise.
-  time_point now() const { return budgets_.reads_clock() ? clock_.now() : time_point{}; }
-
-  // bulwark::hedge's budgets as a retry policy: an attempt per hedge, no backoff (the hedge
-  // times its own delay), no deadline.
-  static retry_options budget_options(const hedge_options& options) {
-    return {.max_attempts = 1 + options.max_hedged_attempts,
-            .backoff = {.kind = backoff_kind::constant,
-                        .base = duration::zero(),
-                        .jitter = jitter_kind::none},
-            .budget = options.budget,
-            .active_budget = options.active_budget};
-  }
-
-  hedge_options options_;
-  retry_policy budgets_{budget_options(options_)};
-  [[no_unique_address]] Clock clock_;
-  metric_counter calls_;
-  metric_counter hedges_;
-  metric_counter refused_;
+  bulwark::detail::hedge_core<Clock> core_;
 };
 
 hedge()->hedge<>;

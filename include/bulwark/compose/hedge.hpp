@@ -131,6 +131,62 @@ inline void validate(const hedge_options& options) {
   check.in_range("max_hedged_attempts", options.max_hedged_attempts, std::uint32_t{1},
                  std::uint32_t{10});
 }
+
+/// What a hedge is besides how it waits, shared by bulwark::hedge (threads) and
+/// bulwark::async::hedge (coroutines): the options, the budgets seen as a retry policy, and
+/// the counters. A call's budget bookkeeping is a retry_schedule, each hedge a retry it grants.
+template <clock Clock>
+class hedge_core {
+ public:
+  /// Throws std::invalid_argument naming the option.
+  hedge_core(hedge_options options, Clock clock)
+      : options_{(validate(options), std::move(options))}, clock_{std::move(clock)} {}
+
+  [[nodiscard]] const hedge_options& options() const noexcept { return options_; }
+  [[nodiscard]] const Clock& clock() const noexcept { return clock_; }
+  [[nodiscard]] hedge_metrics metrics() const noexcept {
+    return {calls_.load(), hedges_.load(), refused_.load()};
+  }
+
+  /// Counts a call and starts its bookkeeping; the caller begins the first attempt.
+  [[nodiscard]] retry_schedule begin_call() {
+    calls_.add();
+    return retry_schedule{budgets_, clock_};
+  }
+
+  /// After the delay passed or every attempt so far failed: whether the budgets grant another
+  /// attempt (counted as a hedge and begun in `schedule`) or refuse it (counted as refused).
+  bool grant_hedge(retry_schedule& schedule) {
+    // The schedule reads `now` only with a retry_budget: skip the read otherwise.
+    const time_point now = budgets_.reads_clock() ? clock_.now() : time_point{};
+    if (!schedule.after_failure(std::nullopt, now).retry) {
+      refused_.add();
+      return false;
+    }
+    hedges_.add();
+    schedule.begin_attempt();
+    return true;
+  }
+
+ private:
+  // The budgets as a retry policy: an attempt per hedge, no backoff (a hedge waits `delay`
+  // from each start, which the hedge times itself), no deadline.
+  static retry_options budget_options(const hedge_options& options) {
+    return {.max_attempts = 1 + options.max_hedged_attempts,
+            .backoff = {.kind = backoff_kind::constant,
+                        .base = duration::zero(),
+                        .jitter = jitter_kind::none},
+            .budget = options.budget,
+            .active_budget = options.active_budget};
+  }
+
+  hedge_options options_;
+  retry_policy budgets_{budget_options(options_)};
+  [[no_unique_address]] Clock clock_;
+  metric_counter calls_;
+  metric_counter hedges_;
+  metric_counter refused_;
+};
 }  // namespace detail
 
 /// Hedged requests ("The Tail at Scale", Dean and Barroso, 2013; Polly v8's hedging
@@ -159,9 +215,7 @@ class hedge {
   /// Throws std::invalid_argument ("bulwark::hedge: max_hedged_attempts must be in [1, 10]
   /// (got 0)").
   explicit hedge(hedge_options options = {}, Executor executor = {}, Clock clock = {})
-      : options_{(detail::validate(options), std::move(options))},
-        executor_{std::move(executor)},
-        clock_{std::move(clock)} {}
+      : core_{std::move(options), std::move(clock)}, executor_{std::move(executor)} {}
 
   template <class F, class... Args>
   requires std::invocable < std::decay_t<F>
@@ -190,10 +244,10 @@ class hedge {
       std::uint32_t failed = 0;
     };
     auto state = std::make_shared<shared>(std::forward<F>(f), std::forward<Args>(args)...);
-    calls_.add();
-    // The budgets' bookkeeping is a retry schedule's, each hedge a retry it grants. Declared
-    // before the lock: its budget holds end after it, with the call, winner or exception.
-    retry_schedule schedule{budgets_, clock_};
+    // Declared before the lock: the schedule's budget holds end after it, with the call,
+    // winner or exception.
+    retry_schedule schedule = core_.begin_call();
+    const Clock& clock = core_.clock();
 
     // Starts attempt number state->stops.size(); called with the mutex held.
     const auto launch = [&] {
@@ -222,33 +276,30 @@ class hedge {
     // The delay runs from each attempt's start, read before it is posted: read after, a fast
     // attempt (or a test advancing a manual clock once it sees the attempt) could move time
     // past the start first and push the hedge's deadline out by that much.
-    time_point launched_at = clock_.now();
+    time_point launched_at = clock.now();
     schedule.begin_attempt();
     launch();
-    const std::uint32_t most = 1 + options_.max_hedged_attempts;
+    const std::uint32_t most = 1 + core_.options().max_hedged_attempts;
     bool may_hedge = true;
     for (;;) {
       const auto started = static_cast<std::uint32_t>(state->stops.size());
       const auto settled = [&] { return state->value.has_value() || state->failed == started; };
       const bool can_start = may_hedge && started < most;
       if (can_start) {
-        const time_point deadline = detail::deadline_after(launched_at, options_.delay);
-        detail::wait_until(state->changed, lock, clock_, deadline, settled);
+        const time_point deadline = detail::deadline_after(launched_at, core_.options().delay);
+        detail::wait_until(state->changed, lock, clock, deadline, settled);
       } else {
         state->changed.wait(lock, settled);
       }
       if (state->value) break;
       if (state->failed == started && !can_start) break;  // every attempt failed
       // The delay passed, or every attempt so far failed: hedge, if the budgets allow.
-      if (!schedule.after_failure(std::nullopt, now()).retry) {
-        refused_.add();
+      if (!core_.grant_hedge(schedule)) {
         may_hedge = false;
         if (state->failed == started) break;
         continue;
       }
-      hedges_.add();
-      launched_at = clock_.now();
-      schedule.begin_attempt();
+      launched_at = clock.now();
       launch();
     }
     for (auto& s : state->stops)
@@ -258,26 +309,10 @@ class hedge {
     if constexpr (!std::is_void_v<result>) return std::move(*state->value);
   }
 
-  [[nodiscard]] hedge_metrics metrics() const noexcept {
-    return {calls_.load(), hedges_.load(), refused_.load()};
-  }
-  [[nodiscard]] const hedge_options& options() const noexcept { return options_; }
+  [[nodiscard]] hedge_metrics metrics() const noexcept { return core_.metrics(); }
+  [[nodiscard]] const hedge_options& options() const noexcept { return core_.options(); }
 
  private:
-  // The schedule reads `now` only with a retry_budget: skip the read otherwise.
-  time_point now() const { return budgets_.reads_clock() ? clock_.now() : time_point{}; }
-
-  // The budgets as a retry policy: an attempt per hedge, no backoff (a hedge waits `delay`
-  // from each start, which the hedge times itself), no deadline.
-  static retry_options budget_options(const hedge_options& options) {
-    return {.max_attempts = 1 + options.max_hedged_attempts,
-            .backoff = {.kind = backoff_kind::constant,
-                        .base = duration::zero(),
-                        .jitter = jitter_kind::none},
-            .budget = options.budget,
-            .active_budget = options.active_budget};
-  }
-
   template <bool WithToken, class Result, class Shared>
   static auto run_attempt(Shared& state, const std::stop_token& stop) {
     const auto invoke = [&](auto&... a) -> Result {
@@ -295,13 +330,8 @@ class hedge {
     }
   }
 
-  hedge_options options_;
-  retry_policy budgets_{budget_options(options_)};
+  detail::hedge_core<Clock> core_;
   Executor executor_;
-  [[no_unique_address]] Clock clock_;
-  metric_counter calls_;
-  metric_counter hedges_;
-  metric_counter refused_;
 };
 
 hedge()->hedge<>;
