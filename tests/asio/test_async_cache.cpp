@@ -19,29 +19,15 @@
 #include <vector>
 
 #include "catch.hpp"
+#include "spawned.hpp"
 
 using namespace std::chrono_literals;
 using bulwark::manual_clock;
+using bulwark_test::ending;
 
 namespace {
 
 using int_cache = bulwark::cache<int, int, bulwark::tiny_lfu_eviction, manual_clock>;
-
-struct ending {
-  bool done = false;
-  std::optional<int> value;
-  std::exception_ptr error;
-  auto handler() {
-    return [this](std::exception_ptr e, int v) {
-      done = true;
-      if (e) {
-        error = e;
-      } else {
-        value = v;
-      }
-    };
-  }
-};
 
 }  // namespace
 
@@ -55,7 +41,7 @@ TEST_CASE("concurrent async get_or_load of one key share one load", "[asio]") {
     co_await bulwark::async::sleep_for(clock, 10ms);
     co_return key * 10;
   };
-  std::vector<ending> out(3);
+  std::vector<ending<int>> out(3);
   for (auto& o : out)
     asio::co_spawn(io, bulwark::async::get_or_load(cache, 4, loader), o.handler());
   io.poll();
@@ -82,7 +68,7 @@ TEST_CASE("a failed async load reaches every awaiter and caches nothing", "[asio
     co_await bulwark::async::sleep_for(clock, 5ms);
     throw std::runtime_error("backend down");
   };
-  std::vector<ending> out(3);
+  std::vector<ending<int>> out(3);
   for (auto& o : out)
     asio::co_spawn(io, bulwark::async::get_or_load(cache, 1, failing), o.handler());
   io.poll();
@@ -100,7 +86,7 @@ TEST_CASE("a failed async load reaches every awaiter and caches nothing", "[asio
     ++loads;
     co_return key + 1;
   };
-  ending again;
+  ending<int> again;
   asio::co_spawn(io, bulwark::async::get_or_load(cache, 1, working), again.handler());
   io.restart();  // run out of work above
   io.poll();
@@ -116,7 +102,7 @@ TEST_CASE("a write during an async load lets its value through uncached", "[asio
     co_await bulwark::async::sleep_for(clock, 5ms);
     co_return 1;
   };
-  ending out;
+  ending<int> out;
   asio::co_spawn(io, bulwark::async::get_or_load(cache, 9, loader), out.handler());
   io.poll();
   cache.put(9, 2);  // newer than the load
@@ -138,7 +124,7 @@ TEST_CASE("an async get_or_load joins a sync caller's load of the same key", "[a
     });
   }};
   started.get_future().wait();  // the sync load is in flight
-  ending out;
+  ending<int> out;
   int async_loads = 0;
   auto loader = [&](int) -> asio::awaitable<int> {
     ++async_loads;
@@ -162,8 +148,8 @@ TEST_CASE("cancelling a waiter of an async load leaves the load to the others", 
     co_await bulwark::async::sleep_for(clock, 5ms);
     co_return 8;
   };
-  ending leader;
-  ending waiter;
+  ending<int> leader;
+  ending<int> waiter;
   asio::cancellation_signal cancel;
   asio::co_spawn(io, bulwark::async::get_or_load(cache, 2, loader), leader.handler());
   asio::co_spawn(io, bulwark::async::get_or_load(cache, 2, loader),

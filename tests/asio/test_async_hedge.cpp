@@ -19,27 +19,13 @@
 #include <vector>
 
 #include "catch.hpp"
+#include "spawned.hpp"
 
 using namespace std::chrono_literals;
 using bulwark::manual_clock;
+using bulwark_test::ending;
 
 namespace {
-
-struct ending {
-  bool done = false;
-  std::optional<int> value;
-  std::exception_ptr error;
-  auto handler() {
-    return [this](std::exception_ptr e, int v) {
-      done = true;
-      if (e) {
-        error = e;
-      } else {
-        value = v;
-      }
-    };
-  }
-};
 
 // Attempt k (from 0) sleeps latency[k] of virtual time, then returns k or throws; it records
 // how it ended: 'w' returned, 'f' failed, 'c' cancelled.
@@ -82,7 +68,7 @@ TEST_CASE(
   r.latency = {1s, 50ms};
   const auto t0 = r.clock.now();
   bulwark::async::hedge hedged({.delay = 100ms, .max_hedged_attempts = 1}, r.clock);
-  ending out;
+  ending<int> out;
   asio::co_spawn(io, hedged.execute(r.call()), out.handler());
   io.poll();
   bulwark::async::advance(io, r.clock, 99ms);
@@ -106,7 +92,7 @@ TEST_CASE(
   r.fails = {true, true, true};
   const auto t0 = r.clock.now();
   bulwark::async::hedge hedged({.delay = 1s, .max_hedged_attempts = 2}, r.clock);
-  ending out;
+  ending<int> out;
   asio::co_spawn(io, hedged.execute(r.call()), out.handler());
   io.poll();
   bulwark::async::advance(io, r.clock, 100ms);
@@ -125,7 +111,7 @@ TEST_CASE("an async hedge spends the retry budget per hedge and stops hedging wh
       bulwark::ratio_budget_options{.retry_ratio = 0.0, .min_retries_per_second = 0});
   bulwark::async::hedge hedged({.delay = 100ms, .max_hedged_attempts = 1, .budget = budget},
                                r.clock);
-  ending out;
+  ending<int> out;
   asio::co_spawn(io, hedged.execute(r.call()), out.handler());
   io.poll();
   bulwark::async::advance(io, r.clock, 1s);
@@ -141,7 +127,7 @@ TEST_CASE("cancelling an async hedge's caller cancels every attempt", "[asio]") 
   r.latency = {1s, 1s};
   bulwark::async::hedge hedged({.delay = 100ms, .max_hedged_attempts = 1}, r.clock);
   asio::cancellation_signal cancel;
-  ending out;
+  ending<int> out;
   asio::co_spawn(io, hedged.execute(r.call()),
                  asio::bind_cancellation_slot(cancel.slot(), out.handler()));
   io.poll();

@@ -15,41 +15,17 @@
 #include <vector>
 
 #include "catch.hpp"
+#include "spawned.hpp"
 
 using namespace std::chrono_literals;
 using bulwark::manual_clock;
+using bulwark_test::ending;
+using bulwark_test::holds;
 
 namespace {
 
 using store_t = bulwark::memory_store<std::string, manual_clock>;
 using result_t = bulwark::idempotency_result<std::string>;
-
-struct ending {
-  bool done = false;
-  std::optional<result_t> value;
-  std::exception_ptr error;
-  auto handler() {
-    return [this](std::exception_ptr e, result_t v) {
-      done = true;
-      if (e) {
-        error = e;
-      } else {
-        value = std::move(v);
-      }
-    };
-  }
-};
-
-template <class E>
-bool is(const std::exception_ptr& e) {
-  try {
-    std::rethrow_exception(e);
-  } catch (const E&) {
-    return true;
-  } catch (...) {
-    return false;
-  }
-}
 
 }  // namespace
 
@@ -64,7 +40,7 @@ TEST_CASE("async idempotent execute runs the handler once and replays it to repe
     co_await bulwark::async::sleep_for(clock, 5ms);
     co_return std::string{"receipt"};
   };
-  ending first;
+  ending<result_t> first;
   asio::co_spawn(io, bulwark::async::execute(exec, {"pay", "k1"}, "body", handler),
                  first.handler());
   io.poll();
@@ -73,7 +49,7 @@ TEST_CASE("async idempotent execute runs the handler once and replays it to repe
   CHECK_FALSE(first.value->replayed);
   CHECK(first.value->value == "receipt");
 
-  ending repeat;
+  ending<result_t> repeat;
   asio::co_spawn(io, bulwark::async::execute(exec, {"pay", "k1"}, "body", handler),
                  repeat.handler());
   bulwark::async::run_due(io, clock);
@@ -105,8 +81,8 @@ TEST_CASE(
     co_await bulwark::async::sleep_for(clock, 25ms);
     co_return std::string{"first"};
   };
-  ending first;
-  ending second;
+  ending<result_t> first;
+  ending<result_t> second;
   asio::co_spawn(io, bulwark::async::execute(exec, {"pay", "k"}, "body", slow), first.handler());
   asio::co_spawn(io, bulwark::async::execute(exec, {"pay", "k"}, "body", slow), second.handler());
   io.poll();  // the first holds the key; the second finds it in progress and waits 10 ms
@@ -136,14 +112,14 @@ TEST_CASE("an async duplicate that waits past wait_timeout gets request_in_progr
   auto holder = exec.try_begin({"s", "k"}, "p");
   REQUIRE(holder.status == bulwark::attempt_status::acquired);
   auto handler = []() -> asio::awaitable<std::string> { co_return std::string{}; };
-  ending out;
+  ending<result_t> out;
   asio::co_spawn(io, bulwark::async::execute(exec, {"s", "k"}, "p", handler), out.handler());
   io.poll();
   bulwark::async::advance(io, clock, 99ms);
   CHECK_FALSE(out.done);
   bulwark::async::advance(io, clock, 1ms);
   REQUIRE(out.done);
-  CHECK(is<bulwark::request_in_progress>(out.error));
+  CHECK(holds<bulwark::request_in_progress>(out.error));
 }
 
 TEST_CASE("a failing async handler releases the key, so a retry runs again", "[asio]") {
@@ -156,11 +132,11 @@ TEST_CASE("a failing async handler releases the key, so a retry runs again", "[a
     if (++runs == 1) throw std::runtime_error("card declined");
     co_return std::string{"ok"};
   };
-  ending first;
+  ending<result_t> first;
   asio::co_spawn(io, bulwark::async::execute(exec, {"s", "k"}, "p", handler), first.handler());
   io.poll();
-  CHECK(is<std::runtime_error>(first.error));
-  ending retry;
+  CHECK(holds<std::runtime_error>(first.error));
+  ending<result_t> retry;
   asio::co_spawn(io, bulwark::async::execute(exec, {"s", "k"}, "p", handler), retry.handler());
   io.restart();
   io.poll();
@@ -179,13 +155,13 @@ TEST_CASE("cancelling an async duplicate's wait ends it holding nothing", "[asio
   auto holder = exec.try_begin({"s", "k"}, "p");
   auto handler = []() -> asio::awaitable<std::string> { co_return std::string{"x"}; };
   asio::cancellation_signal cancel;
-  ending out;
+  ending<result_t> out;
   asio::co_spawn(io, bulwark::async::execute(exec, {"s", "k"}, "p", handler),
                  asio::bind_cancellation_slot(cancel.slot(), out.handler()));
   io.poll();
   cancel.emit(asio::cancellation_type::terminal);
   io.poll();
   REQUIRE(out.done);
-  CHECK(is<std::system_error>(out.error));
+  CHECK(holds<std::system_error>(out.error));
   REQUIRE(holder.permit.complete("holder's"));  // the holder's lease is untouched
 }

@@ -14,32 +14,16 @@
 #include <vector>
 
 #include "catch.hpp"
+#include "spawned.hpp"
 
 using namespace std::chrono_literals;
 using bulwark::manual_clock;
+using bulwark_test::ending;
 
 namespace {
 
 struct flaky : std::runtime_error {
   using std::runtime_error::runtime_error;
-};
-
-// What a spawned retry ended with.
-template <class T>
-struct ending {
-  bool done = false;
-  std::optional<T> value;
-  std::exception_ptr error;
-  auto handler() {
-    return [this](std::exception_ptr e, T v) {
-      done = true;
-      if (e) {
-        error = e;
-      } else {
-        value = v;
-      }
-    };
-  }
 };
 
 template <class E>

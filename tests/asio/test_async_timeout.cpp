@@ -13,44 +13,20 @@
 #include <system_error>
 
 #include "catch.hpp"
+#include "spawned.hpp"
 
 using namespace std::chrono_literals;
 using bulwark::manual_clock;
+using bulwark_test::ending;
+using bulwark_test::holds;
 
 namespace {
-
-struct ending {
-  bool done = false;
-  std::optional<int> value;
-  std::exception_ptr error;
-  auto handler() {
-    return [this](std::exception_ptr e, int v) {
-      done = true;
-      if (e) {
-        error = e;
-      } else {
-        value = v;
-      }
-    };
-  }
-};
 
 std::string message_of(const std::exception_ptr& e) {
   try {
     std::rethrow_exception(e);
   } catch (const std::exception& error) {
     return error.what();
-  }
-}
-
-template <class E>
-bool is(const std::exception_ptr& e) {
-  try {
-    std::rethrow_exception(e);
-  } catch (const E&) {
-    return true;
-  } catch (...) {
-    return false;
   }
 }
 
@@ -63,7 +39,7 @@ TEST_CASE("an async timeout returns the call's value when it finishes in time", 
     co_await bulwark::async::sleep_for(clock, 40ms);
     co_return 7;
   };
-  ending out;
+  ending<int> out;
   asio::co_spawn(io, bulwark::async::with_timeout(100ms, clock, call), out.handler());
   io.poll();
   bulwark::async::advance(io, clock, 40ms);
@@ -87,7 +63,7 @@ TEST_CASE("an async timeout cancels the call at the deadline and throws timeout_
     }
     co_return 1;
   };
-  ending out;
+  ending<int> out;
   asio::co_spawn(io, bulwark::async::with_timeout(100ms, clock, call), out.handler());
   io.poll();
   bulwark::async::advance(io, clock, 99ms);
@@ -96,8 +72,8 @@ TEST_CASE("an async timeout cancels the call at the deadline and throws timeout_
   REQUIRE(out.done);
   CHECK(clock.now() == t0 + 100ms);
   CHECK(inner_ended == asio::error::operation_aborted);  // cancelled, not left running
-  REQUIRE(is<bulwark::timeout_expired>(out.error));
-  CHECK(is<bulwark::rejected>(out.error));
+  REQUIRE(holds<bulwark::timeout_expired>(out.error));
+  CHECK(holds<bulwark::rejected>(out.error));
   // The sync timeout's message.
   CHECK(message_of(out.error) == "bulwark::timeout: the call did not finish within its timeout");
 }
@@ -109,12 +85,12 @@ TEST_CASE("an async timeout passes the call's exception through unchanged", "[as
     co_await bulwark::async::sleep_for(clock, 10ms);
     throw std::out_of_range("no row");
   };
-  ending out;
+  ending<int> out;
   asio::co_spawn(io, bulwark::async::with_timeout(100ms, clock, call), out.handler());
   io.poll();
   bulwark::async::advance(io, clock, 10ms);
   REQUIRE(out.done);
-  CHECK(is<std::out_of_range>(out.error));
+  CHECK(holds<std::out_of_range>(out.error));
 }
 
 TEST_CASE("async execute takes a sync timeout's duration and clock", "[asio]") {
@@ -124,7 +100,7 @@ TEST_CASE("async execute takes a sync timeout's duration and clock", "[asio]") {
   auto call = [&]() -> asio::awaitable<void> { co_await bulwark::async::sleep_for(clock, 60ms); };
   bool expired = false;
   asio::co_spawn(io, bulwark::async::execute(timeout, call),
-                 [&](std::exception_ptr e) { expired = is<bulwark::timeout_expired>(e); });
+                 [&](std::exception_ptr e) { expired = holds<bulwark::timeout_expired>(e); });
   io.poll();
   bulwark::async::advance(io, clock, 50ms);
   CHECK(expired);
@@ -144,7 +120,7 @@ TEST_CASE("cancelling the caller of an async timeout cancels the call", "[asio]"
     co_return 1;
   };
   asio::cancellation_signal cancel;
-  ending out;
+  ending<int> out;
   asio::co_spawn(io, bulwark::async::with_timeout(500ms, clock, call),
                  asio::bind_cancellation_slot(cancel.slot(), out.handler()));
   io.poll();
@@ -152,5 +128,5 @@ TEST_CASE("cancelling the caller of an async timeout cancels the call", "[asio]"
   io.poll();
   REQUIRE(out.done);
   CHECK(inner_ended == asio::error::operation_aborted);
-  CHECK_FALSE(is<bulwark::timeout_expired>(out.error));  // not a timeout: the caller gave up
+  CHECK_FALSE(holds<bulwark::timeout_expired>(out.error));  // not a timeout: the caller gave up
 }

@@ -23,9 +23,11 @@
 #include <vector>
 
 #include "catch.hpp"
+#include "spawned.hpp"
 
 using namespace std::chrono_literals;
 using bulwark::manual_clock;
+using bulwark_test::holds;
 
 namespace {
 
@@ -43,17 +45,6 @@ std::exception_ptr run(asio::io_context& io, Awaitable co) {
   io.poll();
   REQUIRE(done);
   return error;
-}
-
-template <class E>
-bool holds(const std::exception_ptr& e) {
-  try {
-    if (e) std::rethrow_exception(e);
-  } catch (const E&) {
-    return true;
-  } catch (...) {
-  }
-  return false;
 }
 
 asio::awaitable<int> answer() {
