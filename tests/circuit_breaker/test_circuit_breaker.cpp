@@ -546,13 +546,45 @@ TEST_CASE("metrics render for exporters", "[circuit_breaker]") {
   breaker b({.failure_rate_threshold = 0.9, .window_size = 4, .minimum_calls = 2}, clock);
   fail(b);
   succeed(b, 2);
-  int fields = 0;
-  b.metrics().for_each_metric([&fields](const bulwark::metric& m) {
-    ++fields;
-    if (m.name == "failure_rate") CHECK(std::get<double>(m.value) == Approx(1.0 / 3.0));
+  std::vector<std::string> names;
+  b.metrics().for_each_metric([&names](const bulwark::metric& m) {
+    names.emplace_back(m.name);
+    if (m.name == "failure_ratio") CHECK(std::get<double>(m.value) == Approx(1.0 / 3.0));
+    if (m.name == "slow_call_ratio") CHECK(std::get<double>(m.value) == 0.0);
     if (m.name == "buffered_calls") CHECK(std::get<std::uint64_t>(m.value) == 3);
   });
-  CHECK(fields == 9);
+  CHECK(names == std::vector<std::string>{"state", "failure_ratio", "slow_call_ratio",
+                                          "buffered_calls", "failed_calls", "slow_calls",
+                                          "not_permitted_calls_total", "ignored_calls_total",
+                                          "late_results_total"});
+}
+
+// Below the minimum the struct keeps resilience4j's -1, and the exporters get no ratio at all:
+// a -1 sample would pull avg() and max() over a fleet of breakers.
+TEST_CASE("the ratios are not exported below the minimum number of calls", "[circuit_breaker]") {
+  bulwark::manual_clock clock;
+  breaker b({.window_size = 4, .minimum_calls = 2}, clock);
+  fail(b);
+  const auto m = b.metrics();
+  CHECK(m.failure_rate == -1.0);
+  CHECK(m.slow_call_rate == -1.0);
+  std::vector<std::string> names;
+  m.for_each_metric([&names](const bulwark::metric& x) { names.emplace_back(x.name); });
+  CHECK(names == std::vector<std::string>{"state", "buffered_calls", "failed_calls", "slow_calls",
+                                          "not_permitted_calls_total", "ignored_calls_total",
+                                          "late_results_total"});
+  fail(b);  // the minimum reached: both ratios appear, in [0, 1]
+  names.clear();
+  b.metrics().for_each_metric([&names](const bulwark::metric& x) {
+    names.emplace_back(x.name);
+    if (x.name.ends_with("_ratio")) {
+      CHECK(std::get<double>(x.value) >= 0.0);
+      CHECK(std::get<double>(x.value) <= 1.0);
+    }
+  });
+  CHECK(names.size() == 9);
+  CHECK(names[1] == "failure_ratio");
+  CHECK(names[2] == "slow_call_ratio");
 }
 
 // Concurrency: bounded by iteration counts; run under TSan in CI.

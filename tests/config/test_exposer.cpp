@@ -9,6 +9,7 @@
 #include <bulwark/prometheus.hpp>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "catch.hpp"
 
@@ -59,4 +60,44 @@ TEST_CASE("a prometheus-cpp Exposer serves the registry's metrics over HTTP", "[
         std::string::npos);
   CHECK(response.find("bulwark_circuit_breaker_state{name=\"payments\"} 5") != std::string::npos);
   exposer.RemoveCollectable(metrics);
+}
+
+// prometheus_collectable builds a family on its first sample, as prometheus_text does: a
+// breaker below its minimum number of calls adds no ratio sample, and a family without any
+// sample is not handed to prometheus-cpp at all (no HELP or TYPE line in the scrape).
+TEST_CASE("prometheus_collectable leaves out a breaker's ratios below its minimum", "[config]") {
+  bulwark::manual_clock clock;
+  bulwark::registry<bulwark::manual_clock> guards{clock};
+  guards.add_config("default",
+                    bulwark::circuit_breaker_options{.window_size = 4, .minimum_calls = 2});
+  auto payments = guards.circuit_breaker("payments");
+  (void)guards.circuit_breaker("search");
+  const bulwark::prometheus_collectable<bulwark::manual_clock> metrics{guards};
+  const auto find = [](const std::vector<prometheus::MetricFamily>& families,
+                       const std::string& name) -> const prometheus::MetricFamily* {
+    for (const auto& f : families)
+      if (f.name == name) return &f;
+    return nullptr;
+  };
+
+  auto families = metrics.Collect();
+  REQUIRE(find(families, "bulwark_circuit_breaker_state") != nullptr);
+  CHECK(find(families, "bulwark_circuit_breaker_state")->metric.size() == 2);
+  CHECK(find(families, "bulwark_circuit_breaker_failure_ratio") == nullptr);
+  CHECK(find(families, "bulwark_circuit_breaker_slow_call_ratio") == nullptr);
+
+  payments->try_acquire().failure();
+  payments->try_acquire().success();
+  families = metrics.Collect();
+  for (const char* name :
+       {"bulwark_circuit_breaker_failure_ratio", "bulwark_circuit_breaker_slow_call_ratio"}) {
+    INFO(name);
+    const prometheus::MetricFamily* f = find(families, name);
+    REQUIRE(f != nullptr);
+    CHECK(f->type == prometheus::MetricType::Gauge);
+    REQUIRE(f->metric.size() == 1);
+    REQUIRE(f->metric[0].label.size() == 1);
+    CHECK(f->metric[0].label[0].value == "payments");
+  }
+  CHECK(find(families, "bulwark_circuit_breaker_failure_ratio")->metric[0].gauge.value == 0.5);
 }

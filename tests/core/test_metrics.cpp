@@ -27,6 +27,20 @@ struct limiter_metrics {
   }
 };
 
+// A snapshot that leaves a field out when it has no value (the circuit breaker's ratios below
+// the minimum number of calls).
+struct breaker_like_metrics {
+  std::uint64_t calls = 0;
+  double ratio = -1;  // -1: no ratio yet
+
+  template <class Visit>
+  void for_each_metric(Visit&& visit) const {
+    using bulwark::metric, bulwark::metric_type;
+    if (ratio >= 0) visit(metric{"failure_ratio", "Failed share.", metric_type::gauge, ratio});
+    visit(metric{"calls_total", "Calls.", metric_type::counter, calls});
+  }
+};
+
 }  // namespace
 
 TEST_CASE("snapshots model metrics_snapshot", "[core]") {
@@ -62,6 +76,36 @@ TEST_CASE("prometheus_text renders families, labels and escapes exactly (golden)
       "# TYPE bulwark_build_info gauge\n"
       "bulwark_build_info -3\n";
   CHECK(out.str() == expected);
+}
+
+// A family is written only with samples: a field one instance leaves out is simply missing
+// from its series, and a field every instance leaves out has no HELP or TYPE line either.
+TEST_CASE("prometheus_text writes a family only when some snapshot lists it (golden)", "[core]") {
+  bulwark::prometheus_text none;
+  none.add("b", breaker_like_metrics{3, -1}, {{"name", "x"}});
+  none.add("b", breaker_like_metrics{4, -1}, {{"name", "y"}});
+  CHECK(none.str() ==
+        "# HELP b_calls_total Calls.\n"
+        "# TYPE b_calls_total counter\n"
+        "b_calls_total{name=\"x\"} 3\n"
+        "b_calls_total{name=\"y\"} 4\n");
+
+  bulwark::prometheus_text some;
+  some.add("b", breaker_like_metrics{3, -1}, {{"name", "x"}});
+  some.add("b", breaker_like_metrics{4, 0.25}, {{"name", "y"}});
+  some.add("b", breaker_like_metrics{5, -1}, {{"name", "z"}});
+  some.add("b", breaker_like_metrics{6, 1}, {{"name", "w"}});
+  CHECK(some.str() ==
+        "# HELP b_calls_total Calls.\n"
+        "# TYPE b_calls_total counter\n"
+        "b_calls_total{name=\"x\"} 3\n"
+        "b_calls_total{name=\"y\"} 4\n"
+        "b_calls_total{name=\"z\"} 5\n"
+        "b_calls_total{name=\"w\"} 6\n"
+        "# HELP b_failure_ratio Failed share.\n"
+        "# TYPE b_failure_ratio gauge\n"
+        "b_failure_ratio{name=\"y\"} 0.25\n"
+        "b_failure_ratio{name=\"w\"} 1\n");
 }
 
 TEST_CASE("prometheus_text writes special floating values as the format spells them", "[core]") {

@@ -94,8 +94,9 @@ struct adaptive_throttle_metrics {
     visit(metric{"accepts_total", "Requests the backend accepted.", metric_type::counter, accepts});
     visit(metric{"rejects_total", "Requests the backend rejected.", metric_type::counter, rejects});
     visit(metric{"throttled_total", "Requests refused locally.", metric_type::counter, throttled});
-    visit(metric{"rejection_probability", "The probability of a local refusal now.",
-                 metric_type::gauge, rejection_probability});
+    visit(metric{"rejection_probability_ratio",
+                 "The probability of a local refusal now, in [0, 1].", metric_type::gauge,
+                 rejection_probability});
   }
   friend bool operator==(const adaptive_throttle_metrics&,
                          const adaptive_throttle_metrics&) = default;

@@ -14,7 +14,8 @@ namespace bulwark {
 /// The window figures describe the current state: the sliding window in closed, open (the
 /// window that tripped it), metrics_only, disabled and forced_open; the probes' verdicts so far
 /// in half_open. Rates are -1 while fewer calls than the minimum are buffered (resilience4j's
-/// convention; in half_open the minimum is permitted_calls_in_half_open).
+/// convention; in half_open the minimum is permitted_calls_in_half_open); for_each_metric then
+/// leaves them out.
 struct circuit_breaker_metrics {
   circuit_state state = circuit_state::closed;
   double failure_rate = -1.0;    ///< failed / buffered, in [0, 1], or -1
@@ -30,16 +31,27 @@ struct circuit_breaker_metrics {
 
   /// Lists the fields for exporters. `state` is a gauge numbered as circuit_state
   /// (0 closed, 1 open, 2 half_open, 3 disabled, 4 metrics_only, 5 forced_open).
+  ///
+  /// The rates are exported as `failure_ratio` and `slow_call_ratio`, in [0, 1], and only from
+  /// the minimum number of calls on: below it the struct's -1 is no ratio, and a -1 sample
+  /// would drag avg() and max() over a fleet of breakers down, so that sample is left out of
+  /// the snapshot's listing (the family then has no sample for this instance in this scrape).
   template <class Visit>
   void for_each_metric(Visit&& visit) const {
     visit(metric{"state",
                  "Circuit state: 0 closed, 1 open, 2 half_open, 3 disabled, "
                  "4 metrics_only, 5 forced_open.",
                  metric_type::gauge, static_cast<std::int64_t>(state)});
-    visit(metric{"failure_rate", "Failed share of the buffered calls, or -1 below the minimum.",
-                 metric_type::gauge, failure_rate});
-    visit(metric{"slow_call_rate", "Slow share of the buffered calls, or -1 below the minimum.",
-                 metric_type::gauge, slow_call_rate});
+    if (failure_rate >= 0.0) {
+      visit(metric{"failure_ratio",
+                   "Failed share of the buffered calls, in [0, 1]; absent below the minimum.",
+                   metric_type::gauge, failure_rate});
+    }
+    if (slow_call_rate >= 0.0) {
+      visit(metric{"slow_call_ratio",
+                   "Slow share of the buffered calls, in [0, 1]; absent below the minimum.",
+                   metric_type::gauge, slow_call_rate});
+    }
     visit(metric{"buffered_calls", "Calls in the sliding window.", metric_type::gauge,
                  buffered_calls});
     visit(metric{"failed_calls", "Failed calls in the sliding window.", metric_type::gauge,
