@@ -77,6 +77,58 @@ function(vcpkg_install_copyright)
   record(vcpkg_install_copyright)
 endfunction()
 
+# vcpkg sets FEATURES to the features a user asked for; "core" is always there. The stub maps
+# each FEATURES pair as vcpkg does (-D<option>=ON when requested, OFF otherwise) and refuses a
+# feature vcpkg.json does not declare, since vcpkg would never request it.
+file(READ "${SOURCE_DIR}/ports/bulwark/vcpkg.json" vcpkg_manifest)
+string(JSON declared_count LENGTH "${vcpkg_manifest}" features)
+set(declared_features "")
+math(EXPR last "${declared_count} - 1")
+foreach(i RANGE ${last})
+  string(JSON feature MEMBER "${vcpkg_manifest}" features ${i})
+  list(APPEND declared_features "${feature}")
+endforeach()
+
+function(vcpkg_check_features)
+  cmake_parse_arguments(PARSE_ARGV 0 arg "" "OUT_FEATURE_OPTIONS;PREFIX"
+    "FEATURES;INVERTED_FEATURES")
+  if(arg_UNPARSED_ARGUMENTS OR NOT arg_OUT_FEATURE_OPTIONS)
+    fail("vcpkg_check_features: expected OUT_FEATURE_OPTIONS <var> FEATURES <feature> <option>..., "
+      "got ${ARGN}")
+  endif()
+  list(LENGTH arg_FEATURES count)
+  math(EXPR odd "${count} % 2")
+  if(count EQUAL 0 OR odd)
+    fail("vcpkg_check_features: FEATURES takes <feature> <option> pairs, got '${arg_FEATURES}'")
+  endif()
+  set(options "")
+  set(mapped "")
+  math(EXPR last "${count} - 2")
+  foreach(i RANGE 0 ${last} 2)
+    math(EXPR j "${i} + 1")
+    list(GET arg_FEATURES ${i} feature)
+    list(GET arg_FEATURES ${j} option)
+    if(NOT feature IN_LIST declared_features)
+      fail("vcpkg_check_features: feature '${feature}' is not declared in vcpkg.json "
+        "(declared: ${declared_features})")
+    endif()
+    list(APPEND mapped "${feature}")
+    if(feature IN_LIST FEATURES)
+      list(APPEND options "-D${option}=ON")
+    else()
+      list(APPEND options "-D${option}=OFF")
+    endif()
+  endforeach()
+  foreach(feature IN LISTS declared_features)
+    if(NOT feature IN_LIST mapped)
+      fail("vcpkg_check_features: vcpkg.json declares feature '${feature}' but the portfile "
+        "maps it to no option")
+    endif()
+  endforeach()
+  set(${arg_OUT_FEATURE_OPTIONS} "${options}" PARENT_SCOPE)
+  record(vcpkg_check_features)
+endfunction()
+
 foreach(download IN ITEMS vcpkg_from_github vcpkg_from_gitlab vcpkg_from_git
     vcpkg_download_distfile vcpkg_extract_source_archive)
   cmake_language(EVAL CODE "
@@ -90,6 +142,8 @@ set(VERSION "${PROJECT_VERSION}")
 set(TARGET_TRIPLET x64-linux)
 set(CURRENT_PACKAGES_DIR "${WORK_DIR}/vcpkg-packages")
 set(CURRENT_BUILDTREES_DIR "${WORK_DIR}/vcpkg-buildtrees")
+# As `vcpkg install bulwark[redis,config]` would: two features asked for, two left out.
+set(FEATURES core redis config)
 set(portfile "${SOURCE_DIR}/ports/bulwark/portfile.cmake")
 if(NOT EXISTS "${portfile}")
   fail("${portfile} does not exist")
@@ -97,7 +151,7 @@ endif()
 include("${portfile}")
 
 get_property(calls GLOBAL PROPERTY vcpkg_calls)
-set(expected_calls vcpkg_cmake_configure vcpkg_cmake_install
+set(expected_calls vcpkg_check_features vcpkg_cmake_configure vcpkg_cmake_install
   "vcpkg_cmake_config_fixup(CONFIG_PATH share/cmake/bulwark)" vcpkg_install_copyright)
 if(NOT calls STREQUAL expected_calls)
   list(JOIN calls ", " calls)
@@ -125,7 +179,8 @@ endif()
 
 get_property(options GLOBAL PROPERTY configure_options)
 foreach(option IN ITEMS -DBULWARK_BUILD_TESTS=OFF -DBULWARK_BUILD_EXAMPLES=OFF
-    -DBULWARK_BUILD_BENCHMARKS=OFF)
+    -DBULWARK_BUILD_BENCHMARKS=OFF -DBULWARK_REDIS=ON -DBULWARK_CONFIG=ON -DBULWARK_ASIO=OFF
+    -DBULWARK_PROMETHEUS=OFF)
   if(NOT option IN_LIST options)
     fail("vcpkg_cmake_configure does not pass ${option} (options: ${options})")
   endif()
