@@ -173,3 +173,44 @@ TEST_CASE("reconfigure under concurrent callers loses no state transition and no
   CHECK(m.failed_calls == 0);
   CHECK(m.buffered_calls <= b.options().window_size);
 }
+
+TEST_CASE("resizes racing failures, trips and resets leave the window and the options in step",
+          "[circuit_breaker]") {
+  // Calls record through the breaker's window pointer and decide under the options version
+  // whose window that is; resets empty whichever window a racing resize published. After the
+  // race, a reset must leave an empty window, and the last size's failures must trip it.
+  breaker b(count_window(20, 0.5), bulwark::manual_clock{});
+  std::atomic<int> workers_done{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 3; ++t) {
+    threads.emplace_back([&, t] {
+      for (int i = 0; i < 2000; ++i) {
+        auto p = b.try_acquire();
+        if (!p) continue;
+        if ((i + t) % 3 == 0) {
+          p.failure();
+        } else {
+          p.success();
+        }
+      }
+      workers_done.fetch_add(1);
+    });
+  }
+  for (std::uint32_t i = 0; workers_done.load() < 3 && i < 1000; ++i) {
+    b.reconfigure(count_window(5 + i % 40, 0.5));
+    if (i % 7 == 0) b.reset();
+    std::this_thread::yield();
+  }
+  for (auto& thread : threads)
+    thread.join();
+  b.reset();
+  auto m = b.metrics();
+  CHECK(m.buffered_calls == 0);
+  CHECK(m.failed_calls == 0);
+  const auto size = b.options().window_size;
+  for (std::uint32_t i = 0; i + 1 < size; ++i)
+    record(b, call_outcome::failure);
+  CHECK(b.state() == circuit_state::closed);  // minimum_calls = size: not yet
+  record(b, call_outcome::failure);
+  CHECK(b.state() == circuit_state::open);
+}

@@ -94,6 +94,15 @@ TEST_CASE("the paced rules check costs without dividing, also for a long interva
   CHECK(slow.admissible(1000));
   CHECK_FALSE(slow.admissible(1001));
   CHECK_FALSE(slow.admissible(std::numeric_limits<std::uint32_t>::max()));
+  // Cost 1 is answered before either path (one unit always fits), for both lengths of T.
+  const bulwark::gcra_rule one({.rate = bulwark::per_hour(1), .burst = 1});
+  CHECK_FALSE(one.admissible(0));
+  CHECK(one.admissible(1));
+  CHECK_FALSE(one.admissible(2));
+  const bulwark::leaky_bucket_rule tiny(
+      {.rate = bulwark::per_second(1'000'000'000), .capacity = 1});
+  CHECK(tiny.admissible(1));
+  CHECK_FALSE(tiny.admissible(2));
 }
 
 TEST_CASE("token_bucket_rule: the refill table of test_token_bucket, on the rule alone",

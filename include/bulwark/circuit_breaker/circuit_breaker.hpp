@@ -64,7 +64,9 @@ class circuit_breaker {
   explicit circuit_breaker(circuit_breaker_options options = {}, Clock clock = {})
       : clock_{std::move(clock)},
         slow_detection_{(detail::validate(options), options.slow_call_duration != slow_calls_off)},
+        consecutive_rule_{options.trip_on == trip_condition::consecutive_failures},
         settings_{detail::make_breaker_settings(std::move(options), nullptr, coarse_capable)},
+        window_{settings_.load().window},
         probes_{settings_.load().options.permitted_calls_in_half_open},
         state_{
             detail::state_word{circuit_state::closed, 0, 0, detail::floor_ms(clock_.now())}.raw()} {
@@ -173,8 +175,8 @@ class circuit_breaker {
     const detail::state_word w{state_.load(std::memory_order_acquire)};
     circuit_breaker_metrics m;
     m.state = w.state();
-    const detail::breaker_settings& s = settings();
-    detail::set_window_counts(m, w, probes_, *s.window, now, s.options);
+    detail::set_window_counts(m, w, probes_, *window_.load(std::memory_order_acquire), now,
+                              settings().options);
     m.not_permitted_calls = not_permitted_.load();
     m.ignored_calls = ignored_.load();
     m.late_results = late_.load();
@@ -203,7 +205,7 @@ class circuit_breaker {
   /// nothing: the constructor's message, or throw_fixed_option's for window_type, trip_on,
   /// permitted_calls_in_half_open, or slow-call detection turned on or off. Thread-safe.
   void reconfigure(const circuit_breaker_options& next) {
-    settings_.replace(next, coarse_capable, state_);
+    settings_.replace(next, coarse_capable, state_, window_);
   }
 
  private:
@@ -275,10 +277,14 @@ class circuit_breaker {
     return settings_.load();
   }
 
+  // A call loads the options version when it first needs it: for slow-call detection before
+  // recording, else only to decide on what it recorded (a steady stream of successes into a
+  // count window never does); again only if a resize raced it. It records through window_,
+  // not through the version: one pointer's load, where the window was inline before
+  // reconfigure() (docs/benchmarks.md, "Live reconfiguration").
   void finish(const permit& p, call_outcome outcome, const time_point* given_now) noexcept {
     const detail::state_word w{p.word_};
     if (w.state() == circuit_state::disabled) return;
-    const detail::breaker_settings& s = settings();
     if (w.state() == circuit_state::half_open && outcome == call_outcome::ignored) {
       // A probe of an earlier period (or one whose lease was taken over) frees nothing and
       // counts as late, like its other verdicts would.
@@ -305,19 +311,24 @@ class circuit_breaker {
     const time_point* known = given_now;
     time_point end{};
     bool slow = false;
+    const detail::breaker_settings* s = nullptr;
     if (slow_detection_) {
+      s = &settings();
       if (known == nullptr) {
-        end = s.coarse_slow ? detail::coarse_now(clock_) : clock_.now();
-        if (!s.coarse_slow) known = &end;
+        end = s->coarse_slow ? detail::coarse_now(clock_) : clock_.now();
+        if (!s->coarse_slow) known = &end;
       } else {
         end = *known;
       }
-      slow = end - p.start_ > s.options.slow_call_duration;
+      slow = end - p.start_ > s->options.slow_call_duration;
     }
-    if (w.state() == circuit_state::half_open) return finish_probe(s, p, w, failed, slow, known);
+    if (w.state() == circuit_state::half_open)
+      return finish_probe(s != nullptr ? *s : settings(), p, w, failed, slow, known);
 
     detail::window_counts totals{};
-    const bool changed = s.window->record(
+    // Acquire: pairs with reconfigure()'s store, so a resized window's copied contents are seen.
+    detail::closed_window* const window = window_.load(std::memory_order_acquire);
+    const bool changed = window->record(
         detail::make_code(failed, slow),
         [&] {
           // A one-second bucket does not need a precise clock.
@@ -327,19 +338,29 @@ class circuit_breaker {
         },
         totals);
     if (w.state() != circuit_state::closed) return;  // metrics_only never trips
-    if (const auto* rule = std::get_if<detail::consecutive_failures_trip>(&s.rule)) {
+    if (consecutive_rule_) {
       // Relaxed: a plain counter; the trip itself is decided by the CAS in transition().
       if (!failed) {
         if (consecutive_.load(std::memory_order_relaxed) != 0)
           consecutive_.store(0, std::memory_order_relaxed);
-      } else if (rule->closed(consecutive_.fetch_add(1, std::memory_order_relaxed) + 1) !=
-                 detail::trip_verdict::stay) {
+        return;
+      }
+      const auto run = consecutive_.fetch_add(1, std::memory_order_relaxed) + 1;
+      if (s == nullptr) s = &settings();
+      if (std::get<detail::consecutive_failures_trip>(s->rule).closed(run) !=
+          detail::trip_verdict::stay) {
         transition(w, circuit_state::open, transition_reason::consecutive_failures, precise(known));
       }
       return;
     }
     if (!changed) return;
-    switch (std::get<detail::failure_rate_trip>(s.rule).closed(totals)) {
+    // The totals are decided on under the version whose window they are: a version loaded
+    // before a resize published the window recorded into is replaced by the current one, which
+    // has it (versions are published before their window); a call that recorded into a window
+    // a resize has since replaced is lost with that window, and decides nothing.
+    if (s == nullptr || s->window != window) s = &settings();
+    if (s->window != window) return;
+    switch (std::get<detail::failure_rate_trip>(s->rule).closed(totals)) {
       case detail::trip_verdict::failure_rate:
         transition(w, circuit_state::open, transition_reason::failure_rate, precise(known));
         break;
@@ -383,9 +404,10 @@ class circuit_breaker {
                   bool from_manual = false) const noexcept {
     const detail::breaker_settings& s = settings();
     const bool empties = to == circuit_state::closed || to == circuit_state::metrics_only;
+    detail::closed_window* const window = window_.load(std::memory_order_seq_cst);
     if (empties) {
       // Before the CAS: no permit of the new state can record before the window is empty.
-      s.window->reset();
+      window->reset();
       consecutive_.store(0, std::memory_order_relaxed);
     }
     const auto next = detail::next_word(s.options, from, to, now, from_manual);
@@ -396,8 +418,12 @@ class circuit_breaker {
     if (!state_.compare_exchange_strong(expected, next.raw(), std::memory_order_seq_cst,
                                         std::memory_order_acquire))
       return false;
-    // A reconfigure() that resized the window meanwhile may have copied it before the reset.
-    if (empties && settings().window != s.window) settings().window->reset();
+    // A reconfigure() that resized the window meanwhile may have copied it before the reset
+    // (seq_cst, with its store of the window and its load of the state: settings.hpp).
+    if (empties) {
+      detail::closed_window* const now_recording = window_.load(std::memory_order_seq_cst);
+      if (now_recording != window) now_recording->reset();
+    }
     if (s.options.on_transition)
       s.options.on_transition({from.state(), to, why, now, next.generation()});
     return true;
@@ -406,10 +432,14 @@ class circuit_breaker {
   static constexpr bool coarse_capable = offers_coarse_now<Clock>;
 
   [[no_unique_address]] Clock clock_;
-  bool slow_detection_;  // fixed: reconfigure() cannot turn slow-call detection on or off
-  // The options, trip rule and window (whose records const observers may expire: state(),
-  // metrics()), replaced by reconfigure(): each call loads them once.
+  bool slow_detection_;    // fixed: reconfigure() cannot turn slow-call detection on or off
+  bool consecutive_rule_;  // fixed: reconfigure() cannot change trip_on
+  // The options, trip rule and window, replaced by reconfigure() (see finish for when a call
+  // loads them).
   detail::breaker_settings_chain settings_;
+  // The window calls record into: the current version's, stored after that version was
+  // published. Const observers (state(), metrics()) may expire a time window's records.
+  mutable std::atomic<detail::closed_window*> window_;
   detail::probe_slots probes_;
   alignas(detail::false_sharing_range) mutable std::atomic<std::uint64_t> state_;
   mutable std::atomic<std::uint32_t> consecutive_{0};

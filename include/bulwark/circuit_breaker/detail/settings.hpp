@@ -17,8 +17,10 @@
 
 namespace bulwark::detail {
 
-/// Immutable once published. `window` is the closed window to record into: the previous
-/// version's, or `own_window` when this version resized it. Versions are freed only with the
+/// Immutable once published. `window` is this version's closed window: the previous version's,
+/// or `own_window` when this version resized it. Calls record into the breaker's own pointer to
+/// the window (published after the version that made it) and decide under a version only when
+/// it is that version's window (circuit_breaker::finish). Versions are freed only with the
 /// breaker (see breaker_settings_chain), so a call may keep using the one it loaded.
 struct breaker_settings {
   circuit_breaker_options options;
@@ -98,23 +100,30 @@ class breaker_settings_chain {
   }
 
   /// circuit_breaker::reconfigure: validates `next` against the current version, then
-  /// publishes a version for it. Writers are serialised by a mutex; readers never wait.
-  /// `state`: the breaker's state word, to detect a transition racing a resize.
+  /// publishes a version for it, and then, if it resized the window, the new window in
+  /// `recording` (the pointer calls record through). Writers are serialised by a mutex;
+  /// readers never wait. `state`: the breaker's state word, to detect a transition racing a
+  /// resize.
   void replace(const circuit_breaker_options& next, bool coarse_capable,
-               const std::atomic<std::uint64_t>& state) {
+               const std::atomic<std::uint64_t>& state, std::atomic<closed_window*>& recording) {
     validate(next);
     const std::lock_guard lock{writer_};
     const breaker_settings& current = load();
     validate_change(current.options, next);
     const bool resized = next.window_size != current.options.window_size;
-    const auto before = state.load(std::memory_order_acquire);
+    const auto before = state.load(std::memory_order_seq_cst);
     auto node =
         std::make_unique<breaker_settings>(make_breaker_settings(next, &current, coarse_capable));
     closed_window* window = node->window;
     current_.store(node.release(), std::memory_order_release);
+    if (!resized) return;
+    // The version first, then the window: a call that records into the new window then loads a
+    // version that has it (see breaker_settings).
+    recording.store(window, std::memory_order_seq_cst);
     // A transition to closed racing the copy may have emptied the old window after it was
-    // read: empty the new one too (circuit_breaker::transition checks the other order).
-    if (resized && state.load(std::memory_order_acquire) != before) window->reset();
+    // read: empty the new one too (circuit_breaker::transition checks the other order; seq_cst
+    // on both sides, so at least one of the two sees the other's store).
+    if (state.load(std::memory_order_seq_cst) != before) window->reset();
   }
 
  private:

@@ -196,8 +196,7 @@ class time_window {
 
   /// Records one call at `now` and returns the totals after it.
   window_counts record(outcome_code code, time_point now) noexcept {
-    const auto second = advance(now);
-    auto& b = buckets_[index_of(second)];
+    auto& b = buckets_[advance(now)];
     const auto c = counts_of(code);
     // Relaxed: bucket counts and totals are counters kept equal by telescoping (see the top of
     // this file); a call that lands in a bucket just recycled counts toward the new second.
@@ -256,30 +255,38 @@ class time_window {
   [[nodiscard]] static std::int64_t second_of(time_point t) noexcept {
     return std::chrono::floor<std::chrono::seconds>(t.time_since_epoch()).count();
   }
+  // One division: the remainder of a second before the epoch is negative and moved up by n.
   [[nodiscard]] std::size_t index_of(std::int64_t second) const noexcept {
     const auto n = static_cast<std::int64_t>(size_);
-    return static_cast<std::size_t>(((second % n) + n) % n);
+    const auto r = second % n;
+    return static_cast<std::size_t>(r < 0 ? r + n : r);
   }
 
-  std::int64_t advance(time_point now) noexcept {
+  // Brings the window to `now` and returns the index of now's bucket, moved to now's second.
+  std::size_t advance(time_point now) noexcept {
     const auto second = second_of(now);
+    const auto index = index_of(second);
     auto swept = swept_.load(std::memory_order_relaxed);
     if (second > swept &&
         swept_.compare_exchange_strong(swept, second, std::memory_order_relaxed)) {
       for (std::uint32_t i = 0; i < size_; ++i)
         refresh(i, second);
     } else {
-      refresh(index_of(second), second);
+      // Now's own bucket stands for `second` itself: refresh's remainder is 0 there, and a
+      // call saves its two divisions.
+      move_to(buckets_[index], second);
     }
-    return second;
+    return index;
   }
 
   // Moves bucket i to the latest second it stands for at `second`, draining it if it was
   // older. A clock that went back leaves newer buckets alone.
   void refresh(std::size_t i, std::int64_t second) noexcept {
     const auto n = static_cast<std::int64_t>(size_);
-    const auto target = second - (((second - static_cast<std::int64_t>(i)) % n) + n) % n;
-    auto& b = buckets_[i];
+    move_to(buckets_[i], second - (((second - static_cast<std::int64_t>(i)) % n) + n) % n);
+  }
+
+  void move_to(bucket& b, std::int64_t target) noexcept {
     auto tag = b.second.load(std::memory_order_relaxed);
     // Relaxed: the tag only elects the one thread that drains the bucket; the counts it moves
     // are counters (see record()).

@@ -44,7 +44,10 @@ class paced_rule<Units> {
   /// Whether `cost` is in [1, max_cost()]: c x T <= units x T. With T < 2^31 ns the product
   /// stays below 2^63 for any 32-bit cost, so the hot path multiplies; a longer T divides.
   [[nodiscard]] bool admissible(std::uint32_t cost) const noexcept {
-    if (cost == 0) return false;
+    // One unit always fits (validated: units >= 1, so depth >= T). Deciding cost 1 here lets a
+    // caller with a constant cost of 1 (try_acquire()) skip the check's loads and compares:
+    // it repays the load of the rule's pointer that reconfigure() added (cas_limiter.hpp).
+    if (cost <= 1) return cost == 1;
     if (interval_ < (std::int64_t{1} << 31)) [[likely]]
       return interval_ * cost <= depth_;
     return cost <= max_cost();
