@@ -4,10 +4,13 @@
 
 #include <atomic>
 #include <bulwark/cache/detail/epoch.hpp>
+#include <bulwark/cache/detail/retire_list.hpp>
+#include <bulwark/cache/detail/slab.hpp>
 #include <cstdint>
 #include <latch>
 #include <memory>
 #include <thread>
+#include <vector>
 
 #include "catch.hpp"
 
@@ -85,4 +88,33 @@ TEST_CASE("epoch: a pin that finds its slot pinned moves the thread's probe", "[
   const std::uint32_t after = bulwark::detail::thread_probe();
   CHECK(after != before);
   CHECK(after != 0);
+}
+
+TEST_CASE("retire list: cells are freed in order, two epochs after their tag, across ring growth",
+          "[cache]") {
+  bulwark::detail::retire_list<bulwark::detail::cache_slab<int, int>> list;
+  std::vector<std::uint32_t> freed;
+  const auto free_cell = [&freed](std::uint32_t cell) { freed.push_back(cell); };
+  // 40 cells under epoch 2, 1 under 3, 60 under 4: the rings grow past 16 and 32 entries, and
+  // the second batch wraps around the ring's end after the first is freed.
+  std::uint32_t next = 0;
+  for (; next < 40; ++next)
+    list.retire_cell(next, 2);
+  list.retire_cell(next++, 3);
+  CHECK(list.cells() == 41);
+  list.reclaim(3, free_cell);
+  CHECK(freed.empty());  // 2 + 2 > 3: still young
+  list.reclaim(4, free_cell);
+  REQUIRE(freed.size() == 40);
+  for (; next < 101; ++next)
+    list.retire_cell(next, 4);
+  list.reclaim(5, free_cell);
+  CHECK(freed.size() == 41);
+  CHECK(list.cells() == 60);
+  list.reclaim(6, free_cell);
+  REQUIRE(freed.size() == 101);
+  for (std::uint32_t i = 0; i < 101; ++i)
+    CHECK(freed[i] == i);
+  CHECK(list.empty());
+  CHECK(list.memory_bytes() > 0);  // the rings' capacity stays for the next batch
 }
