@@ -185,3 +185,32 @@ TEST_CASE(
   CHECK(guards.aimd_limiter("db")->limit() == 40);
   CHECK(db->limit() == 10);  // the old holder keeps the old one
 }
+
+#ifdef BULWARK_SOURCE_DIR
+#include <fstream>
+#include <sstream>
+
+// Every ```json block of docs/operate.md is a document registry_config applies as it stands.
+TEST_CASE("every JSON block of docs/operate.md applies", "[config]") {
+  std::ifstream file{std::string{BULWARK_SOURCE_DIR} + "/docs/operate.md"};
+  REQUIRE(file);
+  std::stringstream text;
+  text << file.rdbuf();
+  const std::string doc = text.str();
+  std::size_t blocks = 0;
+  for (std::size_t at = doc.find("```json\n"); at != std::string::npos;
+       at = doc.find("```json\n", at)) {
+    at += 8;
+    const std::size_t end = doc.find("\n```", at);
+    REQUIRE(end != std::string::npos);
+    bulwark::manual_clock clock;
+    reg_t guards{clock};
+    bulwark::registry_config config{guards};
+    const std::string block = doc.substr(at, end - at);
+    INFO(block);
+    CHECK(problems_of(config, block).empty());
+    ++blocks;
+  }
+  CHECK(blocks >= 1);
+}
+#endif
