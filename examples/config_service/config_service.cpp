@@ -97,15 +97,24 @@ int demo() {
   bulwark::manual_clock clock;
   service<bulwark::manual_clock> svc{path, clock};
   write(path, R"({"gcra_limiters": {"instances": {"api": {"rate": "10/s", "burst": 5}}},
-                  "circuit_breakers": {"instances": {"payments": {"minimum_calls": 10}}}})");
+                  "circuit_breakers": {"instances": {"payments": {"minimum_calls": 10}}},
+                  "keyed_gcra_limiters": {"instances": {"per_client": {"rate": "1/s", "burst": 2}}}})");
   svc.poll();
   auto api = svc.guards().gcra("api");
   std::cout << "burst 5: " << admitted_of(*api, 20) << " of 20 admitted\n";
+  // A keyed limiter's key type comes with its first get: one limiter per client.
+  auto per_client = svc.guards().keyed_gcra<std::string>("per_client");
+  int alice = 0;
+  for (int i = 0; i < 5; ++i)
+    alice += per_client->try_acquire("alice") ? 1 : 0;
+  std::cout << "per client, burst 2: alice " << alice << " of 5, bob "
+            << (per_client->try_acquire("bob") ? "admitted" : "refused") << "\n";
 
   // An operator raises the burst; the service notices the file changed.
   clock.advance(std::chrono::seconds{1});  // the limiter refills its 5
   write(path, R"({"gcra_limiters": {"instances": {"api": {"rate": "10/s", "burst": 12}}},
-                  "circuit_breakers": {"instances": {"payments": {"minimum_calls": 10}}}})");
+                  "circuit_breakers": {"instances": {"payments": {"minimum_calls": 10}}},
+                  "keyed_gcra_limiters": {"instances": {"per_client": {"rate": "1/s", "burst": 2}}}})");
   svc.poll();
   std::cout << "burst 12: " << admitted_of(*api, 20)
             << " of 20 admitted (same limiter: " << (svc.guards().gcra("api") == api ? "yes" : "no")
@@ -114,7 +123,8 @@ int demo() {
   // A bad edit is refused whole; SIGHUP asks for a reload without a file change.
   write(path, R"({"gcra_limiters": {"instances": {"api": {"rate": "10/s", "burst": 0}}}})");
   svc.poll();
-  write(path, R"({"gcra_limiters": {"instances": {"api": {"rate": "10/s", "burst": 12}}}})");
+  write(path, R"({"gcra_limiters": {"instances": {"api": {"rate": "10/s", "burst": 12}}},
+                  "keyed_gcra_limiters": {"instances": {"per_client": {"rate": "1/s", "burst": 2}}}})");
   std::raise(SIGHUP);
   svc.poll();
   std::cout << "payments breaker listed: "

@@ -131,6 +131,10 @@ TEST_CASE("the metrics table of docs/operate.md lists every exported metric as e
   (void)guards.bulkhead("db");
   (void)guards.retry("payments");
   (void)guards.cache<int, int>("users");
+  (void)guards.keyed_gcra<std::string>("per_client");
+  (void)guards.keyed_token_bucket<int>("uploads");
+  (void)guards.aimd_limiter("db");
+  (void)guards.gradient2_limiter("search");
 
   REQUIRE(table.contains("registry"));
   const std::vector<row>& documented = table.at("registry");

@@ -166,8 +166,9 @@ class adaptive_limiter {
   /// Calls listener(change) each time a sample moves the limit (Netflix concurrency-limits'
   /// limit listener), replacing any earlier listener; an empty function removes it. The
   /// listener runs on the thread whose report moved the limit, under the limiter's lock: it
-  /// must not throw and must not report a permit of this limiter. Forward it to a registry
-  /// with emit() (docs/operate.md). Thread-safe.
+  /// must not throw and must not report a permit of this limiter. A registry's adaptive
+  /// limiters have the registry's listener (their changes reach its sink); forward one of your
+  /// own with registry::emit() (docs/operate.md). Thread-safe.
   void on_limit_change(std::function<void(const limit_change&)> listener) {
     const std::lock_guard lock{mutex_};
     listener_ = std::move(listener);

@@ -56,13 +56,20 @@ struct config_section {
   std::map<std::string, std::pair<Options, nlohmann::json>> instances;
 };
 
-using config_document =
-    std::tuple<config_section<circuit_breaker_options>, config_section<gcra_options>,
-               config_section<token_bucket_options>, config_section<bulkhead_options>,
-               config_section<retry_options>, config_section<cache_options>>;
+using config_document = per_registry_kind<config_section>::type;
 
-inline constexpr std::string_view section_names[] = {
-    "circuit_breakers", "gcra_limiters", "token_buckets", "bulkheads", "retries", "caches"};
+// One section per registry kind, in registry_kind's order.
+inline constexpr std::string_view section_names[] = {"circuit_breakers",
+                                                     "gcra_limiters",
+                                                     "token_buckets",
+                                                     "bulkheads",
+                                                     "retries",
+                                                     "caches",
+                                                     "keyed_gcra_limiters",
+                                                     "keyed_token_buckets",
+                                                     "aimd_limiters",
+                                                     "gradient2_limiters"};
+static_assert(std::size(section_names) == registry_kind_count, "one section per registry kind");
 
 inline std::string pointer(const std::string& parent, std::string_view key) {
   std::string out = parent + '/';
@@ -206,7 +213,8 @@ void read_section(const nlohmann::json& doc, std::string_view name, config_secti
 ///     "gcra_limiters": {"instances": {"api": {"rate": "100/s", "burst": 20}}}
 ///   }
 ///
-/// Sections: circuit_breakers, gcra_limiters, token_buckets, bulkheads, retries, caches; each
+/// Sections: circuit_breakers, gcra_limiters, token_buckets, bulkheads, retries, caches,
+/// keyed_gcra_limiters, keyed_token_buckets, aimd_limiters, gradient2_limiters; each
 /// has "configs" (shared, by name; "default" is every instance's base unless it names one in
 /// "base_config") and "instances". Keys are the options' field names; durations are strings with a
 /// unit ("250ms", "2s"), rates "count/period" ("100/s", "5/250ms").
@@ -215,8 +223,9 @@ void read_section(const nlohmann::json& doc, std::string_view name, config_secti
 /// wrong type and refused value with its path (config_error), asks every changed live
 /// instance whether it accepts its new options (check_reconfigure), and only then changes the
 /// registry: configs replaced, changed instances reconfigured (in place where the guard
-/// supports it: state kept), new instances built (caches defined: their types come from the
-/// first get), instances the document dropped removed. A refused document changes nothing.
+/// supports it: state kept), new instances built (caches and keyed limiters defined: their
+/// types come from the first get), instances the document dropped removed. A refused document
+/// changes nothing; a changed live adaptive limiter is refused (its options are fixed).
 ///
 /// Thread-safety: apply() calls are serialized; the registry stays usable meanwhile.
 template <clock Clock = steady_clock>
@@ -330,8 +339,16 @@ class registry_config {
       case registry_kind::retry:
         (void)guards_.retry(name);
         break;
+      case registry_kind::aimd_limiter:
+        (void)guards_.aimd_limiter(name);
+        break;
+      case registry_kind::gradient2_limiter:
+        (void)guards_.gradient2_limiter(name);
+        break;
       case registry_kind::cache:
-        break;  // its key and value types come with the first get
+      case registry_kind::keyed_gcra:
+      case registry_kind::keyed_token_bucket:
+        break;  // their key (and value) types come with the first get
     }
   }
 

@@ -15,12 +15,14 @@
 #include <vector>
 
 #include "bulwark/bulkhead/bulkhead.hpp"
+#include "bulwark/bulkhead/limit_algorithms.hpp"
 #include "bulwark/cache/cache_options.hpp"
 #include "bulwark/circuit_breaker/options.hpp"
 #include "bulwark/core/clock.hpp"
 #include "bulwark/core/rate.hpp"
 #include "bulwark/rate_limit/rules/gcra_rule.hpp"
 #include "bulwark/rate_limit/rules/token_bucket_rule.hpp"
+#include "bulwark/registry/keyed_options.hpp"
 #include "bulwark/retry/policy.hpp"
 
 namespace bulwark {
@@ -237,6 +239,40 @@ inline std::vector<field_spec<cache_options>> fields_of(const cache_options*) {
   return {field("maximum_size", &o::maximum_size),
           field("expire_after_write", &o::expire_after_write),
           field("expire_after_access", &o::expire_after_access), field("shards", &o::shards)};
+}
+
+// A keyed limiter's keys are flat: the per-key limiter's fields beside the table's.
+template <class PerKey>
+std::vector<field_spec<keyed_registry_options<PerKey>>> fields_of(
+    const keyed_registry_options<PerKey>*) {
+  using o = keyed_registry_options<PerKey>;
+  using t = keyed_limiter_options;
+  std::vector<field_spec<o>> out;
+  for (auto& f : fields_of(static_cast<const PerKey*>(nullptr)))
+    out.push_back(nested(&o::per_key, f, f.key));
+  out.push_back(nested(&o::table, field("max_keys", &t::max_keys), "max_keys"));
+  out.push_back(nested(&o::table, field("idle_timeout", &t::idle_timeout), "idle_timeout"));
+  out.push_back(nested(&o::table,
+                       enum_field("on_table_full", &t::on_table_full,
+                                  {{"reject_new_keys", keyed_table_full::reject_new_keys},
+                                   {"evict_least_recent", keyed_table_full::evict_least_recent}}),
+                       "on_table_full"));
+  out.push_back(nested(&o::table, field("seed", &t::seed), "seed"));
+  return out;
+}
+inline std::vector<field_spec<aimd_options>> fields_of(const aimd_options*) {
+  using o = aimd_options;
+  return {field("initial_limit", &o::initial_limit), field("min_limit", &o::min_limit),
+          field("max_limit", &o::max_limit), field("backoff_ratio", &o::backoff_ratio),
+          field("timeout", &o::timeout)};
+}
+inline std::vector<field_spec<gradient2_options>> fields_of(const gradient2_options*) {
+  using o = gradient2_options;
+  return {field("initial_limit", &o::initial_limit), field("min_limit", &o::min_limit),
+          field("max_limit", &o::max_limit),         field("smoothing", &o::smoothing),
+          field("rtt_tolerance", &o::rtt_tolerance), field("long_window", &o::long_window),
+          field("queue_size", &o::queue_size),       field("drop_ratio", &o::drop_ratio),
+          field("drift_guard", &o::drift_guard)};
 }
 
 }  // namespace detail

@@ -51,7 +51,7 @@ class prometheus_collectable : public ::prometheus::Collectable {
       ::prometheus::ClientMetric m;
       m.label.push_back({"name", std::string{s.name}});
       if (registry_has_algorithm_label(s.kind))
-        m.label.push_back({"algorithm", std::string{to_string(s.kind)}});
+        m.label.push_back({"algorithm", std::string{registry_algorithm_label(s.kind)}});
       // prometheus-cpp carries every value as a double: counters beyond 2^53 lose their last
       // digits there (prometheus_text renders them exactly).
       const double v = std::visit([](auto x) { return static_cast<double>(x); }, s.value.value);

@@ -20,7 +20,7 @@ enum class registry_event_type : std::uint8_t {
   transition,     ///< a circuit breaker changed state (`from`, `to`: circuit_state names)
   reconfigured,   ///< new options were applied in place (the guard kept its state)
   replaced,       ///< new options rebuilt the instance (the guard has no reconfigure())
-  limit_changed,  ///< a limit moved (`from`, `to`: the old and new limit, as text)
+  limit_changed,  ///< an adaptive limiter's limit moved (`from`, `to`: the limits, as text)
   ejection,       ///< an endpoint was ejected (`to`: the endpoint), forwarded with emit()
 };
 
@@ -48,8 +48,7 @@ enum class registry_event_type : std::uint8_t {
 /// One event. The views are valid during the sink's call only: copy what you keep.
 struct registry_event {
   registry_event_type type = registry_event_type::created;
-  std::string_view
-      kind;  ///< "circuit_breaker", "gcra", "token_bucket", "bulkhead", "retry", "cache"
+  std::string_view kind;  ///< the registry_kind's name (to_string), or what emit() was given
   std::string_view name;  ///< the instance's name in the registry
   std::string_view from;  ///< the state or value before, where there is one
   std::string_view to;    ///< the state or value after, where there is one

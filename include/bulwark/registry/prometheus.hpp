@@ -11,7 +11,9 @@ namespace bulwark {
 
 /// The metric family prefix of a kind's instances: "bulwark_circuit_breaker",
 /// "bulwark_rate_limit" (gcra and token_bucket, told apart by the `algorithm` label),
-/// "bulwark_bulkhead", "bulwark_retry", "bulwark_cache". docs/operate.md lists every metric.
+/// "bulwark_bulkhead", "bulwark_retry", "bulwark_cache", "bulwark_keyed_rate_limit" (keyed_gcra
+/// and keyed_token_bucket, by `algorithm`), "bulwark_adaptive_limiter" (aimd_limiter and
+/// gradient2_limiter, by `algorithm`). docs/operate.md lists every metric.
 [[nodiscard]] constexpr std::string_view registry_metric_prefix(registry_kind kind) noexcept {
   switch (kind) {
     case registry_kind::circuit_breaker:
@@ -23,19 +25,44 @@ namespace bulwark {
       return "bulwark_bulkhead";
     case registry_kind::retry:
       return "bulwark_retry";
+    case registry_kind::keyed_gcra:
+    case registry_kind::keyed_token_bucket:
+      return "bulwark_keyed_rate_limit";
+    case registry_kind::aimd_limiter:
+    case registry_kind::gradient2_limiter:
+      return "bulwark_adaptive_limiter";
     case registry_kind::cache:
       break;
   }
   return "bulwark_cache";
 }
 
-/// Whether a kind's samples carry the `algorithm` label (the rate limiters share a family).
+/// The `algorithm` label of a kind whose family several kinds share ("gcra", "token_bucket",
+/// "aimd", "gradient2"); empty for a kind with a family of its own.
+[[nodiscard]] constexpr std::string_view registry_algorithm_label(registry_kind kind) noexcept {
+  switch (kind) {
+    case registry_kind::gcra:
+    case registry_kind::keyed_gcra:
+      return "gcra";
+    case registry_kind::token_bucket:
+    case registry_kind::keyed_token_bucket:
+      return "token_bucket";
+    case registry_kind::aimd_limiter:
+      return "aimd";
+    case registry_kind::gradient2_limiter:
+      return "gradient2";
+    default:
+      return {};
+  }
+}
+
+/// Whether a kind's samples carry the `algorithm` label (its family is shared).
 [[nodiscard]] constexpr bool registry_has_algorithm_label(registry_kind kind) noexcept {
-  return kind == registry_kind::gcra || kind == registry_kind::token_bucket;
+  return !registry_algorithm_label(kind).empty();
 }
 
 /// Adds every metric of every live instance of `guards` to `out`, labelled
-/// name="<instance>" (and algorithm="gcra"|"token_bucket" for rate limiters). One call per
+/// name="<instance>" (and algorithm="<registry_algorithm_label>" for the limiters). One call per
 /// scrape covers the whole registry. Throws as prometheus_text::add does (a name that is not
 /// valid UTF-8); samples added before the throw stay.
 template <clock Clock>
@@ -43,7 +70,7 @@ prometheus_text& add_registry_metrics(prometheus_text& out, const registry<Clock
   guards.for_each_metric([&](const registry_sample& s) {
     const std::string_view prefix = registry_metric_prefix(s.kind);
     if (registry_has_algorithm_label(s.kind)) {
-      out.add(prefix, s.value, {{"name", s.name}, {"algorithm", to_string(s.kind)}});
+      out.add(prefix, s.value, {{"name", s.name}, {"algorithm", registry_algorithm_label(s.kind)}});
     } else {
       out.add(prefix, s.value, {{"name", s.name}});
     }

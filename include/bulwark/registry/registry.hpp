@@ -13,36 +13,23 @@
 #include <utility>
 #include <vector>
 
+#include "bulwark/bulkhead/adaptive_limiter.hpp"
 #include "bulwark/bulkhead/bulkhead.hpp"
 #include "bulwark/cache/cache.hpp"
 #include "bulwark/circuit_breaker/circuit_breaker.hpp"
 #include "bulwark/core/clock.hpp"
 #include "bulwark/core/metrics.hpp"
 #include "bulwark/rate_limit/gcra.hpp"
+#include "bulwark/rate_limit/keyed_limiter.hpp"
 #include "bulwark/rate_limit/token_bucket.hpp"
 #include "bulwark/registry/detail/describe.hpp"
+#include "bulwark/registry/detail/instance_ops.hpp"
 #include "bulwark/registry/detail/named_instances.hpp"
 #include "bulwark/registry/events.hpp"
+#include "bulwark/registry/kinds.hpp"
 #include "bulwark/retry/executor.hpp"
 
 namespace bulwark {
-
-/// The guard kinds a registry holds, one per options type.
-enum class registry_kind : std::uint8_t {
-  circuit_breaker,
-  gcra,
-  token_bucket,
-  bulkhead,
-  retry,
-  cache
-};
-
-/// "circuit_breaker", "gcra", "token_bucket", "bulkhead", "retry", "cache".
-[[nodiscard]] constexpr std::string_view to_string(registry_kind k) noexcept {
-  constexpr std::string_view names[] = {"circuit_breaker", "gcra",  "token_bucket",
-                                        "bulkhead",        "retry", "cache"};
-  return names[static_cast<std::size_t>(k)];
-}
 
 namespace detail {
 #if BULWARK_HAS_EXCEPTIONS
@@ -57,13 +44,6 @@ template <class Clock>
 using registry_retry = registry_retry_unavailable<Clock>;
 #endif
 }  // namespace detail
-
-/// One metric of one instance, as registry::for_each_metric hands it out.
-struct registry_sample {
-  registry_kind kind;
-  std::string_view name;  ///< the instance's name: the `name` label
-  const metric& value;
-};
 
 /// Named instances of bulwark's guards, created on first use.
 ///
@@ -84,8 +64,9 @@ struct registry_sample {
 /// shared lock, a hash and a reference count) is not for every call. remove(kind, name) takes
 /// the name out: the next get builds a new instance, and whoever still holds the old one keeps
 /// a working guard, no longer listed (its metrics and events are no longer reported) and freed
-/// with the last holder. Breakers report their transitions to the sink (set_event_sink) from
-/// every instance; reconfigure() and creation report there too.
+/// with the last holder. Breakers report their transitions, adaptive limiters their limit
+/// changes, to the sink (set_event_sink) from every instance; reconfigure() and creation
+/// report there too.
 ///
 /// Thread-safety: every member may be called from any thread. A get of an existing name takes
 /// a shared lock of its kind; the first get of a name takes it exclusively and builds exactly
@@ -100,6 +81,12 @@ class registry {
   using retry_type = detail::registry_retry<Clock>;
   template <class Key, class Value>
   using cache_type = bulwark::cache<Key, Value, tiny_lfu_eviction, Clock>;
+  template <class Key>
+  using keyed_gcra_type = keyed_limiter<gcra_type, Key>;
+  template <class Key>
+  using keyed_token_bucket_type = keyed_limiter<token_bucket_type, Key>;
+  using aimd_limiter_type = adaptive_limiter<aimd_limit, Clock>;
+  using gradient2_limiter_type = adaptive_limiter<gradient2_limit, Clock>;
 
   explicit registry(Clock clock = {}) : clock_{std::move(clock)} {}
   registry(const registry&) = delete;
@@ -170,6 +157,29 @@ class registry {
                                                 std::string_view config = {}) {
     return get<cache_type<Key, Value>, cache_options>(name, config);
   }
+  /// A keyed limiter (one gcra per key) of this key type; like a cache, a later get of the
+  /// same name with another key type throws std::invalid_argument.
+  template <class Key>
+  std::shared_ptr<keyed_gcra_type<Key>> keyed_gcra(std::string_view name,
+                                                   std::string_view config = {}) {
+    return get<keyed_gcra_type<Key>, keyed_gcra_options>(name, config);
+  }
+  template <class Key>
+  std::shared_ptr<keyed_token_bucket_type<Key>> keyed_token_bucket(std::string_view name,
+                                                                   std::string_view config = {}) {
+    return get<keyed_token_bucket_type<Key>, keyed_token_bucket_options>(name, config);
+  }
+  /// Adaptive limiters report each limit change to the sink (`limit_changed`) through their
+  /// on_limit_change listener, which the registry installs: setting another replaces it.
+  /// Their options cannot change live: reconfigure() of a live one throws.
+  std::shared_ptr<aimd_limiter_type> aimd_limiter(std::string_view name,
+                                                  std::string_view config = {}) {
+    return get<aimd_limiter_type, aimd_options>(name, config);
+  }
+  std::shared_ptr<gradient2_limiter_type> gradient2_limiter(std::string_view name,
+                                                            std::string_view config = {}) {
+    return get<gradient2_limiter_type, gradient2_options>(name, config);
+  }
 
   /// Whether `name` is live (built and not removed).
   [[nodiscard]] bool contains(registry_kind kind, std::string_view name) const {
@@ -199,7 +209,7 @@ class registry {
     auto rebuilt = e.apply(e.object.get(), options);
     if (rebuilt) f.replace(name, e.object, std::move(rebuilt));
     emit({rebuilt ? registry_event_type::replaced : registry_event_type::reconfigured,
-          kind_of<Options>(),
+          to_string(registry_kind_of<Options>),
           name,
           before,
           detail::describe_limits(options),
@@ -230,9 +240,7 @@ class registry {
   /// instances are listed under the lock and read after it, so visit may use the registry.
   template <class Visit>
   void for_each_metric(Visit&& visit) const {
-    for (registry_kind kind :
-         {registry_kind::circuit_breaker, registry_kind::gcra, registry_kind::token_bucket,
-          registry_kind::bulkhead, registry_kind::retry, registry_kind::cache}) {
+    for (registry_kind kind : registry_kinds) {
       visit_kind(kind, [&](auto& f) {
         for (auto& [name, e] : f.entries()) {
           const std::string_view n = name;
@@ -253,7 +261,8 @@ class registry {
     auto [object, created] =
         family<Options>().get_or_create(name, config, default_options<Options>(), typeid(T),
                                         [&](const Options& o) { return make_entry<T>(name, o); });
-    if (created) emit({registry_event_type::created, kind_of<Options>(), name, {}, {}, {}});
+    if (created)
+      emit({registry_event_type::created, to_string(registry_kind_of<Options>), name, {}, {}, {}});
     return std::static_pointer_cast<T>(std::move(object));
   }
 
@@ -266,29 +275,21 @@ class registry {
     e.visit_metrics = [](const void* object, const std::function<void(const metric&)>& visit) {
       static_cast<const T*>(object)->metrics().for_each_metric(visit);
     };
+    using ops = detail::instance_ops<T, Options>;
     e.apply = [this, n = std::string{name}](void* object,
                                             const Options& next) -> std::shared_ptr<void> {
-      if constexpr (requires(T & t) { t.reconfigure(next); }) {
-        static_cast<T*>(object)->reconfigure(prepare(n, next));
+      if constexpr (ops::in_place) {
+        ops::reconfigure(*static_cast<T*>(object), prepare(n, next));
         return nullptr;
       } else {
         return build<T>(n, next);
       }
     };
-    e.describe = [](const void* object) {
-      if constexpr (requires(const T& t) { t.options(); }) {
-        return detail::describe_limits(static_cast<const T*>(object)->options());
-      } else {
-        return std::string{};
-      }
+    e.describe = [](const void* object) { return ops::describe(*static_cast<const T*>(object)); };
+    e.check = [this, n = std::string{name}](const void* object, const Options& next) {
+      ops::check(*static_cast<const T*>(object), prepare(n, next),
+                 to_string(registry_kind_of<Options>), n);
     };
-    if constexpr (requires(const T& t, const Options& next) { t.check_reconfigure(next); }) {
-      e.check = [this, n = std::string{name}](const void* object, const Options& next) {
-        static_cast<const T*>(object)->check_reconfigure(prepare(n, next));
-      };
-    } else {
-      e.check = [](const void*, const Options&) {};
-    }
     return e;
   }
 
@@ -307,9 +308,21 @@ class registry {
     return o;
   }
 
+  // An adaptive limiter reports its limit changes through a listener rather than options.
   template <class T, class Options>
   std::shared_ptr<T> build(const std::string& name, const Options& o) const {
-    return std::make_shared<T>(prepare(name, o), clock_);
+    auto object = detail::instance_ops<T, Options>::build(prepare(name, o), clock_);
+    if constexpr (requires { object->on_limit_change({}); }) {
+      // Runs under the limiter's lock (noexcept): the numbers' text fits std::string's
+      // inline buffer, so nothing here allocates or throws.
+      object->on_limit_change([hub = hub_, name, clock = clock_](const limit_change& c) {
+        const std::string from = std::to_string(c.from);
+        const std::string to = std::to_string(c.to);
+        hub->emit({registry_event_type::limit_changed, to_string(registry_kind_of<Options>), name,
+                   from, to, clock.now()});
+      });
+    }
+    return object;
   }
 
   template <class Options>
@@ -328,34 +341,12 @@ class registry {
   }
 
   template <class Options>
-  static constexpr registry_kind kind_enum() {
-    if constexpr (std::is_same_v<Options, circuit_breaker_options>)
-      return registry_kind::circuit_breaker;
-    else if constexpr (std::is_same_v<Options, gcra_options>)
-      return registry_kind::gcra;
-    else if constexpr (std::is_same_v<Options, token_bucket_options>)
-      return registry_kind::token_bucket;
-    else if constexpr (std::is_same_v<Options, bulkhead_options>)
-      return registry_kind::bulkhead;
-    else if constexpr (std::is_same_v<Options, retry_options>)
-      return registry_kind::retry;
-    else {
-      static_assert(std::is_same_v<Options, cache_options>, "not a registry kind's options");
-      return registry_kind::cache;
-    }
-  }
-  template <class Options>
-  static constexpr std::string_view kind_of() {
-    return to_string(kind_enum<Options>());
-  }
-
-  template <class Options>
   detail::named_instances<Options>& family() {
-    return std::get<detail::named_instances<Options>>(families_);
+    return std::get<detail::registry_kind_index<Options>()>(families_);
   }
   template <class Options>
   const detail::named_instances<Options>& family() const {
-    return std::get<detail::named_instances<Options>>(families_);
+    return std::get<detail::registry_kind_index<Options>()>(families_);
   }
 
   template <class F>
@@ -368,30 +359,12 @@ class registry {
   }
   template <class Self, class F>
   static decltype(auto) visit_kind_of(Self& self, registry_kind kind, F& f) {
-    switch (kind) {
-      case registry_kind::circuit_breaker:
-        return f(std::get<detail::named_instances<circuit_breaker_options>>(self.families_));
-      case registry_kind::gcra:
-        return f(std::get<detail::named_instances<gcra_options>>(self.families_));
-      case registry_kind::token_bucket:
-        return f(std::get<detail::named_instances<token_bucket_options>>(self.families_));
-      case registry_kind::bulkhead:
-        return f(std::get<detail::named_instances<bulkhead_options>>(self.families_));
-      case registry_kind::retry:
-        return f(std::get<detail::named_instances<retry_options>>(self.families_));
-      case registry_kind::cache:
-        break;
-    }
-    return f(std::get<detail::named_instances<cache_options>>(self.families_));
+    return detail::visit_registry_kind(self.families_, kind, f);
   }
 
   Clock clock_;
   std::shared_ptr<detail::event_hub> hub_ = std::make_shared<detail::event_hub>();
-  std::tuple<detail::named_instances<circuit_breaker_options>,
-             detail::named_instances<gcra_options>, detail::named_instances<token_bucket_options>,
-             detail::named_instances<bulkhead_options>, detail::named_instances<retry_options>,
-             detail::named_instances<cache_options>>
-      families_;
+  typename detail::per_registry_kind<detail::named_instances>::type families_;
 };
 
 }  // namespace bulwark

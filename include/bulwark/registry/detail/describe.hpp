@@ -4,11 +4,13 @@
 #include <string>
 
 #include "bulwark/bulkhead/bulkhead.hpp"
+#include "bulwark/bulkhead/limit_algorithms.hpp"
 #include "bulwark/cache/cache_options.hpp"
 #include "bulwark/circuit_breaker/options.hpp"
 #include "bulwark/detail/format.hpp"
 #include "bulwark/rate_limit/rules/gcra_rule.hpp"
 #include "bulwark/rate_limit/rules/token_bucket_rule.hpp"
+#include "bulwark/registry/keyed_options.hpp"
 #include "bulwark/retry/policy.hpp"
 
 namespace bulwark::detail {
@@ -33,6 +35,19 @@ inline std::string describe_limits(const retry_options& o) {
 }
 inline std::string describe_limits(const cache_options& o) {
   return "maximum_size " + to_message_text(o.maximum_size);
+}
+
+template <class PerKey>
+std::string describe_limits(const keyed_registry_options<PerKey>& o) {
+  return describe_limits(o.per_key) + ", max_keys " + to_message_text(o.table.max_keys);
+}
+inline std::string describe_limits(const aimd_options& o) {
+  return "limit " + to_message_text(o.initial_limit) + " in [" + to_message_text(o.min_limit) +
+         ", " + to_message_text(o.max_limit) + "]";
+}
+inline std::string describe_limits(const gradient2_options& o) {
+  return "limit " + to_message_text(o.initial_limit) + " in [" + to_message_text(o.min_limit) +
+         ", " + to_message_text(o.max_limit) + "]";
 }
 
 }  // namespace bulwark::detail
