@@ -3,25 +3,10 @@
 #include <vector>
 
 #include "catch.hpp"
+#include "problems.hpp"
 
 using namespace std::chrono_literals;
-
-namespace {
-
-std::vector<std::string> problems_of(bulwark::registry_config<bulwark::manual_clock>& config,
-                                     const std::string& text) {
-  try {
-    config.apply(text);
-  } catch (const bulwark::config_error& e) {
-    std::vector<std::string> out;
-    for (const auto& p : e.problems())
-      out.push_back(p.path + ": " + p.message);
-    return out;
-  }
-  return {};
-}
-
-}  // namespace
+using bulwark_test::problems_of;
 
 TEST_CASE("a document builds named instances from shared configs and their own fields",
           "[config]") {

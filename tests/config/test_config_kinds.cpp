@@ -8,28 +8,20 @@
 #include <vector>
 
 #include "catch.hpp"
+#include "problems.hpp"
 
 using namespace std::chrono_literals;
+using bulwark_test::problems_of;
 using reg_t = bulwark::registry<bulwark::manual_clock>;
 
 namespace {
 
-std::vector<std::string> problems_of(bulwark::registry_config<bulwark::manual_clock>& config,
-                                     const std::string& text) {
-  try {
-    config.apply(text);
-  } catch (const bulwark::config_error& e) {
-    std::vector<std::string> out;
-    for (const auto& p : e.problems())
-      out.push_back(p.path + ": " + p.message);
-    return out;
-  }
-  return {};
-}
-
-const char* const keyed = R"({
+// The document both tests start from; `burst` is the default keyed config's burst.
+std::string keyed(int burst = 2) {
+  return R"({
   "keyed_gcra_limiters": {
-    "configs": {"default": {"rate": "1/s", "burst": 2, "max_keys": 1000, "seed": 5}},
+    "configs": {"default": {"rate": "1/s", "burst": )" +
+         std::to_string(burst) + R"(, "max_keys": 1000, "seed": 5}},
     "instances": {"per_client": {}, "login": {"burst": 1, "on_table_full": "evict_least_recent"}}
   },
   "keyed_token_buckets": {"instances": {"uploads": {"rate": "5/250ms", "capacity": 3,
@@ -39,6 +31,7 @@ const char* const keyed = R"({
   "gradient2_limiters": {"instances": {"search": {"initial_limit": 30, "max_limit": 60,
                                                   "drift_guard": false}}}
 })";
+}
 
 }  // namespace
 
@@ -46,7 +39,7 @@ TEST_CASE("keyed and adaptive limiter sections build their instances", "[config]
   bulwark::manual_clock clock;
   reg_t guards{clock};
   bulwark::registry_config config{guards};
-  const auto changes = config.apply(keyed);
+  const auto changes = config.apply(keyed());
   CHECK(changes.created ==
         std::vector<std::string>{"keyed_gcra_limiters/login", "keyed_gcra_limiters/per_client",
                                  "keyed_token_buckets/uploads", "aimd_limiters/db",
@@ -112,7 +105,7 @@ TEST_CASE(
   bulwark::manual_clock clock;
   reg_t guards{clock};
   bulwark::registry_config config{guards};
-  config.apply(keyed);
+  config.apply(keyed());
   auto per_client = guards.keyed_gcra<std::string>("per_client");
   auto db = guards.aimd_limiter("db");
   CHECK(per_client->try_acquire("alice", 2));  // the burst spent: 2 units owed
@@ -157,18 +150,7 @@ TEST_CASE(
   CHECK(db->limit() == 10);
 
   // A per-key change alone applies in place: alice still owes her 2 units of the new burst 4.
-  const auto changes = config.apply(R"({
-    "keyed_gcra_limiters": {
-      "configs": {"default": {"rate": "1/s", "burst": 4, "max_keys": 1000, "seed": 5}},
-      "instances": {"per_client": {}, "login": {"burst": 1, "on_table_full": "evict_least_recent"}}
-    },
-    "keyed_token_buckets": {"instances": {"uploads": {"rate": "5/250ms", "capacity": 3,
-                                                      "idle_timeout": "1m"}}},
-    "aimd_limiters": {"instances": {"db": {"initial_limit": 10, "min_limit": 5, "max_limit": 50,
-                                           "backoff_ratio": 0.5, "timeout": "1s"}}},
-    "gradient2_limiters": {"instances": {"search": {"initial_limit": 30, "max_limit": 60,
-                                                    "drift_guard": false}}}
-  })");
+  const auto changes = config.apply(keyed(4));
   // The default config changed, so both of its instances did; login is not live yet.
   CHECK(changes.reconfigured == std::vector<std::string>{"keyed_gcra_limiters/per_client"});
   CHECK(changes.created == std::vector<std::string>{"keyed_gcra_limiters/login"});

@@ -56,7 +56,8 @@ TEST_CASE("an outlier ejection and its end reach the registry's sink", "[registr
         seen{bulwark::registry_event_type::ejection, "load_balancer", "backends", "b", ""});
 }
 
-TEST_CASE("an adaptive limiter's limit changes reach the registry's sink", "[registry]") {
+TEST_CASE("a user-built adaptive limiter's limit changes reach the sink through emit",
+          "[registry]") {
   bulwark::manual_clock clock;
   bulwark::registry<bulwark::manual_clock> guards{clock};
   std::vector<seen> events;
