@@ -8,8 +8,8 @@
 namespace bulwark_test {
 
 // The problems apply() reports for `text`, in order; empty if it applied.
-inline std::vector<std::string> problems_of(
-    bulwark::registry_config<bulwark::manual_clock>& config, const std::string& text) {
+inline std::vector<std::string> problems_of(bulwark::registry_config<bulwark::manual_clock>& config,
+                                            const std::string& text) {
   try {
     config.apply(text);
   } catch (const bulwark::config_error& e) {
