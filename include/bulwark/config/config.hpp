@@ -209,10 +209,9 @@ void read_section(const nlohmann::json& doc, std::string_view name, config_secti
 ///
 /// Sections: circuit_breakers, gcra_limiters, token_buckets, bulkheads, retries, caches,
 /// keyed_gcra_limiters, keyed_token_buckets, aimd_limiters, gradient2_limiters, load_balancers;
-/// each
-/// has "configs" (shared, by name; "default" is every instance's base unless it names one in
-/// "base_config") and "instances". Keys are the options' field names; durations are strings with a
-/// unit ("250ms", "2s"), rates "count/period" ("100/s", "5/250ms").
+/// each has "configs" (shared, by name; "default" is every instance's base unless it names one
+/// in "base_config") and "instances". Keys are the options' field names; durations are strings with
+/// a unit ("250ms", "2s"), rates "count/period" ("100/s", "5/250ms").
 ///
 /// apply(text) is all or nothing: it reads the whole document, reporting every unknown key,
 /// wrong type and refused value with its path (config_error), asks every changed live
