@@ -8,10 +8,12 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <bulwark/balancing/round_robin.hpp>
 #include <bulwark/config.hpp>
 #include <bulwark/registry.hpp>
 #include <chrono>
 #include <csignal>
+#include <cstdint>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -98,9 +100,14 @@ int demo() {
   service<bulwark::manual_clock> svc{path, clock};
   write(path, R"({"gcra_limiters": {"instances": {"api": {"rate": "10/s", "burst": 5}}},
                   "circuit_breakers": {"instances": {"payments": {"minimum_calls": 10}}},
-                  "keyed_gcra_limiters": {"instances": {"per_client": {"rate": "1/s", "burst": 2}}}})");
+                  "keyed_gcra_limiters": {"instances": {"per_client": {"rate": "1/s", "burst": 2}}},
+                  "load_balancers": {"instances": {"backends": {"endpoints": [
+                    {"id": "10.0.0.1:80"}, {"id": "10.0.0.2:80"}]}}}})");
   svc.poll();
   auto api = svc.guards().gcra("api");
+  // A load balancer's policy comes with its first get; a request stays in flight on one member.
+  auto backends = svc.guards().load_balancer<bulwark::round_robin>("backends");
+  auto in_flight = backends->pick();
   std::cout << "burst 5: " << admitted_of(*api, 20) << " of 20 admitted\n";
   // A keyed limiter's key type comes with its first get: one limiter per client.
   auto per_client = svc.guards().keyed_gcra<std::string>("per_client");
@@ -112,19 +119,31 @@ int demo() {
 
   // An operator raises the burst; the service notices the file changed.
   clock.advance(std::chrono::seconds{1});  // the limiter refills its 5
+  // The same edit gives the second backend three times the first's weight.
+  const std::string backends_weighted = R"("load_balancers": {"instances": {"backends": {
+    "endpoints": [{"id": "10.0.0.1:80"}, {"id": "10.0.0.2:80", "weight": 3}]}}})";
   write(path, R"({"gcra_limiters": {"instances": {"api": {"rate": "10/s", "burst": 12}}},
                   "circuit_breakers": {"instances": {"payments": {"minimum_calls": 10}}},
-                  "keyed_gcra_limiters": {"instances": {"per_client": {"rate": "1/s", "burst": 2}}}})");
+                  "keyed_gcra_limiters": {"instances": {"per_client": {"rate": "1/s", "burst": 2}}},)" +
+                  backends_weighted + "}");
   svc.poll();
   std::cout << "burst 12: " << admitted_of(*api, 20)
             << " of 20 admitted (same limiter: " << (svc.guards().gcra("api") == api ? "yes" : "no")
             << ")\n";
+  std::uint32_t outstanding = 0;  // the one request picked before the reload
+  for (const auto* member : backends->snapshot()->members())
+    outstanding += member->outstanding();
+  std::cout << "backends: weight of 10.0.0.2:80 now "
+            << backends->snapshot()->members()[1]->weight()
+            << ", the request in flight kept: " << (outstanding == 1 ? "yes" : "no") << "\n";
+  in_flight.success(std::chrono::milliseconds{1});
 
   // A bad edit is refused whole; SIGHUP asks for a reload without a file change.
   write(path, R"({"gcra_limiters": {"instances": {"api": {"rate": "10/s", "burst": 0}}}})");
   svc.poll();
   write(path, R"({"gcra_limiters": {"instances": {"api": {"rate": "10/s", "burst": 12}}},
-                  "keyed_gcra_limiters": {"instances": {"per_client": {"rate": "1/s", "burst": 2}}}})");
+                  "keyed_gcra_limiters": {"instances": {"per_client": {"rate": "1/s", "burst": 2}}},)" +
+                  backends_weighted + "}");
   std::raise(SIGHUP);
   svc.poll();
   std::cout << "payments breaker listed: "

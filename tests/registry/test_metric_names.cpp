@@ -135,6 +135,7 @@ TEST_CASE("the metrics table of docs/operate.md lists every exported metric as e
   (void)guards.keyed_token_bucket<int>("uploads");
   (void)guards.aimd_limiter("db");
   (void)guards.gradient2_limiter("search");
+  (void)guards.load_balancer<bulwark::round_robin>("backends");
 
   REQUIRE(table.contains("registry"));
   const std::vector<row>& documented = table.at("registry");

@@ -14,6 +14,7 @@
 #include <string_view>
 #include <type_traits>
 #include <unordered_map>
+#include <unordered_set>
 #include <utility>
 #include <vector>
 
@@ -54,6 +55,21 @@ inline void validate(const balancer_options& options) {
   check.positive("slow_start.aggression", options.slow_start.aggression);
   check.in_range("slow_start.min_weight_percent", options.slow_start.min_weight_percent, 0.0,
                  100.0);
+}
+
+// One member of an endpoint list, as update() refuses it: an empty id, a zero weight, or an id
+// already in `ids` (which collects them). Apart so that a config reader can report each member
+// at its own path with the message the balancer gives.
+inline void validate_member(const endpoint& e, std::unordered_set<std::string_view>& ids) {
+  const option_check check{"load_balancer"};
+  check.that(!e.id.empty(), "endpoint.id", "non-empty", e.id);
+  check.at_least("endpoint.weight", e.weight, 1u);
+  check.that(ids.insert(e.id).second, "endpoint.id", "unique", e.id);
+}
+inline void validate(const std::vector<endpoint>& endpoints) {
+  std::unordered_set<std::string_view> ids;
+  for (const auto& e : endpoints)
+    validate_member(e, ids);
 }
 }  // namespace detail
 
@@ -178,13 +194,7 @@ class load_balancer {
   /// changed endpoint is a new one). Throws
   /// std::invalid_argument for an empty or repeated id or a zero weight (and changes nothing).
   void update(std::vector<endpoint> endpoints) {
-    const option_check check{"load_balancer"};
-    std::unordered_map<std::string_view, const endpoint*> seen;
-    for (const auto& e : endpoints) {
-      check.that(!e.id.empty(), "endpoint.id", "non-empty", e.id);
-      check.at_least("endpoint.weight", e.weight, 1u);
-      check.that(seen.emplace(e.id, &e).second, "endpoint.id", "unique", e.id);
-    }
+    detail::validate(endpoints);
     const std::lock_guard<std::mutex> lock{writer_};
     const time_point now = clock_.now();
     std::unordered_map<std::string, endpoint_state*> next;
@@ -282,6 +292,8 @@ class load_balancer {
     return m;
   }
 
+  /// The options it was built with (fixed: only the membership and weights change live).
+  [[nodiscard]] const balancer_options& options() const noexcept { return options_; }
   [[nodiscard]] Policy& policy() noexcept { return policy_; }
   [[nodiscard]] const Clock& clock() const noexcept { return clock_; }
 

@@ -68,28 +68,16 @@ inline constexpr std::string_view section_names[] = {"circuit_breakers",
                                                      "keyed_gcra_limiters",
                                                      "keyed_token_buckets",
                                                      "aimd_limiters",
-                                                     "gradient2_limiters"};
+                                                     "gradient2_limiters",
+                                                     "load_balancers"};
 static_assert(std::size(section_names) == registry_kind_count, "one section per registry kind");
-
-inline std::string pointer(const std::string& parent, std::string_view key) {
-  std::string out = parent + '/';
-  for (char c : key) {  // RFC 6901 escapes
-    if (c == '~')
-      out += "~0";
-    else if (c == '/')
-      out += "~1";
-    else
-      out += c;
-  }
-  return out;
-}
 
 template <class Options>
 void validate_any(const Options& o) {
   if constexpr (std::is_same_v<Options, cache_options>) {
     validate(o, false, seedable_hasher<flood_resistant_hash>);  // counted, default hash
-  } else {
-    validate(o);
+  } else if constexpr (requires { validate(o); }) {
+    validate(o);  // a nested object without a check of its own (slow_start) is its parent's
   }
 }
 
@@ -116,6 +104,10 @@ Options read_options(const nlohmann::json& object, const std::string& path, cons
       problems.push_back({pointer(path, key), "unknown key"});
       continue;
     }
+    if (spec->read_at) {
+      spec->read_at(value, o, pointer(path, key), problems);
+      continue;
+    }
     std::string expected;
     if (!spec->read(value, o, expected)) {
       problems.push_back({pointer(path, key), "expected " + expected + ", got " + value.dump()});
@@ -127,13 +119,15 @@ Options read_options(const nlohmann::json& object, const std::string& path, cons
       validate_any(o);
       break;
     } catch (const std::invalid_argument& e) {
-      // "bulwark::<component>: <field> must be ...": find the field, report it at its key.
+      // "bulwark::<component>: <field> must be ..." (or "<field>.<inner> must be ..." for a
+      // nested object's): find the field, report it at its key.
       const std::string_view message = e.what();
       const auto colon = message.find(": ");
       const std::string_view rest =
           colon == std::string_view::npos ? message : message.substr(colon + 2);
       const auto spec = std::find_if(specs.begin(), specs.end(), [&](const auto& s) {
-        return rest.starts_with(s.key) && rest.substr(s.key.size()).starts_with(" ");
+        const std::string_view after = rest.substr(std::min(s.key.size(), rest.size()));
+        return rest.starts_with(s.key) && (after.starts_with(" ") || after.starts_with("."));
       });
       const bool given = spec != specs.end() && object.contains(std::string{spec->key});
       problems.push_back({given ? pointer(path, spec->key) : path, std::string{message}});
@@ -214,18 +208,20 @@ void read_section(const nlohmann::json& doc, std::string_view name, config_secti
 ///   }
 ///
 /// Sections: circuit_breakers, gcra_limiters, token_buckets, bulkheads, retries, caches,
-/// keyed_gcra_limiters, keyed_token_buckets, aimd_limiters, gradient2_limiters; each
-/// has "configs" (shared, by name; "default" is every instance's base unless it names one in
-/// "base_config") and "instances". Keys are the options' field names; durations are strings with a
-/// unit ("250ms", "2s"), rates "count/period" ("100/s", "5/250ms").
+/// keyed_gcra_limiters, keyed_token_buckets, aimd_limiters, gradient2_limiters, load_balancers;
+/// each has "configs" (shared, by name; "default" is every instance's base unless it names one
+/// in "base_config") and "instances". Keys are the options' field names; durations are strings with
+/// a unit ("250ms", "2s"), rates "count/period" ("100/s", "5/250ms").
 ///
 /// apply(text) is all or nothing: it reads the whole document, reporting every unknown key,
 /// wrong type and refused value with its path (config_error), asks every changed live
 /// instance whether it accepts its new options (check_reconfigure), and only then changes the
 /// registry: configs replaced, changed instances reconfigured (in place where the guard
-/// supports it: state kept), new instances built (caches and keyed limiters defined: their
-/// types come from the first get), instances the document dropped removed. A refused document
-/// changes nothing; a changed live adaptive limiter is refused (its options are fixed).
+/// supports it: state kept), new instances built (caches, keyed limiters and load balancers
+/// defined: their types and policy come from the first get), instances the document dropped
+/// removed. A refused document changes nothing; a changed live adaptive limiter is refused (its
+/// options are fixed), and so is a live load balancer's changed balancer option (its endpoints
+/// and weights change in place).
 ///
 /// Thread-safety: apply() calls are serialized; the registry stays usable meanwhile.
 template <clock Clock = steady_clock>
@@ -348,7 +344,8 @@ class registry_config {
       case registry_kind::cache:
       case registry_kind::keyed_gcra:
       case registry_kind::keyed_token_bucket:
-        break;  // their key (and value) types come with the first get
+      case registry_kind::load_balancer:
+        break;  // their key (and value) types, or policy, come with the first get
     }
   }
 

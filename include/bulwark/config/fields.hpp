@@ -6,11 +6,15 @@
 #include <cstdint>
 #include <functional>
 #include <limits>
+#include <map>
 #include <nlohmann/json.hpp>
+#include <optional>
+#include <stdexcept>
 #include <string>
 #include <string_view>
 #include <system_error>
 #include <type_traits>
+#include <unordered_set>
 #include <utility>
 #include <vector>
 
@@ -23,6 +27,7 @@
 #include "bulwark/rate_limit/rules/gcra_rule.hpp"
 #include "bulwark/rate_limit/rules/token_bucket_rule.hpp"
 #include "bulwark/registry/keyed_options.hpp"
+#include "bulwark/registry/load_balancer_options.hpp"
 #include "bulwark/retry/policy.hpp"
 
 namespace bulwark {
@@ -93,7 +98,30 @@ struct field_spec {
   std::string_view key;
   std::function<bool(const nlohmann::json&, Options&, std::string& expected)> read;
   std::function<void(Options&, const Options&)> reset;
+  // Set instead of `read` for a field whose value holds fields of its own (a balancer's
+  // outlier options, its endpoints): it reports each of their problems at its own path.
+  std::function<void(const nlohmann::json&, Options&, const std::string& path,
+                     std::vector<config_problem>& problems)>
+      read_at{};
 };
+
+inline std::string pointer(const std::string& parent, std::string_view key) {
+  std::string out = parent + '/';
+  for (char c : key) {  // RFC 6901 escapes
+    if (c == '~')
+      out += "~0";
+    else if (c == '/')
+      out += "~1";
+    else
+      out += c;
+  }
+  return out;
+}
+
+// Defined in config.hpp: reads one options object over `base`, reporting every problem.
+template <class Options>
+Options read_options(const nlohmann::json& object, const std::string& path, const Options& base,
+                     bool allow_base_key, std::vector<config_problem>& problems);
 
 template <class Options, class T>
 field_spec<Options> field(std::string_view key, T Options::*member) {
@@ -124,6 +152,19 @@ field_spec<Options> field(std::string_view key, T Options::*member) {
       rate r{};
       if (!v.is_string() || !parse_rate(v.get<std::string>(), r)) return false;
       o.*member = r;
+    } else if constexpr (std::is_same_v<T, std::string>) {
+      expected = "a string";
+      if (!v.is_string()) return false;
+      o.*member = v.get<std::string>();
+    } else if constexpr (std::is_same_v<T, std::map<std::string, std::string, std::less<>>>) {
+      expected = "an object of strings";
+      if (!v.is_object()) return false;
+      T out;
+      for (const auto& item : v.items()) {
+        if (!item.value().is_string()) return false;
+        out.emplace(item.key(), item.value().get<std::string>());
+      }
+      o.*member = std::move(out);
     } else {
       static_assert(std::is_same_v<T, bool>, "no JSON reader for this field type");
     }
@@ -158,14 +199,80 @@ field_spec<Options> enum_field(std::string_view key, E Options::*member,
 // A field of a nested struct (retry's backoff), under a key of its own.
 template <class Options, class Inner>
 field_spec<Options> nested(Inner Options::*outer, field_spec<Inner> inner, std::string_view key) {
-  return {key,
-          [outer, read = std::move(inner.read)](const nlohmann::json& v, Options& o,
-                                                std::string& expected) {
-            return read(v, o.*outer, expected);
-          },
-          [outer, reset = std::move(inner.reset)](Options& o, const Options& from) {
-            reset(o.*outer, from.*outer);
-          }};
+  field_spec<Options> f{
+      key, {}, [outer, reset = std::move(inner.reset)](Options& o, const Options& from) {
+        reset(o.*outer, from.*outer);
+      }};
+  if (inner.read_at) {
+    f.read_at = [outer, read_at = std::move(inner.read_at)](const nlohmann::json& v, Options& o,
+                                                            const std::string& path,
+                                                            std::vector<config_problem>& problems) {
+      read_at(v, o.*outer, path, problems);
+    };
+  } else {
+    f.read = [outer, read = std::move(inner.read)](const nlohmann::json& v, Options& o,
+                                                   std::string& expected) {
+      return read(v, o.*outer, expected);
+    };
+  }
+  return f;
+}
+
+// A field whose value is an object of its type's own fields ("outlier": {"interval": "5s"}),
+// read over the value it has so far. An optional one is switched off by null.
+template <class Options, class Member>
+field_spec<Options> object_field(std::string_view key, Member Options::*member) {
+  field_spec<Options> f{
+      key, {}, [member](Options& o, const Options& from) { o.*member = from.*member; }};
+  f.read_at = [member](const nlohmann::json& v, Options& o, const std::string& path,
+                       std::vector<config_problem>& problems) {
+    if constexpr (requires { typename Member::value_type; }) {
+      if (v.is_null()) {
+        o.*member = std::nullopt;
+        return;
+      }
+      const auto base = (o.*member).value_or(typename Member::value_type{});
+      o.*member = read_options(v, path, base, false, problems);
+    } else {
+      o.*member = read_options(v, path, o.*member, false, problems);
+    }
+  };
+  return f;
+}
+
+// A balancer's endpoints: a list of endpoint objects, each member checked as the balancer
+// checks it (a refused one is reported at its index and left out).
+template <class Options>
+field_spec<Options> endpoints_field(std::string_view key, std::vector<endpoint> Options::*member) {
+  field_spec<Options> f{
+      key, {}, [member](Options& o, const Options& from) { o.*member = from.*member; }};
+  f.read_at = [member](const nlohmann::json& v, Options& o, const std::string& path,
+                       std::vector<config_problem>& problems) {
+    if (!v.is_array()) {
+      problems.push_back({path, "expected a list of endpoints, got " + v.dump()});
+      return;
+    }
+    std::vector<endpoint> out;
+    out.reserve(v.size());  // `ids` views the ids of the members kept
+    std::unordered_set<std::string_view> ids;
+    for (std::size_t i = 0; i < v.size(); ++i) {
+      const std::string at = pointer(path, std::to_string(i));
+      endpoint e = read_options(v[i], at, endpoint{}, false, problems);
+      if (!v[i].is_object()) continue;  // reported as such: nothing more to say of it
+      out.push_back(std::move(e));
+      try {
+        validate_member(out.back(), ids);
+      } catch (const std::invalid_argument& error) {
+        out.pop_back();
+        const std::string_view message = error.what();
+        const bool weight = message.find("endpoint.weight") != std::string_view::npos;
+        const bool given = v[i].is_object() && v[i].contains(weight ? "weight" : "id");
+        problems.push_back({given ? pointer(at, weight ? "weight" : "id") : at, error.what()});
+      }
+    }
+    o.*member = std::move(out);
+  };
+  return f;
 }
 
 inline std::vector<field_spec<circuit_breaker_options>> fields_of(const circuit_breaker_options*) {
@@ -273,6 +380,52 @@ inline std::vector<field_spec<gradient2_options>> fields_of(const gradient2_opti
           field("rtt_tolerance", &o::rtt_tolerance), field("long_window", &o::long_window),
           field("queue_size", &o::queue_size),       field("drop_ratio", &o::drop_ratio),
           field("drift_guard", &o::drift_guard)};
+}
+
+inline std::vector<field_spec<endpoint>> fields_of(const endpoint*) {
+  using o = endpoint;
+  return {field("id", &o::id),
+          field("weight", &o::weight),
+          field("zone", &o::zone),
+          field("metadata", &o::metadata),
+          field("region", &o::region),
+          field("sub_zone", &o::sub_zone),
+          field("priority", &o::priority)};
+}
+inline std::vector<field_spec<slow_start_options>> fields_of(const slow_start_options*) {
+  using o = slow_start_options;
+  return {field("window", &o::window), field("aggression", &o::aggression),
+          field("min_weight_percent", &o::min_weight_percent)};
+}
+inline std::vector<field_spec<outlier_options>> fields_of(const outlier_options*) {
+  using o = outlier_options;
+  return {field("consecutive_failures", &o::consecutive_failures),
+          field("enforcing_consecutive_failures", &o::enforcing_consecutive_failures),
+          field("interval", &o::interval),
+          field("base_ejection_time", &o::base_ejection_time),
+          field("max_ejection_time", &o::max_ejection_time),
+          field("max_ejection_percent", &o::max_ejection_percent),
+          field("always_eject_one_host", &o::always_eject_one_host),
+          field("enforcing_success_rate", &o::enforcing_success_rate),
+          field("success_rate_minimum_hosts", &o::success_rate_minimum_hosts),
+          field("success_rate_request_volume", &o::success_rate_request_volume),
+          field("success_rate_stdev_factor", &o::success_rate_stdev_factor),
+          field("failure_percentage_threshold", &o::failure_percentage_threshold),
+          field("enforcing_failure_percentage", &o::enforcing_failure_percentage),
+          field("failure_percentage_minimum_hosts", &o::failure_percentage_minimum_hosts),
+          field("failure_percentage_request_volume", &o::failure_percentage_request_volume)};
+}
+// A load balancer's keys are its endpoints beside the balancer's options (the policy is not
+// one: it is the getter's template argument).
+inline std::vector<field_spec<load_balancer_registry_options>> fields_of(
+    const load_balancer_registry_options*) {
+  using o = load_balancer_registry_options;
+  using b = balancer_options;
+  return {endpoints_field("endpoints", &o::endpoints),
+          nested(&o::balancer, field("panic_threshold", &b::panic_threshold), "panic_threshold"),
+          nested(&o::balancer, field("ewma_window", &b::ewma_window), "ewma_window"),
+          nested(&o::balancer, object_field("slow_start", &b::slow_start), "slow_start"),
+          nested(&o::balancer, object_field("outlier", &b::outlier), "outlier")};
 }
 
 }  // namespace detail

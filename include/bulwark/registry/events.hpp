@@ -21,7 +21,8 @@ enum class registry_event_type : std::uint8_t {
   reconfigured,   ///< new options were applied in place (the guard kept its state)
   replaced,       ///< new options rebuilt the instance (the guard has no reconfigure())
   limit_changed,  ///< an adaptive limiter's limit moved (`from`, `to`: the limits, as text)
-  ejection,       ///< an endpoint was ejected (`to`: the endpoint), forwarded with emit()
+  ejection,       ///< a load balancer ejected an endpoint (`to`: its id) or took it back
+                  ///< (`from`: its id): the registry's own, or forwarded with emit()
 };
 
 /// "created", "removed", "transition", "reconfigured", "replaced", "limit_changed", "ejection".

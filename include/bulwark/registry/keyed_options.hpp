@@ -4,11 +4,10 @@
 
 #include <string>
 
-#include "bulwark/detail/format.hpp"
-#include "bulwark/detail/raise.hpp"
 #include "bulwark/rate_limit/keyed_options.hpp"
 #include "bulwark/rate_limit/rules/gcra_rule.hpp"
 #include "bulwark/rate_limit/rules/token_bucket_rule.hpp"
+#include "bulwark/registry/detail/live_change.hpp"
 
 namespace bulwark {
 
@@ -38,23 +37,16 @@ void validate(const keyed_registry_options<PerKey>& options) {
 // (shards, slots) and its hash seed are fixed at construction.
 inline void check_same_table(const keyed_limiter_options& now, const keyed_limiter_options& next,
                              std::string_view kind, std::string_view name) {
-  const auto refuse = [&](std::string_view field, const std::string& from, const std::string& to) {
-    raise<std::invalid_argument>("bulwark::registry: " + std::string{kind} + " '" +
-                                 std::string{name} + "': " + std::string{field} +
-                                 " cannot change live (" + from + " to " + to +
-                                 "); remove the instance to rebuild it");
+  const auto policy = [](keyed_table_full f) {
+    return std::string{f == keyed_table_full::reject_new_keys ? "reject_new_keys"
+                                                              : "evict_least_recent"};
   };
-  if (now.max_keys != next.max_keys)
-    refuse("max_keys", to_message_text(now.max_keys), to_message_text(next.max_keys));
-  if (now.idle_timeout != next.idle_timeout)
-    refuse("idle_timeout", to_message_text(now.idle_timeout), to_message_text(next.idle_timeout));
+  check_same(kind, name, "max_keys", now.max_keys, next.max_keys);
+  check_same(kind, name, "idle_timeout", now.idle_timeout, next.idle_timeout);
   if (now.on_table_full != next.on_table_full)
-    refuse("on_table_full",
-           now.on_table_full == keyed_table_full::reject_new_keys ? "reject_new_keys"
-                                                                  : "evict_least_recent",
-           next.on_table_full == keyed_table_full::reject_new_keys ? "reject_new_keys"
-                                                                   : "evict_least_recent");
-  if (now.seed != next.seed) refuse("seed", to_message_text(now.seed), to_message_text(next.seed));
+    refuse_live_change(kind, name, "on_table_full", policy(now.on_table_full),
+                       policy(next.on_table_full));
+  check_same(kind, name, "seed", now.seed, next.seed);
 }
 
 }  // namespace detail

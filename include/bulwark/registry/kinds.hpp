@@ -16,6 +16,7 @@
 #include "bulwark/rate_limit/rules/gcra_rule.hpp"
 #include "bulwark/rate_limit/rules/token_bucket_rule.hpp"
 #include "bulwark/registry/keyed_options.hpp"
+#include "bulwark/registry/load_balancer_options.hpp"
 #include "bulwark/retry/policy.hpp"
 
 namespace bulwark {
@@ -33,6 +34,7 @@ enum class registry_kind : std::uint8_t {
   keyed_token_bucket,  ///< keyed_limiter<token_bucket<Clock>, Key>
   aimd_limiter,        ///< adaptive_limiter<aimd_limit, Clock>
   gradient2_limiter,   ///< adaptive_limiter<gradient2_limit, Clock>
+  load_balancer,       ///< load_balancer<Policy, Clock>, the policy chosen by the getter
 };
 
 /// Every kind, in the enum's order.
@@ -41,14 +43,16 @@ inline constexpr registry_kind registry_kinds[] = {
     registry_kind::token_bucket,    registry_kind::bulkhead,
     registry_kind::retry,           registry_kind::cache,
     registry_kind::keyed_gcra,      registry_kind::keyed_token_bucket,
-    registry_kind::aimd_limiter,    registry_kind::gradient2_limiter};
+    registry_kind::aimd_limiter,    registry_kind::gradient2_limiter,
+    registry_kind::load_balancer};
 
 /// The kind's name: "circuit_breaker", "gcra", "token_bucket", "bulkhead", "retry", "cache",
-/// "keyed_gcra", "keyed_token_bucket", "aimd_limiter", "gradient2_limiter".
+/// "keyed_gcra", "keyed_token_bucket", "aimd_limiter", "gradient2_limiter", "load_balancer".
 [[nodiscard]] constexpr std::string_view to_string(registry_kind k) noexcept {
   constexpr std::string_view names[] = {
       "circuit_breaker", "gcra",       "token_bucket",       "bulkhead",     "retry",
-      "cache",           "keyed_gcra", "keyed_token_bucket", "aimd_limiter", "gradient2_limiter"};
+      "cache",           "keyed_gcra", "keyed_token_bucket", "aimd_limiter", "gradient2_limiter",
+      "load_balancer"};
   return names[static_cast<std::size_t>(k)];
 }
 
@@ -64,7 +68,7 @@ struct registry_sample {
 using registry_kind_options =
     std::tuple<circuit_breaker_options, gcra_options, token_bucket_options, bulkhead_options,
                retry_options, cache_options, keyed_gcra_options, keyed_token_bucket_options,
-               aimd_options, gradient2_options>;
+               aimd_options, gradient2_options, load_balancer_registry_options>;
 
 inline constexpr std::size_t registry_kind_count = std::tuple_size_v<registry_kind_options>;
 static_assert(registry_kind_count == std::size(registry_kinds),

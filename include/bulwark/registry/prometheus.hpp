@@ -13,7 +13,8 @@ namespace bulwark {
 /// "bulwark_rate_limit" (gcra and token_bucket, told apart by the `algorithm` label),
 /// "bulwark_bulkhead", "bulwark_retry", "bulwark_cache", "bulwark_keyed_rate_limit" (keyed_gcra
 /// and keyed_token_bucket, by `algorithm`), "bulwark_adaptive_limiter" (aimd_limiter and
-/// gradient2_limiter, by `algorithm`). docs/operate.md lists every metric.
+/// gradient2_limiter, by `algorithm`), "bulwark_load_balancer". docs/operate.md lists every
+/// metric.
 [[nodiscard]] constexpr std::string_view registry_metric_prefix(registry_kind kind) noexcept {
   switch (kind) {
     case registry_kind::circuit_breaker:
@@ -31,6 +32,8 @@ namespace bulwark {
     case registry_kind::aimd_limiter:
     case registry_kind::gradient2_limiter:
       return "bulwark_adaptive_limiter";
+    case registry_kind::load_balancer:
+      return "bulwark_load_balancer";
     case registry_kind::cache:
       break;
   }

@@ -13,6 +13,7 @@
 #include <utility>
 #include <vector>
 
+#include "bulwark/balancing/load_balancer.hpp"
 #include "bulwark/bulkhead/adaptive_limiter.hpp"
 #include "bulwark/bulkhead/bulkhead.hpp"
 #include "bulwark/cache/cache.hpp"
@@ -65,8 +66,8 @@ using registry_retry = registry_retry_unavailable<Clock>;
 /// the name out: the next get builds a new instance, and whoever still holds the old one keeps
 /// a working guard, no longer listed (its metrics and events are no longer reported) and freed
 /// with the last holder. Breakers report their transitions, adaptive limiters their limit
-/// changes, to the sink (set_event_sink) from every instance; reconfigure() and creation
-/// report there too.
+/// changes, load balancers their ejections, to the sink (set_event_sink) from every instance;
+/// reconfigure() and creation report there too.
 ///
 /// Thread-safety: every member may be called from any thread. A get of an existing name takes
 /// a shared lock of its kind; the first get of a name takes it exclusively and builds exactly
@@ -87,6 +88,8 @@ class registry {
   using keyed_token_bucket_type = keyed_limiter<token_bucket_type, Key>;
   using aimd_limiter_type = adaptive_limiter<aimd_limit, Clock>;
   using gradient2_limiter_type = adaptive_limiter<gradient2_limit, Clock>;
+  template <balancing_policy Policy>
+  using load_balancer_type = bulwark::load_balancer<Policy, Clock>;
 
   explicit registry(Clock clock = {}) : clock_{std::move(clock)} {}
   registry(const registry&) = delete;
@@ -179,6 +182,17 @@ class registry {
   std::shared_ptr<gradient2_limiter_type> gradient2_limiter(std::string_view name,
                                                             std::string_view config = {}) {
     return get<gradient2_limiter_type, gradient2_options>(name, config);
+  }
+  /// A load balancer with this policy (round_robin, p2c_peak_ewma, ...; default-constructed);
+  /// like a cache's types, the policy is part of the instance: a later get of the same name
+  /// with another policy throws std::invalid_argument. Its outlier ejections and their ends
+  /// reach the sink (`ejection`) through outlier_options::on_change, which the registry wraps
+  /// (the user's own listener is called first). reconfigure() changes the endpoints in place;
+  /// changed balancer options are refused.
+  template <balancing_policy Policy>
+  std::shared_ptr<load_balancer_type<Policy>> load_balancer(std::string_view name,
+                                                            std::string_view config = {}) {
+    return get<load_balancer_type<Policy>, load_balancer_registry_options>(name, config);
   }
 
   /// Whether `name` is live (built and not removed).
@@ -293,8 +307,8 @@ class registry {
     return e;
   }
 
-  // The options an instance is built or reconfigured with: a breaker's on_transition also
-  // reports to the registry's sink (after the user's own listener).
+  // The options an instance is built or reconfigured with: a breaker's on_transition and a
+  // balancer's outlier on_change also report to the registry's sink (after the user's own).
   template <class Options>
   Options prepare(const std::string& name, Options o) const {
     if constexpr (std::is_same_v<Options, circuit_breaker_options>) {
@@ -305,6 +319,8 @@ class registry {
                    to_string(t.to), t.time});
       };
     }
+    if constexpr (std::is_same_v<Options, load_balancer_registry_options>)
+      detail::forward_ejections(o.balancer, hub_, name);
     return o;
   }
 

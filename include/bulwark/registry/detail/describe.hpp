@@ -11,6 +11,7 @@
 #include "bulwark/rate_limit/rules/gcra_rule.hpp"
 #include "bulwark/rate_limit/rules/token_bucket_rule.hpp"
 #include "bulwark/registry/keyed_options.hpp"
+#include "bulwark/registry/load_balancer_options.hpp"
 #include "bulwark/retry/policy.hpp"
 
 namespace bulwark::detail {
@@ -48,6 +49,17 @@ inline std::string describe_limits(const aimd_options& o) {
 inline std::string describe_limits(const gradient2_options& o) {
   return "limit " + to_message_text(o.initial_limit) + " in [" + to_message_text(o.min_limit) +
          ", " + to_message_text(o.max_limit) + "]";
+}
+
+// A balancer's membership, each endpoint with its weight: "endpoints a=1, b=3".
+inline std::string describe_limits(const load_balancer_registry_options& o) {
+  std::string out = "endpoints";
+  for (const auto& e : o.endpoints)
+    out.append(&e == o.endpoints.data() ? " " : ", ")
+        .append(e.id)
+        .append("=")
+        .append(to_message_text(e.weight));
+  return o.endpoints.empty() ? out + " none" : out;
 }
 
 }  // namespace bulwark::detail

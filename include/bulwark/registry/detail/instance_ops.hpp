@@ -1,19 +1,21 @@
 #pragma once
 // How a registry builds, checks, reconfigures and describes an instance of each kind. Most
 // guards are built from (options, clock) and take the same options in reconfigure(); the keyed
-// limiters split theirs into per-key and table options, and adaptive limiters cannot change
-// theirs live.
+// limiters split theirs into per-key and table options, adaptive limiters cannot change
+// theirs live, and load balancers take new endpoints live but not new balancer options.
 
 #include <memory>
 #include <stdexcept>
 #include <string>
 #include <string_view>
 
+#include "bulwark/balancing/load_balancer.hpp"
 #include "bulwark/bulkhead/adaptive_limiter.hpp"
 #include "bulwark/detail/raise.hpp"
 #include "bulwark/rate_limit/keyed_limiter.hpp"
 #include "bulwark/registry/detail/describe.hpp"
 #include "bulwark/registry/keyed_options.hpp"
+#include "bulwark/registry/load_balancer_options.hpp"
 
 namespace bulwark::detail {
 
@@ -84,6 +86,33 @@ struct instance_ops<adaptive_limiter<Limit, Clock>, Options> {
   }
   static void reconfigure(T&, const Options&) {}
   static std::string describe(const T& t) { return "limit " + to_message_text(t.limit()); }
+};
+
+// A load balancer's endpoints change in place through update(), which keeps the state of every
+// endpoint whose id stays (a weight-only change is set_weight's); its balancer options are
+// fixed at construction, as load_balancer fixes them, so a change to one is refused.
+template <class Policy, class Clock>
+struct instance_ops<load_balancer<Policy, Clock>, load_balancer_registry_options> {
+  using T = load_balancer<Policy, Clock>;
+  using Options = load_balancer_registry_options;
+  static constexpr bool in_place = true;
+
+  static std::shared_ptr<T> build(const Options& o, const Clock& clock) {
+    return std::make_shared<T>(o.endpoints, o.balancer, Policy{}, clock);
+  }
+  static void check(const T& t, const Options& o, std::string_view kind, std::string_view name) {
+    check_same_balancer(t.options(), o.balancer, kind, name);
+  }
+  static void reconfigure(T& t, const Options& o) { t.update(o.endpoints); }
+  // The members now, with their current weights (set_weight may have changed them).
+  static std::string describe(const T& t) {
+    Options now{{}, t.options()};
+    for (const auto* state : t.snapshot()->members()) {
+      now.endpoints.push_back(state->description());
+      now.endpoints.back().weight = state->weight();
+    }
+    return describe_limits(now);
+  }
 };
 
 }  // namespace bulwark::detail

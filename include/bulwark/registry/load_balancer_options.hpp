@@ -1,0 +1,93 @@
+#pragma once
+// The options of a registry's load balancers: the endpoints and the balancer's options, as one
+// value that configs, definitions and reloads carry, and what of it may change live.
+
+#include <memory>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "bulwark/balancing/endpoint.hpp"
+#include "bulwark/balancing/load_balancer.hpp"
+#include "bulwark/balancing/outlier.hpp"
+#include "bulwark/registry/detail/live_change.hpp"
+#include "bulwark/registry/events.hpp"
+
+namespace bulwark {
+
+/// registry_kind::load_balancer's options. `endpoints` change live (load_balancer::update:
+/// an endpoint whose id stays keeps its state, and a weight-only change is set_weight's);
+/// `balancer` is fixed when the instance is built, as load_balancer fixes it: a reconfigure
+/// that changes it is refused, naming the field and both values.
+struct load_balancer_registry_options {
+  std::vector<endpoint> endpoints{};
+  balancer_options balancer{};
+};
+
+namespace detail {
+
+inline void validate(const load_balancer_registry_options& options) {
+  validate(options.balancer);
+  if (options.balancer.outlier) validate(*options.balancer.outlier);
+  validate(options.endpoints);
+}
+
+// Throws std::invalid_argument naming the first balancer option that differs (the listener,
+// on_change, is not compared: the registry installs its own).
+inline void check_same_balancer(const balancer_options& now, const balancer_options& next,
+                                std::string_view kind, std::string_view name) {
+  const auto same = [&](std::string_view field, const auto& a, const auto& b) {
+    check_same(kind, name, field, a, b);
+  };
+  same("panic_threshold", now.panic_threshold, next.panic_threshold);
+  same("ewma_window", now.ewma_window, next.ewma_window);
+  same("slow_start.window", now.slow_start.window, next.slow_start.window);
+  same("slow_start.aggression", now.slow_start.aggression, next.slow_start.aggression);
+  same("slow_start.min_weight_percent", now.slow_start.min_weight_percent,
+       next.slow_start.min_weight_percent);
+  if (now.outlier.has_value() != next.outlier.has_value())
+    refuse_live_change(kind, name, "outlier", now.outlier ? "on" : "off",
+                       next.outlier ? "on" : "off");
+  if (!now.outlier) return;
+  // Each outlier field, named "outlier.<field>".
+  using o = outlier_options;
+  const auto outlier = [&](std::string_view field, auto o::*member) {
+    check_same(kind, name, "outlier." + std::string{field}, (*now.outlier).*member,
+               (*next.outlier).*member);
+  };
+  outlier("consecutive_failures", &o::consecutive_failures);
+  outlier("enforcing_consecutive_failures", &o::enforcing_consecutive_failures);
+  outlier("interval", &o::interval);
+  outlier("base_ejection_time", &o::base_ejection_time);
+  outlier("max_ejection_time", &o::max_ejection_time);
+  outlier("max_ejection_percent", &o::max_ejection_percent);
+  outlier("always_eject_one_host", &o::always_eject_one_host);
+  outlier("enforcing_success_rate", &o::enforcing_success_rate);
+  outlier("success_rate_minimum_hosts", &o::success_rate_minimum_hosts);
+  outlier("success_rate_request_volume", &o::success_rate_request_volume);
+  outlier("success_rate_stdev_factor", &o::success_rate_stdev_factor);
+  outlier("failure_percentage_threshold", &o::failure_percentage_threshold);
+  outlier("enforcing_failure_percentage", &o::enforcing_failure_percentage);
+  outlier("failure_percentage_minimum_hosts", &o::failure_percentage_minimum_hosts);
+  outlier("failure_percentage_request_volume", &o::failure_percentage_request_volume);
+}
+
+// The balancer's outlier listener in a registry: the user's own (if any), then an `ejection`
+// event. It runs under the balancer's writer lock in a noexcept path: it only forwards views
+// (an ejected endpoint is `to`, one back in rotation is `from`), allocating nothing.
+inline void forward_ejections(balancer_options& options, std::shared_ptr<event_hub> hub,
+                              std::string name) {
+  if (!options.outlier) return;
+  options.outlier->on_change = [hub = std::move(hub), name = std::move(name),
+                                user =
+                                    std::move(options.outlier->on_change)](const outlier_event& e) {
+    if (user) user(e);
+    hub->emit({registry_event_type::ejection, "load_balancer", name,
+               e.ejected ? std::string_view{} : e.endpoint,
+               e.ejected ? e.endpoint : std::string_view{}, e.time});
+  };
+}
+
+}  // namespace detail
+}  // namespace bulwark
