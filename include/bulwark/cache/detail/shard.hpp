@@ -33,6 +33,7 @@
 #include "bulwark/cache/eviction.hpp"
 #include "bulwark/detail/false_sharing.hpp"
 #include "bulwark/detail/raise.hpp"
+#include "bulwark/detail/spinning_mutex.hpp"
 
 namespace bulwark::detail {
 
@@ -74,7 +75,7 @@ class cache_shard {
     }
   }
 
-  std::mutex& mutex() const noexcept { return mutex_; }
+  spinning_mutex& mutex() const noexcept { return mutex_; }
 
   // ---- lock-free (the caller holds a pin of the cache's epoch domain, or the lock) ----
 
@@ -385,7 +386,7 @@ class cache_shard {
   cache_index index_;
   epoch_domain& epochs_;  // the cache's, shared by its shards
   read_buffer reads_;
-  alignas(false_sharing_range) mutable std::mutex mutex_;
+  alignas(false_sharing_range) mutable spinning_mutex mutex_;
 
   alignas(false_sharing_range) Policy policy_;
   cell_store<Key, Value> cells_;  // slots, cells, their free lists (writers only)

@@ -72,9 +72,9 @@ class flight_table {
   /// leads one: `load()` runs unlocked; on success `store(value, flight)` caches the value (it
   /// takes the lock itself and calls finish()) before the waiters get it; on failure the flight
   /// is removed, `failed()` is called, the waiters get the exception and it is rethrown.
-  template <class Load, class Store, class Waiting, class Failed>
-  Value join_or_lead(const Key& key, std::unique_lock<std::mutex>& lock, Load&& load, Store&& store,
-                     Waiting&& waiting, Failed&& failed) {
+  template <class Lock, class Load, class Store, class Waiting, class Failed>
+  Value join_or_lead(const Key& key, Lock& lock, Load&& load, Store&& store, Waiting&& waiting,
+                     Failed&& failed) {
     if (const handle running = find(key)) {
       if (running->owner == std::this_thread::get_id()) {
         raise<std::logic_error>("bulwark::cache: get_or_load called recursively for one key");
