@@ -22,6 +22,7 @@
 #include "bulwark/detail/intrusive_list.hpp"
 #include "bulwark/detail/saturating.hpp"
 #include "bulwark/detail/shard_count.hpp"
+#include "bulwark/detail/spinning_mutex.hpp"
 #include "bulwark/idempotency/detail/record_table.hpp"
 #include "bulwark/idempotency/store.hpp"
 
@@ -274,7 +275,7 @@ class memory_store {
 
   // false_sharing_range apart, so shards' mutexes do not false-share.
   struct alignas(detail::false_sharing_range) shard {
-    std::mutex mutex;
+    detail::spinning_mutex mutex;
     detail::idempotency_table<V> records;
     // The completion order of the completed records: oldest first, newest last.
     detail::intrusive_list<record, &record::older, &record::newer> by_completion;

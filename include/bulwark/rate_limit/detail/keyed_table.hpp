@@ -8,8 +8,9 @@
 #include <cstddef>
 #include <cstdint>
 #include <memory>
-#include <mutex>
 #include <utility>
+
+#include "bulwark/detail/spinning_mutex.hpp"
 
 namespace bulwark::detail {
 
@@ -45,7 +46,7 @@ struct keyed_table {
       std::max(alignof(slot_fields), std::min(std::size_t{64}, std::bit_ceil(sizeof(slot_fields))));
   struct alignas(slot_align) slot : slot_fields {};
 
-  mutable std::mutex mutex;
+  mutable spinning_mutex mutex;
   slot* slots = allocate_slots(16);
   std::size_t mask = 15;  // slots - 1
   std::size_t count = 0;
