@@ -1,4 +1,5 @@
-// detail::spinning_mutex: the cache shards' lock, a std::mutex that retries before it sleeps.
+// detail::spinning_mutex: the shard lock of the cache, the keyed limiter and the idempotency
+// memory store, a std::mutex that retries before it sleeps.
 // Mutual exclusion is checked by counting (and by ThreadSanitizer in CI); try_lock's answer
 // against a holder on another thread is checked with joins, not timing.
 

@@ -3,7 +3,8 @@
 //
 // glibc's mutex parks a thread in the kernel at the first failed acquire, and its unlock then
 // makes a second system call to wake it: two futex calls, microseconds, for a lock that the
-// cache's shards hold for well under one (a write, or the replay of 16 buffered reads). So a
+// shards of the cache, the keyed limiter and the idempotency memory store hold for well under
+// one (a cache write, the replay of 16 buffered reads, one limiter decision). So a
 // contended acquire first retries a bounded number of times, with the CPU's pause hint between
 // tries, and only then blocks in std::mutex::lock(). Uncontended, it costs what std::mutex
 // costs: one try_lock.
