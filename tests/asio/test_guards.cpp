@@ -27,33 +27,12 @@
 
 using namespace std::chrono_literals;
 using bulwark::manual_clock;
+using bulwark_test::answer;
+using bulwark_test::fail;
 using bulwark_test::holds;
+using bulwark_test::run;
 
 namespace {
-
-// Runs `co` on `io` to completion of everything ready (virtual time does not move), and
-// returns its exception, if any.
-template <class Awaitable>
-std::exception_ptr run(asio::io_context& io, Awaitable co) {
-  std::exception_ptr error;
-  bool done = false;
-  asio::co_spawn(io, std::move(co), [&](std::exception_ptr e) {
-    error = e;
-    done = true;
-  });
-  io.restart();  // a poll that ran out of work stopped the context
-  io.poll();
-  REQUIRE(done);
-  return error;
-}
-
-asio::awaitable<int> answer() {
-  co_return 42;
-}
-asio::awaitable<int> fail() {
-  throw std::runtime_error("down");
-  co_return 0;
-}
 
 bulwark::circuit_breaker_options small_window() {
   bulwark::circuit_breaker_options o;

@@ -24,25 +24,15 @@
 #include <vector>
 
 #include "catch.hpp"
+#include "spawned.hpp"
 
 using namespace std::chrono_literals;
 using bulwark::manual_clock;
+using bulwark_test::answer;
+using bulwark_test::fail;
+using bulwark_test::run;
 
 namespace {
-
-template <class Awaitable>
-std::exception_ptr run(asio::io_context& io, Awaitable co) {
-  std::exception_ptr error;
-  bool done = false;
-  asio::co_spawn(io, std::move(co), [&](std::exception_ptr e) {
-    error = e;
-    done = true;
-  });
-  io.restart();
-  io.poll();
-  REQUIRE(done);
-  return error;
-}
 
 template <class E>
 std::string message_of(const std::exception_ptr& e) {
@@ -60,13 +50,6 @@ asio::awaitable<void> discard(asio::awaitable<int> a) {
   co_await std::move(a);
 }
 
-asio::awaitable<int> answer() {
-  co_return 42;
-}
-asio::awaitable<int> fail() {
-  throw std::runtime_error("down");
-  co_return 0;
-}
 asio::awaitable<int> refused_by_backend() {
   bulwark::detail::raise<bulwark::rejected>("backend", "overloaded");
   co_return 0;

@@ -12,7 +12,7 @@ namespace {
 
 std::string error_of(const bulwark::circuit_breaker_options& options) {
   try {
-    bulwark::circuit_breaker<bulwark::manual_clock> breaker(options, bulwark::manual_clock{});
+    bulwark::circuit_breaker<bulwark::manual_clock> built(options, bulwark::manual_clock{});
   } catch (const std::invalid_argument& e) {
     return e.what();
   }

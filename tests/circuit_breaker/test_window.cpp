@@ -11,10 +11,10 @@ using bulwark::detail::make_code;
 
 namespace {
 
-constexpr auto ok = make_code(false, false);
-constexpr auto fail = make_code(true, false);
-constexpr auto slow_ok = make_code(false, true);
-constexpr auto slow_fail = make_code(true, true);
+constexpr auto code_ok = make_code(false, false);
+constexpr auto code_fail = make_code(true, false);
+constexpr auto code_slow_ok = make_code(false, true);
+constexpr auto code_slow_fail = make_code(true, true);
 
 const bulwark::time_point t0{24h};  // a whole second
 
@@ -23,25 +23,25 @@ const bulwark::time_point t0{24h};  // a whole second
 TEST_CASE("a count window keeps exactly the last N calls", "[circuit_breaker]") {
   bulwark::detail::count_window w{3};
   bulwark::detail::window_counts t{};
-  CHECK(w.record(fail, t));
+  CHECK(w.record(code_fail, t));
   CHECK(t.calls == 1);
   CHECK(t.failed == 1);
-  CHECK(w.record(slow_ok, t));
-  CHECK(w.record(ok, t));
+  CHECK(w.record(code_slow_ok, t));
+  CHECK(w.record(code_ok, t));
   CHECK(t.calls == 3);
   CHECK(t.failed == 1);
   CHECK(t.slow == 1);
   // The fourth call evicts the first (a failure).
-  CHECK(w.record(ok, t));
+  CHECK(w.record(code_ok, t));
   CHECK(t.calls == 3);
   CHECK(t.failed == 0);
   CHECK(t.slow == 1);
   // Evicts the slow success: replaced by a slow failure.
-  CHECK(w.record(slow_fail, t));
+  CHECK(w.record(code_slow_fail, t));
   CHECK(t.failed == 1);
   CHECK(t.slow == 1);
   // Evicts a success with a success: the totals do not change, and record says so.
-  CHECK_FALSE(w.record(ok, t));
+  CHECK_FALSE(w.record(code_ok, t));
   const auto now = w.totals();
   CHECK(now.calls == 3);
   CHECK(now.failed == 1);
@@ -66,10 +66,10 @@ TEST_CASE("window totals decode transient negative fields exactly", "[circuit_br
 
 TEST_CASE("a time window covers the current second and the N-1 before it", "[circuit_breaker]") {
   bulwark::detail::time_window w{3};
-  w.record(fail, t0);
-  w.record(fail, t0 + 999ms);
-  w.record(ok, t0 + 1s);
-  auto t = w.record(slow_ok, t0 + 2500ms);
+  w.record(code_fail, t0);
+  w.record(code_fail, t0 + 999ms);
+  w.record(code_ok, t0 + 1s);
+  auto t = w.record(code_slow_ok, t0 + 2500ms);
   CHECK(t.calls == 4);
   CHECK(t.failed == 2);
   CHECK(t.slow == 1);
@@ -81,7 +81,7 @@ TEST_CASE("a time window covers the current second and the N-1 before it", "[cir
   CHECK(t.calls == 1);
   CHECK(t.slow == 1);
   // A jump far ahead empties it; a call then lands in a clean bucket.
-  t = w.record(fail, t0 + 1h);
+  t = w.record(code_fail, t0 + 1h);
   CHECK(t.calls == 1);
   CHECK(t.failed == 1);
   CHECK(t.slow == 0);
@@ -91,8 +91,8 @@ TEST_CASE("a time window covers the current second and the N-1 before it", "[cir
 
 TEST_CASE("a time window survives a clock that goes back", "[circuit_breaker]") {
   bulwark::detail::time_window w{2};
-  w.record(fail, t0 + 10s);
-  auto t = w.record(ok, t0 + 9s);  // earlier second: counted, nothing drained
+  w.record(code_fail, t0 + 10s);
+  auto t = w.record(code_ok, t0 + 9s);  // earlier second: counted, nothing drained
   CHECK(t.calls == 2);
   t = w.totals(t0 + 11s);
   CHECK(t.calls >= 1);  // the 10s bucket is still in [10, 11]
@@ -109,7 +109,7 @@ TEST_CASE("concurrent recording loses no call and counts none twice", "[circuit_
       pool.emplace_back([&w, i] {
         bulwark::detail::window_counts t{};
         for (int k = 0; k < per_thread; ++k)
-          w.record(k % 4 == 0 ? fail : (i % 2 == 0 ? ok : slow_ok), t);
+          w.record(k % 4 == 0 ? code_fail : (i % 2 == 0 ? code_ok : code_slow_ok), t);
       });
     }
     for (auto& th : pool)
@@ -126,7 +126,7 @@ TEST_CASE("concurrent recording loses no call and counts none twice", "[circuit_
       pool.emplace_back([&w, i] {
         bulwark::detail::window_counts t{};
         for (int k = 0; k < per_thread; ++k)
-          w.record((k + i) % 3 == 0 ? slow_fail : ok, t);
+          w.record((k + i) % 3 == 0 ? code_slow_fail : code_ok, t);
       });
     }
     for (auto& th : pool)
@@ -135,7 +135,7 @@ TEST_CASE("concurrent recording loses no call and counts none twice", "[circuit_
     CHECK(t.calls == 2);
     CHECK(t.failed >= 0);
     CHECK(t.failed <= 2);
-    CHECK(t.failed == t.slow);  // every entry is ok or slow_fail
+    CHECK(t.failed == t.slow);  // every entry is ok or slow and failed
   }
   SECTION("time window, one second per thread, the sweep racing the writers") {
     bulwark::detail::time_window w{10};
@@ -143,7 +143,7 @@ TEST_CASE("concurrent recording loses no call and counts none twice", "[circuit_
     for (int i = 0; i < threads; ++i) {
       pool.emplace_back([&w, i] {
         for (int k = 0; k < per_thread; ++k)
-          w.record(k % 2 == 0 ? fail : ok, t0 + std::chrono::seconds{i} + 3ms);
+          w.record(k % 2 == 0 ? code_fail : code_ok, t0 + std::chrono::seconds{i} + 3ms);
       });
     }
     for (auto& th : pool)

@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "catch.hpp"
+#include "scripted_clock.hpp"
 
 using namespace std::chrono_literals;
 using bulwark::duration;
@@ -25,23 +26,7 @@ namespace {
 
 using store_t = bulwark::memory_store<std::string, bulwark::manual_clock>;
 
-// A manual clock whose sleep_for is recorded and may run a hook: lets a test script what the
-// "other" caller does while this one waits, single-threaded and deterministic.
-struct scripted_clock {
-  using duration = bulwark::duration;
-  using time_point = bulwark::time_point;
-  bulwark::manual_clock base;
-  std::shared_ptr<std::vector<duration>> sleeps = std::make_shared<std::vector<duration>>();
-  std::shared_ptr<std::function<void()>> on_sleep = std::make_shared<std::function<void()>>();
-
-  [[nodiscard]] time_point now() const noexcept { return base.now(); }
-  void sleep_for(duration d) {
-    sleeps->push_back(d);
-    base.advance(d);
-    if (*on_sleep) (*on_sleep)();
-  }
-};
-static_assert(bulwark::clock<scripted_clock>);
+using idempotency_test::scripted_clock;
 
 // Time stands still and a sleep yields: waits poll without end (bounded by the test's own
 // iteration counts), whatever the scheduler does.

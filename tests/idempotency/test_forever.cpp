@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "catch.hpp"
+#include "scripted_clock.hpp"
 
 using namespace std::chrono_literals;
 using bulwark::duration;
@@ -22,21 +23,7 @@ using store_t = bulwark::memory_store<std::string, bulwark::manual_clock>;
 // Two hundred years, far past any real ttl but well inside the clock's range (292 years).
 constexpr duration years_200 = std::chrono::hours{24 * 365 * 200};
 
-// A manual clock whose sleeps are recorded and may run a hook (as in test_executor.cpp).
-struct scripted_clock {
-  using duration = bulwark::duration;
-  using time_point = bulwark::time_point;
-  bulwark::manual_clock base;
-  std::shared_ptr<std::vector<duration>> sleeps = std::make_shared<std::vector<duration>>();
-  std::shared_ptr<std::function<void()>> on_sleep = std::make_shared<std::function<void()>>();
-
-  [[nodiscard]] time_point now() const noexcept { return base.now(); }
-  void sleep_for(duration d) {
-    sleeps->push_back(d);
-    base.advance(d);
-    if (*on_sleep) (*on_sleep)();
-  }
-};
+using idempotency_test::scripted_clock;
 
 }  // namespace
 

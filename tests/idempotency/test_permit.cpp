@@ -13,13 +13,13 @@ using bulwark::attempt_status;
 
 namespace {
 
-using store_t = bulwark::memory_store<int, bulwark::manual_clock>;
+using int_store = bulwark::memory_store<int, bulwark::manual_clock>;
 using exec_t =
-    bulwark::idempotency_executor<store_t, bulwark::identity_codec<int>, bulwark::manual_clock>;
+    bulwark::idempotency_executor<int_store, bulwark::identity_codec<int>, bulwark::manual_clock>;
 
-struct fixture {
+struct permit_fixture {
   bulwark::manual_clock clock;
-  store_t store{{.max_entries = 2, .shards = 1}, clock};
+  int_store store{{.max_entries = 2, .shards = 1}, clock};
   exec_t exec{store, {.lease = 10s, .on_failure = bulwark::failure_policy::store}, clock};
 };
 
@@ -29,7 +29,7 @@ static_assert(!std::is_copy_constructible_v<exec_t::permit>);
 static_assert(std::is_nothrow_move_constructible_v<exec_t::permit>);
 
 TEST_CASE("try_begin answers each state of the key without throwing", "[idempotency]") {
-  fixture f;
+  permit_fixture f;
   const auto t0 = f.clock.now();
   auto first = f.exec.try_begin({"s", "a"}, "p");
   REQUIRE(first.status == attempt_status::acquired);
@@ -71,7 +71,7 @@ TEST_CASE("try_begin answers each state of the key without throwing", "[idempote
 }
 
 TEST_CASE("a permit settles once, and a dropped one releases its key", "[idempotency]") {
-  fixture f;
+  permit_fixture f;
   {
     auto dropped = f.exec.try_begin({"s", "k"}, "p");
     REQUIRE(dropped.status == attempt_status::acquired);
@@ -90,7 +90,7 @@ TEST_CASE("a permit settles once, and a dropped one releases its key", "[idempot
 
 TEST_CASE("release lets the next attempt run, a taken-over permit releases nothing",
           "[idempotency]") {
-  fixture f;
+  permit_fixture f;
   auto a = f.exec.try_begin({"s", "k"}, "p");
   REQUIRE(a.permit.release());
   auto b = f.exec.try_begin({"s", "k"}, "p");

@@ -17,7 +17,7 @@
 namespace {
 
 constexpr std::uint64_t bound = 301;
-constexpr std::uint64_t keys = 2'000;  // far more than fit
+constexpr std::uint64_t key_space = 2'000;  // far more than fit
 
 struct observed {
   std::uint64_t most_entries = 0;
@@ -33,7 +33,7 @@ observed hammer(Cache& cache, std::uint64_t seed) {
     pool.emplace_back([&, t] {
       bulwark::fast_rng rng{seed + t};
       for (int i = 0; i < 1'500; ++i) {
-        const std::uint64_t key = bulwark::uniform_below(rng, keys);
+        const std::uint64_t key = bulwark::uniform_below(rng, key_space);
         switch (bulwark::uniform_below(rng, 4)) {
           case 0:
             cache.put(key, key * 3);

@@ -158,18 +158,18 @@ TEST_CASE("sliding_window_log admits at most limit units in any window of length
 // used: nothing is evicted, so no key ever restarts fresh.
 TEST_CASE("keyed_limiter keeps every key within burst + floor(span / T)", "[invariants]") {
   manual_clock clock;
-  constexpr int keys = 8;
+  constexpr int keys_used = 8;
   constexpr std::uint32_t burst = 5;
   bulwark::keyed_limiter<bulwark::gcra<manual_clock>, int> limiter(
       {.rate = bulwark::per_second(20'000), .burst = burst}, {.max_keys = 1'000, .seed = 17},
       clock);  // T = 50 us per key
   const auto history = invariants::record_history(
       clock, {.seed = 17}, [&](bulwark::fast_rng& rng, bulwark::time_point now) {
-        const int key = static_cast<int>(bulwark::uniform_below(rng, keys));
+        const int key = static_cast<int>(bulwark::uniform_below(rng, keys_used));
         const std::uint32_t cost = random_cost(rng);
         return attempt_result{limiter.try_acquire(key, cost, now) ? cost : 0u, key};
       });
-  for (int key = 0; key < keys; ++key) {
+  for (int key = 0; key < keys_used; ++key) {
     const auto mine = invariants::of_key(history, key);
     const auto worst = invariants::worst_rate_excess(mine, 50'000, burst);
     INFO("key " << key << ", worst interval " << window_name(worst.from, worst.to));

@@ -20,7 +20,7 @@ using bulwark::manual_clock;
 using rl_test::play_rule;
 
 namespace {
-const auto start = manual_clock::default_start;
+const auto t_start = manual_clock::default_start;
 constexpr std::int64_t ns(bulwark::time_point t) {
   return t.time_since_epoch().count();
 }
@@ -33,7 +33,7 @@ TEST_CASE("gcra_rule: the virtual scheduling table of test_gcra, on the rule alo
   CHECK(rule.emission_interval() == 100ms);
   CHECK(rule.tolerance() == 300ms);
   CHECK(rule.max_cost() == 3);
-  CHECK(rule.available(rule.initial(start), start) == 3);
+  CHECK(rule.available(rule.initial(t_start), t_start) == 3);
   const std::int64_t tat = play_rule(rule, {
                                                {0ms, 1, true, 0ms},        // TAT = 100
                                                {0ms, 1, true, 0ms},        // TAT = 200
@@ -48,36 +48,36 @@ TEST_CASE("gcra_rule: the virtual scheduling table of test_gcra, on the rule alo
                                                {900ms, 1, false, 200ms},   // clock back
                                                {1100ms, 1, true, 0ms},     // TAT = 1400
                                            });
-  CHECK(tat == ns(start + 1400ms));  // the next state is the TAT worked out by hand
-  CHECK(rule.available(tat, start + 1100ms) == 0);
-  CHECK(rule.available(tat, start + 1250ms) == 1);
+  CHECK(tat == ns(t_start + 1400ms));  // the next state is the TAT worked out by hand
+  CHECK(rule.available(tat, t_start + 1100ms) == 0);
+  CHECK(rule.available(tat, t_start + 1250ms) == 1);
 }
 
 TEST_CASE("gcra_rule reserves ahead within max_wait and moves TAT as an admission then would",
           "[rate_limit][rules]") {
   const bulwark::gcra_rule rule({.rate = bulwark::per_second(10), .burst = 1});
-  auto d = rule.decide(rule.initial(start), 1, start);
+  auto d = rule.decide(rule.initial(t_start), 1, t_start);
   REQUIRE(d.admitted);
-  CHECK(d.next == ns(start + 100ms));
-  const auto refused = rule.decide(d.next, 1, start, 99ms);  // needs 100ms
+  CHECK(d.next == ns(t_start + 100ms));
+  const auto refused = rule.decide(d.next, 1, t_start, 99ms);  // needs 100ms
   CHECK_FALSE(refused.admitted);
   CHECK(refused.next == d.next);
   CHECK(refused.wait == 100ms);
-  d = rule.decide(d.next, 1, start, 100ms);
+  d = rule.decide(d.next, 1, t_start, 100ms);
   CHECK(d.admitted);
   CHECK(d.wait == 100ms);
-  CHECK(d.next == ns(start + 200ms));  // max(TAT, t + wait) + T
-  CHECK_FALSE(rule.recovered(d.next, start + 199ms));
-  CHECK(rule.recovered(d.next, start + 200ms));
+  CHECK(d.next == ns(t_start + 200ms));  // max(TAT, t + wait) + T
+  CHECK_FALSE(rule.recovered(d.next, t_start + 199ms));
+  CHECK(rule.recovered(d.next, t_start + 200ms));
 }
 
 TEST_CASE("gcra_rule: redis-cell's CL.THROTTLE user123 15 30 60 1, on the rule alone",
           "[rate_limit][rules]") {
   // max_burst 15 is burst 16; 30 per 60 s: T = 2 s. One request leaves remaining 15.
   const bulwark::gcra_rule rule({.rate = bulwark::per(30, 60s), .burst = 15 + 1});
-  const auto d = rule.decide(rule.initial(start), 1, start);
+  const auto d = rule.decide(rule.initial(t_start), 1, t_start);
   REQUIRE(d.admitted);
-  CHECK(rule.available(d.next, start) == 15);
+  CHECK(rule.available(d.next, t_start) == 15);
   CHECK(rule.options().burst == 16);
   CHECK(rule.options().rate == bulwark::per(30, 60s));
 }
@@ -108,7 +108,7 @@ TEST_CASE("the paced rules check costs without dividing, also for a long interva
 TEST_CASE("token_bucket_rule: the refill table of test_token_bucket, on the rule alone",
           "[rate_limit][rules]") {
   const bulwark::token_bucket_rule rule({.rate = bulwark::per_second(10), .capacity = 3});
-  CHECK(rule.available(rule.initial(start), start) == 3);
+  CHECK(rule.available(rule.initial(t_start), t_start) == 3);
   const std::int64_t zero = play_rule(rule, {
                                                 {0ms, 2, true, 0ms},        // 3 -> 1
                                                 {0ms, 2, false, 100ms},     // 1, needs 1 more
@@ -121,57 +121,57 @@ TEST_CASE("token_bucket_rule: the refill table of test_token_bucket, on the rule
                                                 {4900ms, 1, false, 200ms},  // clock back
                                                 {5100ms, 1, true, 0ms},     // 1 token
                                             });
-  CHECK(zero == ns(start + 5100ms));  // Z: the bucket is empty at 5100ms
-  CHECK(rule.available(zero, start + 5100ms) == 0);
-  CHECK(rule.available(zero, start + 5300ms) == 2);
-  CHECK_FALSE(rule.recovered(zero, start + 5399ms));
-  CHECK(rule.recovered(zero, start + 5400ms));  // full again: a fresh bucket's answers
-  CHECK(rule.available(zero, start + 9000ms) == 3);
+  CHECK(zero == ns(t_start + 5100ms));  // Z: the bucket is empty at 5100ms
+  CHECK(rule.available(zero, t_start + 5100ms) == 0);
+  CHECK(rule.available(zero, t_start + 5300ms) == 2);
+  CHECK_FALSE(rule.recovered(zero, t_start + 5399ms));
+  CHECK(rule.recovered(zero, t_start + 5400ms));  // full again: a fresh bucket's answers
+  CHECK(rule.available(zero, t_start + 9000ms) == 3);
 }
 
 TEST_CASE("token_bucket_rule lends tokens ahead within max_wait", "[rate_limit][rules]") {
   const bulwark::token_bucket_rule rule({.rate = bulwark::per_second(10), .capacity = 2});
-  auto d = rule.decide(rule.initial(start), 2, start);
+  auto d = rule.decide(rule.initial(t_start), 2, t_start);
   REQUIRE(d.admitted);
-  d = rule.decide(d.next, 1, start, 100ms);  // one token owed, ready in 100ms
+  d = rule.decide(d.next, 1, t_start, 100ms);  // one token owed, ready in 100ms
   CHECK(d.admitted);
   CHECK(d.wait == 100ms);
-  CHECK(d.next == ns(start + 100ms));
-  CHECK(rule.wait(d.next, 1, start) == 200ms);  // the next caller waits behind the debt
+  CHECK(d.next == ns(t_start + 100ms));
+  CHECK(rule.wait(d.next, 1, t_start) == 200ms);  // the next caller waits behind the debt
 }
 
 TEST_CASE("leaky_bucket_rule: the queue table of test_leaky_bucket, on the rule alone",
           "[rate_limit][rules]") {
   // One unit leaves every 100ms; 3 units fit. s = max(D, t); fits iff (s - t) + c x T <= 300.
   const bulwark::leaky_bucket_rule rule({.rate = bulwark::per_second(10), .capacity = 3});
-  std::int64_t drained = rule.initial(start);
-  CHECK(rule.available(drained, start) == 3);
-  auto d = rule.decide(drained, 1, start);  // released now; D = 100
+  std::int64_t drained = rule.initial(t_start);
+  CHECK(rule.available(drained, t_start) == 3);
+  auto d = rule.decide(drained, 1, t_start);  // released now; D = 100
   REQUIRE(d.admitted);
   drained = d.next;
-  CHECK(drained == ns(start + 100ms));
-  d = rule.decide(drained, 1, start);  // would wait 100ms: refused with no max_wait
+  CHECK(drained == ns(t_start + 100ms));
+  d = rule.decide(drained, 1, t_start);  // would wait 100ms: refused with no max_wait
   CHECK_FALSE(d.admitted);
   CHECK(d.wait == 100ms);
-  CHECK(rule.wait(drained, 1, start) == 100ms);
-  CHECK(rule.available(drained, start) == 2);
-  d = rule.decide(drained, 1, start, 1s);  // s = 100; D = 200
+  CHECK(rule.wait(drained, 1, t_start) == 100ms);
+  CHECK(rule.available(drained, t_start) == 2);
+  d = rule.decide(drained, 1, t_start, 1s);  // s = 100; D = 200
   REQUIRE(d.admitted);
   CHECK(d.wait == 100ms);
   drained = d.next;
-  d = rule.decide(drained, 2, start + 100ms, 1s);  // s = 200, 100 + 200 <= 300; D = 400
+  d = rule.decide(drained, 2, t_start + 100ms, 1s);  // s = 200, 100 + 200 <= 300; D = 400
   REQUIRE(d.admitted);
   CHECK(d.wait == 100ms);
   drained = d.next;
-  CHECK_FALSE(rule.decide(drained, 1, start + 200ms, 199ms).admitted);  // s = 400: 200ms away
-  CHECK_FALSE(rule.decide(drained, 2, start + 200ms, 1s).admitted);     // the queue is full
-  CHECK(rule.queue_wait(drained, 2, start + 200ms) == 100ms);           // room for 2 at 300
-  d = rule.decide(drained, 1, start + 200ms, 1s);                       // waits to 400
+  CHECK_FALSE(rule.decide(drained, 1, t_start + 200ms, 199ms).admitted);  // s = 400: 200ms away
+  CHECK_FALSE(rule.decide(drained, 2, t_start + 200ms, 1s).admitted);     // the queue is full
+  CHECK(rule.queue_wait(drained, 2, t_start + 200ms) == 100ms);           // room for 2 at 300
+  d = rule.decide(drained, 1, t_start + 200ms, 1s);                       // waits to 400
   REQUIRE(d.admitted);
   CHECK(d.wait == 200ms);
   drained = d.next;
-  CHECK(drained == ns(start + 500ms));
-  CHECK(rule.wait(drained, 1, start + 300ms) == 200ms);  // the clock went back: D stays
+  CHECK(drained == ns(t_start + 500ms));
+  CHECK(rule.wait(drained, 1, t_start + 300ms) == 200ms);  // the clock went back: D stays
 }
 
 TEST_CASE("fixed_window_rule: the window table of test_fixed_window, on the rule alone",
@@ -189,8 +189,8 @@ TEST_CASE("fixed_window_rule: the window table of test_fixed_window, on the rule
                                                  {1999ms, 1, false, 1001ms},
                                                  {3000ms, 3, true, 0ms},
                                              });
-  CHECK(rule.available(word, start + 3000ms) == 0);
-  CHECK(rule.available(word, start + 4000ms) == 3);
+  CHECK(rule.available(word, t_start + 3000ms) == 0);
+  CHECK(rule.available(word, t_start + 4000ms) == 3);
   CHECK((word & 0xffff'ffffu) == 3);  // the count of window 3, in the low half
 }
 

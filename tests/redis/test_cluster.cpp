@@ -21,6 +21,7 @@
 #include "catch.hpp"
 #include "redis_cluster.hpp"
 #include "redis_server.hpp"
+#include "stored_value.hpp"
 
 using namespace std::chrono_literals;
 using bulwark::redis_decision_source;
@@ -48,10 +49,6 @@ bulwark_test::redis_cluster* shared_cluster() {
   static const std::unique_ptr<bulwark_test::redis_cluster> cluster =
       bulwark_test::cluster_or_skip();
   return cluster.get();
-}
-
-bulwark::stored_result<std::string> value(std::string v) {
-  return bulwark::stored_result<std::string>{std::in_place_index<0>, std::move(v)};
 }
 
 }  // namespace
@@ -157,7 +154,8 @@ TEST_CASE("redis_gcra and redis_store decide through a 3-master cluster", "[redi
     const bulwark::idempotency_key id{"orders", name};
     const auto first = store.try_begin(id, 7, 10s);
     REQUIRE(first.status == bulwark::begin_status::acquired);
-    REQUIRE(store.complete(*first.lease, value("done" + std::to_string(i)), 1h));
+    REQUIRE(
+        store.complete(*first.lease, bulwark_test::stored_value("done" + std::to_string(i)), 1h));
     const auto again = store.try_begin(id, 7, 10s);
     REQUIRE(again.status == bulwark::begin_status::completed);
     CHECK(std::get<0>(*again.result) == "done" + std::to_string(i));
@@ -250,7 +248,7 @@ TEST_CASE("a slot migrated mid-run: ASK during, MOVED after, no decision or reco
   const bulwark::idempotency_key during{"pay", during_name};
   auto begun = store.try_begin(done_before, 1, 10s);
   REQUIRE(begun.status == bulwark::begin_status::acquired);
-  REQUIRE(store.complete(*begun.lease, value("paid"), 1h));
+  REQUIRE(store.complete(*begun.lease, bulwark_test::stored_value("paid"), 1h));
 
   bulwark::fast_rng rng{2112};
   int asked_while_migrating = 0;

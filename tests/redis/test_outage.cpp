@@ -12,6 +12,7 @@
 
 #include "catch.hpp"
 #include "redis_server.hpp"
+#include "stored_value.hpp"
 
 using namespace std::chrono_literals;
 using bulwark::manual_clock;
@@ -166,12 +167,6 @@ TEST_CASE("a restart without persistence is detected and reported", "[redis]") {
   CHECK(client.last_restart().has_value());
 }
 
-namespace {
-bulwark::stored_result<std::string> value(std::string v) {
-  return bulwark::stored_result<std::string>{std::in_place_index<0>, std::move(v)};
-}
-}  // namespace
-
 TEST_CASE("redis_store refuses to re-acquire a key during restart_quarantine", "[redis]") {
   auto server = bulwark_test::server_or_skip();
   if (!server) return;
@@ -183,7 +178,7 @@ TEST_CASE("redis_store refuses to re-acquire a key during restart_quarantine", "
   for (auto* store : {&guarded, &plain}) {
     auto begun = store->try_begin(id, 7, 10s);
     REQUIRE(begun.status == bulwark::begin_status::acquired);
-    REQUIRE(store->complete(*begun.lease, value("receipt"), 24h));
+    REQUIRE(store->complete(*begun.lease, bulwark_test::stored_value("receipt"), 24h));
     REQUIRE(store->try_begin(id, 7, 10s).status == bulwark::begin_status::completed);
   }
 

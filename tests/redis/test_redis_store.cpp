@@ -9,18 +9,13 @@
 
 #include "catch.hpp"
 #include "redis_server.hpp"
+#include "stored_value.hpp"
 
 using namespace std::chrono_literals;
 using bulwark::begin_status;
 
 static_assert(bulwark::idempotency_store<bulwark::redis_store<>>);
 static_assert(bulwark::idempotency_store<bulwark::redis_store<bulwark::manual_clock>>);
-
-namespace {
-bulwark::stored_result<std::string> value(std::string v) {
-  return bulwark::stored_result<std::string>{std::in_place_index<0>, std::move(v)};
-}
-}  // namespace
 
 TEST_CASE("redis_store follows the idempotency state machine", "[redis]") {
   auto server = bulwark_test::server_or_skip();
@@ -40,12 +35,14 @@ TEST_CASE("redis_store follows the idempotency state machine", "[redis]") {
   CHECK(again.deadline > bulwark::steady_clock::now() + 9s);
   CHECK(store.try_begin(id, 12, 10s).status == begin_status::mismatch);
 
-  CHECK(store.complete(*first.lease, value(std::string{"receipt\0|x", 10}), 1h));
+  CHECK(
+      store.complete(*first.lease, bulwark_test::stored_value(std::string{"receipt\0|x", 10}), 1h));
   auto replay = store.try_begin(id, 11, 10s);
   REQUIRE(replay.status == begin_status::completed);
   CHECK(std::get<0>(*replay.result) == std::string{"receipt\0|x", 10});  // bytes kept exactly
   CHECK(store.try_begin(id, 12, 10s).status == begin_status::mismatch);
-  CHECK(!store.complete(*first.lease, value("again"), 1h));  // completed: fenced
+  CHECK(
+      !store.complete(*first.lease, bulwark_test::stored_value("again"), 1h));  // completed: fenced
   CHECK(!store.release(*first.lease));
 
   // A stored failure replays as a failure.
@@ -86,9 +83,9 @@ TEST_CASE("an expired lease is taken over and the old holder is fenced", "[redis
   auto b = store.try_begin(id, 1, 30s);
   REQUIRE(b.status == begin_status::acquired);
   CHECK(b.lease->token > a.lease->token);
-  CHECK(!store.complete(*a.lease, value("stale"), 1h));
+  CHECK(!store.complete(*a.lease, bulwark_test::stored_value("stale"), 1h));
   CHECK(!store.release(*a.lease));
-  CHECK(store.complete(*b.lease, value("fresh"), 1h));
+  CHECK(store.complete(*b.lease, bulwark_test::stored_value("fresh"), 1h));
   auto replay = store.try_begin(id, 1, 30s);
   CHECK(std::get<0>(*replay.result) == "fresh");
   // The lease is a real PX: the in-progress record's TTL is the lease.

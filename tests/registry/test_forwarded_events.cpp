@@ -11,18 +11,11 @@
 #include <vector>
 
 #include "catch.hpp"
+#include "seen_events.hpp"
 
 using namespace std::chrono_literals;
 
-namespace {
-
-struct seen {
-  bulwark::registry_event_type type;
-  std::string kind, name, from, to;
-  bool operator==(const seen&) const = default;
-};
-
-}  // namespace
+using bulwark_test::seen;
 
 TEST_CASE("an outlier ejection and its end reach the registry's sink", "[registry]") {
   bulwark::manual_clock clock;

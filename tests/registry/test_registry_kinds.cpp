@@ -11,27 +11,13 @@
 #include <vector>
 
 #include "catch.hpp"
+#include "seen_events.hpp"
 
 using namespace std::chrono_literals;
 using reg_t = bulwark::registry<bulwark::manual_clock>;
 
-namespace {
-
-struct seen {
-  bulwark::registry_event_type type;
-  std::string kind, name, from, to;
-  bool operator==(const seen&) const = default;
-};
-
-std::vector<seen>& record(reg_t& guards, std::vector<seen>& events) {
-  guards.set_event_sink([&events](const bulwark::registry_event& e) {
-    events.push_back(
-        {e.type, std::string{e.kind}, std::string{e.name}, std::string{e.from}, std::string{e.to}});
-  });
-  return events;
-}
-
-}  // namespace
+using bulwark_test::record;
+using bulwark_test::seen;
 
 TEST_CASE("keyed limiters come from shared configs with per-name overrides", "[registry]") {
   bulwark::manual_clock clock;

@@ -16,6 +16,7 @@
 
 #include "balancer_probe.hpp"
 #include "catch.hpp"
+#include "seen_events.hpp"
 
 using namespace std::chrono_literals;
 using reg_t = bulwark::registry<bulwark::manual_clock>;
@@ -23,20 +24,10 @@ using bulwark_test::fail_through;
 using bulwark_test::weight_of;
 using lb_options = bulwark::load_balancer_registry_options;
 
+using bulwark_test::record;
+using bulwark_test::seen;
+
 namespace {
-
-struct seen {
-  bulwark::registry_event_type type;
-  std::string kind, name, from, to;
-  bool operator==(const seen&) const = default;
-};
-
-void record(reg_t& guards, std::vector<seen>& events) {
-  guards.set_event_sink([&events](const bulwark::registry_event& e) {
-    events.push_back(
-        {e.type, std::string{e.kind}, std::string{e.name}, std::string{e.from}, std::string{e.to}});
-  });
-}
 
 // Ejects an endpoint after 5 failures in a row, for 10 s; two members may lose one (50%).
 bulwark::outlier_options ejecting() {

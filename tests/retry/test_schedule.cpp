@@ -27,13 +27,13 @@ using bulwark::time_point;
 
 namespace {
 
-const time_point t0{std::chrono::hours{1}};
+const time_point t1h{std::chrono::hours{1}};
 
-bulwark::backoff_options no_jitter(duration base) {
+bulwark::backoff_options unjittered(duration base) {
   return {.base = base, .cap = 10s, .jitter = bulwark::jitter_kind::none};
 }
 
-// One row of a decision table: the failure of attempt `attempt` at `at` (from t0), with a hint.
+// One row of a decision table: the failure of attempt `attempt` at `at` (from t1h), with a hint.
 struct row {
   std::uint32_t attempt;
   std::optional<duration> hint;
@@ -49,7 +49,7 @@ void check_table(retry_schedule& schedule, const std::vector<row>& rows) {
     while (schedule.attempts() < r.attempt)
       schedule.begin_attempt();
     CAPTURE(r.attempt, r.at.count());
-    const retry_verdict v = schedule.after_failure(r.hint, t0 + r.at);
+    const retry_verdict v = schedule.after_failure(r.hint, t1h + r.at);
     CHECK(v.retry == r.retry);
     CHECK(v.delay == r.delay);
     CHECK(v.hinted == (r.retry && r.hint.has_value()));
@@ -69,8 +69,8 @@ bool same_state(bulwark::fast_rng a, bulwark::fast_rng b) {
 }  // namespace
 
 TEST_CASE("schedule: attempts, backoff and stop, without a hint", "[retry][schedule]") {
-  const retry_policy policy{{.max_attempts = 4, .backoff = no_jitter(100ms)}};
-  retry_schedule schedule{policy, t0};
+  const retry_policy policy{{.max_attempts = 4, .backoff = unjittered(100ms)}};
+  retry_schedule schedule{policy, t1h};
   CHECK(schedule.attempts() == 0);
   check_table(schedule, {
                             {1, {}, 0ms, true, 100ms, {}},
@@ -79,7 +79,7 @@ TEST_CASE("schedule: attempts, backoff and stop, without a hint", "[retry][sched
                             {4, {}, 700ms, false, 0ms, retry_stop_reason::attempts},
                         });
   CHECK(!schedule.deadline());
-  CHECK(!schedule.time_left(t0));
+  CHECK(!schedule.time_left(t1h));
 }
 
 TEST_CASE("schedule: HTTP Retry-After and gRPC pushback hints (gRFC A6, RFC 9110 10.2.3)",
@@ -87,8 +87,8 @@ TEST_CASE("schedule: HTTP Retry-After and gRPC pushback hints (gRFC A6, RFC 9110
   // Retry-After replaces the backoff's delay; gRFC A6 restarts the backoff after a server
   // pushback (the n-th attempt since the last pushback is backed off as the n-th), and a
   // negative pushback means "do not retry". Attempts run out before a hint is looked at.
-  const retry_policy policy{{.max_attempts = 5, .backoff = no_jitter(100ms)}};
-  retry_schedule schedule{policy, t0};
+  const retry_policy policy{{.max_attempts = 5, .backoff = unjittered(100ms)}};
+  retry_schedule schedule{policy, t1h};
   check_table(schedule, {
                             {1, {}, 0ms, true, 100ms, {}},
                             {2, 3s, 100ms, true, 3s, {}},
@@ -101,11 +101,11 @@ TEST_CASE("schedule: HTTP Retry-After and gRPC pushback hints (gRFC A6, RFC 9110
 
 TEST_CASE("schedule: the deadline stops a retry that would start at or after it",
           "[retry][schedule]") {
-  const retry_policy policy{{.max_attempts = 10, .max_elapsed = 1s, .backoff = no_jitter(200ms)}};
-  retry_schedule schedule{policy, t0};
-  REQUIRE(schedule.deadline() == t0 + 1s);
-  CHECK(schedule.time_left(t0 + 300ms) == 700ms);
-  CHECK(schedule.time_left(t0 + 2s) == -1s);  // past it: negative, as attempt_context says
+  const retry_policy policy{{.max_attempts = 10, .max_elapsed = 1s, .backoff = unjittered(200ms)}};
+  retry_schedule schedule{policy, t1h};
+  REQUIRE(schedule.deadline() == t1h + 1s);
+  CHECK(schedule.time_left(t1h + 300ms) == 700ms);
+  CHECK(schedule.time_left(t1h + 2s) == -1s);  // past it: negative, as attempt_context says
   SECTION("backoff") {
     check_table(schedule, {
                               {1, {}, 300ms, true, 200ms, {}},  // 500 < 1000
@@ -132,9 +132,9 @@ TEST_CASE("schedule: gRPC retry throttling (gRFC A6) decides after counting the 
   auto budget = std::make_shared<bulwark::retry_budget>(
       bulwark::token_budget_options{.max_tokens = 4, .token_ratio = 0.5});
   const retry_policy policy{
-      {.max_attempts = 3, .max_elapsed = 1s, .backoff = no_jitter(100ms), .budget = budget}};
+      {.max_attempts = 3, .max_elapsed = 1s, .backoff = unjittered(100ms), .budget = budget}};
   {
-    retry_schedule a{policy, t0};
+    retry_schedule a{policy, t1h};
     check_table(a, {
                        {1, {}, 0ms, true, 100ms, {}},                          // 4 -> 3 > 2
                        {2, {}, 100ms, false, 0ms, retry_stop_reason::budget},  // 3 -> 2
@@ -142,16 +142,16 @@ TEST_CASE("schedule: gRPC retry throttling (gRFC A6) decides after counting the 
   }
   CHECK(budget->tokens() == 2.0);
   {
-    retry_schedule b{policy, t0};
+    retry_schedule b{policy, t1h};
     b.begin_attempt();
     b.succeeded();  // + 0.5
     CHECK(budget->tokens() == 2.5);
     // The deadline refuses before the budget is asked, yet the failure still costs a token.
-    CHECK(b.after_failure(5s, t0).reason == retry_stop_reason::deadline);
+    CHECK(b.after_failure(5s, t1h).reason == retry_stop_reason::deadline);
     CHECK(budget->tokens() == 1.5);
   }
-  CHECK(budget->metrics(t0).granted == 1);
-  CHECK(budget->metrics(t0).refused == 1);
+  CHECK(budget->metrics(t1h).granted == 1);
+  CHECK(budget->metrics(t1h).refused == 1);
 }
 
 TEST_CASE("schedule: the ratio budget counts each call as a request (Finagle's RetryBudget)",
@@ -159,13 +159,13 @@ TEST_CASE("schedule: the ratio budget counts each call as a request (Finagle's R
   // No reserve, 50% of requests: two calls deposit one retry.
   auto budget = std::make_shared<bulwark::retry_budget>(bulwark::ratio_budget_options{
       .retry_ratio = 0.5, .min_retries_per_second = 0, .window = 10s});
-  const retry_policy policy{{.max_attempts = 3, .backoff = no_jitter(100ms), .budget = budget}};
-  retry_schedule a{policy, t0};
-  retry_schedule b{policy, t0};
+  const retry_policy policy{{.max_attempts = 3, .backoff = unjittered(100ms), .budget = budget}};
+  retry_schedule a{policy, t1h};
+  retry_schedule b{policy, t1h};
   a.begin_attempt();
   b.begin_attempt();
-  CHECK(a.after_failure({}, t0).retry);
-  CHECK(b.after_failure({}, t0).reason == retry_stop_reason::budget);
+  CHECK(a.after_failure({}, t1h).retry);
+  CHECK(b.after_failure({}, t1h).reason == retry_stop_reason::budget);
 }
 
 TEST_CASE("schedule: the active request budget holds one retry slot per call (Envoy)",
@@ -173,22 +173,22 @@ TEST_CASE("schedule: the active request budget holds one retry slot per call (En
   auto active = std::make_shared<bulwark::active_request_budget>(
       bulwark::active_request_budget_options{.budget_percent = 0, .min_retry_concurrency = 1});
   const retry_policy policy{
-      {.max_attempts = 5, .backoff = no_jitter(10ms), .active_budget = active}};
-  retry_schedule a{policy, t0};
-  retry_schedule b{policy, t0};
+      {.max_attempts = 5, .backoff = unjittered(10ms), .active_budget = active}};
+  retry_schedule a{policy, t1h};
+  retry_schedule b{policy, t1h};
   CHECK(active->active_requests() == 2);
   a.begin_attempt();
   b.begin_attempt();
-  CHECK(a.after_failure({}, t0).retry);
-  CHECK(b.after_failure({}, t0).reason == retry_stop_reason::budget);
+  CHECK(a.after_failure({}, t1h).retry);
+  CHECK(b.after_failure({}, t1h).reason == retry_stop_reason::budget);
   a.begin_attempt();
-  CHECK(a.after_failure({}, t0).retry);  // a's previous retry is released before asking again
+  CHECK(a.after_failure({}, t1h).retry);  // a's previous retry is released before asking again
   CHECK(active->active_retries() == 1);
   a.finish();
   CHECK(active->active_retries() == 0);
   CHECK(active->active_requests() == 1);
   b.begin_attempt();
-  CHECK(b.after_failure({}, t0).retry);
+  CHECK(b.after_failure({}, t1h).retry);
 }
 
 TEST_CASE("schedule: a retry the ratio budget refuses holds no active-budget slot",
@@ -197,10 +197,10 @@ TEST_CASE("schedule: a retry the ratio budget refuses holds no active-budget slo
   auto budget = std::make_shared<bulwark::retry_budget>(
       bulwark::ratio_budget_options{.retry_ratio = 0, .min_retries_per_second = 0});
   const retry_policy policy{
-      {.backoff = no_jitter(10ms), .budget = budget, .active_budget = active}};
-  retry_schedule s{policy, t0};
+      {.backoff = unjittered(10ms), .budget = budget, .active_budget = active}};
+  retry_schedule s{policy, t1h};
   s.begin_attempt();
-  CHECK(s.after_failure({}, t0).reason == retry_stop_reason::budget);
+  CHECK(s.after_failure({}, t1h).reason == retry_stop_reason::budget);
   CHECK(active->active_retries() == 0);
 }
 
@@ -211,7 +211,7 @@ TEST_CASE("schedule: after_error classifies the exception and finds its hint",
   };
   const retry_policy policy{
       {.max_attempts = 3,
-       .backoff = no_jitter(100ms),
+       .backoff = unjittered(100ms),
        .retry_on =
            [](const std::exception_ptr& e) {
              try {
@@ -231,21 +231,22 @@ TEST_CASE("schedule: after_error classifies the exception and finds its hint",
            return std::nullopt;
          }
        }}};
-  retry_schedule s{policy, t0};
+  retry_schedule s{policy, t1h};
   s.begin_attempt();
-  const retry_verdict not_retryable = s.after_error(error_of(fatal{}), t0);
+  const retry_verdict not_retryable = s.after_error(error_of(fatal{}), t1h);
   CHECK(!not_retryable.retry);
   CHECK(!not_retryable.reason);
-  const retry_verdict hooked = s.after_error(error_of(std::logic_error{"x"}), t0);
+  const retry_verdict hooked = s.after_error(error_of(std::logic_error{"x"}), t1h);
   CHECK(hooked.retry);
   CHECK(hooked.hinted);
   CHECK(hooked.delay == 7s);
   s.begin_attempt();
-  const retry_verdict refused = s.after_error(error_of(bulwark::rejected{"x", "busy", 2s}), t0);
+  const retry_verdict refused = s.after_error(error_of(bulwark::rejected{"x", "busy", 2s}), t1h);
   CHECK(refused.delay == 2s);
   CHECK(refused.hinted);
   s.begin_attempt();
-  CHECK(s.after_error(error_of(std::runtime_error{"x"}), t0).reason == retry_stop_reason::attempts);
+  CHECK(s.after_error(error_of(std::runtime_error{"x"}), t1h).reason ==
+        retry_stop_reason::attempts);
 }
 
 TEST_CASE("schedule: jitter comes from the given generator, drawn only for a granted retry",
@@ -257,15 +258,15 @@ TEST_CASE("schedule: jitter comes from the given generator, drawn only for a gra
   bulwark::fast_rng rng{99};
   const bulwark::fast_rng before = rng;
   {
-    retry_schedule s{refusing, t0, rng};
+    retry_schedule s{refusing, t1h, rng};
     s.begin_attempt();
-    CHECK(s.after_failure({}, t0).reason == retry_stop_reason::budget);
+    CHECK(s.after_failure({}, t1h).reason == retry_stop_reason::budget);
   }
   CHECK(same_state(rng, before));  // refused: no draw (the lab's retry-storm output depends on it)
-  retry_schedule s{open, t0, rng};
+  retry_schedule s{open, t1h, rng};
   s.begin_attempt();
   bulwark::fast_rng copy = before;
-  CHECK(s.after_failure({}, t0).delay == open.delays().delay(1, 0ms, copy));
+  CHECK(s.after_failure({}, t1h).delay == open.delays().delay(1, 0ms, copy));
   CHECK(same_state(rng, copy));
 }
 
@@ -273,16 +274,16 @@ TEST_CASE("schedule: a seeded policy gives the k-th schedule that draws fast_rng
           "[retry][schedule]") {
   const retry_policy policy{{.backoff = {.base = 100ms}, .seed = 5}};
   {
-    retry_schedule quiet{policy, t0};  // succeeds: takes no seed
+    retry_schedule quiet{policy, t1h};  // succeeds: takes no seed
     quiet.begin_attempt();
     quiet.succeeded();
   }
-  retry_schedule first{policy, t0};
-  retry_schedule second{policy, t0};
+  retry_schedule first{policy, t1h};
+  retry_schedule second{policy, t1h};
   second.begin_attempt();
   first.begin_attempt();
-  const duration d2 = second.after_failure({}, t0).delay;
-  const duration d1 = first.after_failure({}, t0).delay;
+  const duration d2 = second.after_failure({}, t1h).delay;
+  const duration d1 = first.after_failure({}, t1h).delay;
   bulwark::fast_rng rng5{5};
   bulwark::fast_rng rng6{6};
   CHECK(d2 == policy.delays().delay(1, 0ms, rng5));
