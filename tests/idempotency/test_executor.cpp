@@ -7,8 +7,6 @@
 #include <bulwark/idempotency.hpp>
 #include <chrono>
 #include <cstdint>
-#include <functional>
-#include <memory>
 #include <optional>
 #include <stdexcept>
 #include <string>

@@ -4,8 +4,6 @@
 
 #include <bulwark/idempotency.hpp>
 #include <chrono>
-#include <functional>
-#include <memory>
 #include <string>
 #include <vector>
 
