@@ -1,5 +1,6 @@
 #include <algorithm>
 #include <bulwark/cache/detail/frequency_sketch.hpp>
+#include <bulwark/cache/detail/w_tinylfu.hpp>
 #include <bulwark/cache/eviction.hpp>
 #include <bulwark/cache/s3fifo.hpp>
 #include <bulwark/cache/sieve.hpp>
@@ -91,6 +92,41 @@ TEST_CASE("frequency_sketch never underestimates and rarely overestimates at twi
   }
   CHECK(exact >= items.size() * 95 / 100);
   CHECK(over < items.size() / 5);
+}
+
+// Protected keeps exact LRU order only in its older half: a hit on an entry moved to the back
+// fewer moves ago than half the segment's entries does not move it again (w_tinylfu.hpp). The
+// order is observed through demotions to probation, then through which probation entry a
+// frequent candidate evicts.
+TEST_CASE("w_tinylfu does not move a protected entry hit in the segment's newer half", "[cache]") {
+  // 10 units: a window of 1, protected at most 7 of the main space's 9.
+  bulwark::detail::w_tinylfu p(10, 0.1);
+  p.reserve(16);
+  std::vector<std::uint32_t> evicted;
+  const auto evict = [&] {
+    p.evict([](std::uint32_t s) { return h(s); }, [&](std::uint32_t s) { evicted.push_back(s); });
+  };
+  for (std::uint32_t s = 0; s < 10; ++s) {  // window {9}, probation 0..8
+    p.on_insert(s, h(s), 1);
+    evict();
+  }
+  REQUIRE(evicted.empty());
+  for (std::uint32_t s = 0; s < 7; ++s)  // protected 0..6, oldest first: 7 moves
+    p.on_access(s, h(s));
+  p.on_access(5, h(5));  // 2 moves old, 7 entries: newer half, stays
+  p.on_access(1, h(1));  // 6 moves old: older half, moves to the back
+  // Each promotion from probation demotes protected's oldest: 0, 2, 3, then the next.
+  for (const std::uint32_t s : {7u, 8u, 0u, 2u, 3u})
+    p.on_access(s, h(s));
+  // Probation is now 4 (demoted first) and one of 5 and 6: 5 if its hit did not move it.
+  // Frequent candidates (1 insert + 6 hits against the victims' 2 counts) evict them in order.
+  for (std::uint32_t s = 10; s < 12; ++s) {
+    for (int i = 0; i < 6; ++i)
+      p.on_access(s - 1, h(s - 1));  // the window's entry, the next candidate
+    p.on_insert(s, h(s), 1);
+    evict();
+  }
+  CHECK(evicted == slots{4, 5});
 }
 
 TEST_CASE("lru_eviction evicts in recency order", "[cache]") {

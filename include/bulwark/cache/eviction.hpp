@@ -18,21 +18,25 @@ namespace detail {
 inline constexpr std::uint32_t no_slot = 0xFFFFFFFF;
 
 /// A policy's per-slot bookkeeping: 16 bytes. `queue` is the list the slot is on (0 = free);
-/// `aux` is the policy's own small field (a frequency, a candidate mark).
+/// `aux` and `stamp` are the policy's own small fields (a frequency, a candidate mark, when
+/// the slot last moved).
 struct entry_links {
   std::uint32_t prev = no_slot;
   std::uint32_t next = no_slot;
   std::uint32_t weight = 0;
   std::uint8_t queue = 0;
   std::uint8_t aux = 0;
+  std::uint16_t stamp = 0;
 };
+static_assert(sizeof(entry_links) == 16);
 
 /// An intrusive doubly linked list over slots, oldest at `head`, newest at `tail`, keeping the
-/// total weight of its members. All operations are O(1).
+/// count and total weight of its members. All operations are O(1).
 struct slot_list {
   std::uint32_t head = no_slot;
   std::uint32_t tail = no_slot;
   std::uint64_t weight = 0;
+  std::uint32_t count = 0;
   std::uint8_t id = 0;
 
   [[nodiscard]] bool empty() const noexcept { return head == no_slot; }
@@ -53,6 +57,7 @@ struct slot_list {
     }
     tail = slot;
     weight += l.weight;
+    ++count;
   }
 
   [[gnu::always_inline]] void remove(std::vector<entry_links>& links, std::uint32_t slot) noexcept {
@@ -62,6 +67,7 @@ struct slot_list {
     l.prev = l.next = no_slot;
     l.queue = 0;
     weight -= l.weight;
+    --count;
   }
 
   void move_to_back(std::vector<entry_links>& links, std::uint32_t slot) noexcept {
