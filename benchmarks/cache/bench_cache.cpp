@@ -35,10 +35,6 @@
 #include <malloc.h>
 #endif
 
-#if defined(BULWARK_BENCH_LIBCUCKOO)
-#include <libcuckoo/cuckoohash_map.hh>
-#endif
-
 namespace {
 
 // Heap bytes in use, malloc's per-chunk overhead included (glibc's mallinfo2); 0 elsewhere, and
@@ -291,20 +287,7 @@ void BM_mix_mutex_lru(benchmark::State& state) {
 }
 
 #if defined(BULWARK_BENCH_LIBCUCKOO)
-// libcuckoo's cuckoohash_map behind the same get/put: unbounded (it never evicts, so it ends
-// holding every id drawn), the ceiling of a concurrent map rather than a cache.
-class cuckoo_map {
- public:
-  std::optional<std::uint64_t> get(std::uint64_t key) {
-    std::uint64_t value = 0;
-    if (map_.find(key, value)) return value;
-    return std::nullopt;
-  }
-  void put(std::uint64_t key, std::uint64_t value) { map_.insert_or_assign(key, value); }
-
- private:
-  libcuckoo::cuckoohash_map<std::uint64_t, std::uint64_t> map_;
-};
+using bench_cache::cuckoo_map;
 std::unique_ptr<cuckoo_map> aside_cuckoo;
 auto make_aside_cuckoo = [] { return std::make_unique<cuckoo_map>(); };
 void BM_aside_libcuckoo_unbounded(benchmark::State& state) {

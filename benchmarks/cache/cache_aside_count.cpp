@@ -5,7 +5,9 @@
 //            build/bench/benchmarks/cache_aside_count default aside
 // counts only the operations (printed with the count of operations, to divide by). The keys are
 // those of bench_cache's thread 0 (the same generator and seed); the cache is warmed with them
-// first, as there.
+// first, as there. `--cache-sim=yes --LL=524288,8,64` adds misses of a 512 KiB L2 modelled as
+// the last level (this repository's figures; an AMD EPYC core's L2), which repeat exactly too.
+// `libcuckoo` (when Debian's libcuckoo-dev was found) is bench_cache's unbounded ceiling.
 
 #include <algorithm>
 #include <bulwark/cache.hpp>
@@ -69,7 +71,7 @@ int run(Cache& c, bool mix) {
 
 int main(int argc, char** argv) {
   if (argc != 3) {
-    std::fprintf(stderr, "usage: cache_aside_count default|lru|mutex_lru aside|mix\n");
+    std::fprintf(stderr, "usage: cache_aside_count default|lru|mutex_lru|libcuckoo aside|mix\n");
     return 2;
   }
   const bool mix = std::strcmp(argv[2], "mix") == 0;
@@ -82,6 +84,18 @@ int main(int argc, char** argv) {
     bulwark::cache<std::uint64_t, std::uint64_t, bulwark::lru_eviction> c{options};
     return run(c, mix);
   }
-  mutex_lru c{capacity};
-  return run(c, mix);
+#if defined(BULWARK_BENCH_LIBCUCKOO)
+  if (std::strcmp(argv[1], "libcuckoo") == 0) {
+    bench_cache::cuckoo_map c;
+    return run(c, mix);
+  }
+#endif
+  if (std::strcmp(argv[1], "mutex_lru") == 0) {
+    mutex_lru c{capacity};
+    return run(c, mix);
+  }
+  std::fprintf(
+      stderr, "cache_aside_count: unknown map '%s'%s\n", argv[1],
+      std::strcmp(argv[1], "libcuckoo") == 0 ? " (libcuckoo was not found at build time)" : "");
+  return 2;
 }

@@ -1,6 +1,7 @@
 #pragma once
-// What bench_cache and cache_aside_count share: the Zipf key generator and the baseline LRU,
-// so that the instruction counts of cache_aside_count are those of bench_cache's rows.
+// What bench_cache and cache_aside_count share: the Zipf key generator and the baselines (the
+// mutex LRU, and libcuckoo's map when BULWARK_BENCH_LIBCUCKOO says it is installed), so that
+// the instruction counts of cache_aside_count are those of bench_cache's rows.
 
 #include <algorithm>
 #include <bulwark/core/random.hpp>
@@ -12,6 +13,10 @@
 #include <unordered_map>
 #include <utility>
 #include <vector>
+
+#if defined(BULWARK_BENCH_LIBCUCKOO)
+#include <libcuckoo/cuckoohash_map.hh>
+#endif
 
 namespace bench_cache {
 
@@ -70,5 +75,22 @@ class mutex_lru {
   std::unordered_map<std::uint64_t, std::list<std::pair<std::uint64_t, std::uint64_t>>::iterator>
       map_;
 };
+
+#if defined(BULWARK_BENCH_LIBCUCKOO)
+/// libcuckoo's cuckoohash_map behind the same get/put: unbounded (it never evicts, so it ends
+/// holding every id drawn), the ceiling of a concurrent map rather than a cache.
+class cuckoo_map {
+ public:
+  std::optional<std::uint64_t> get(std::uint64_t key) {
+    std::uint64_t value = 0;
+    if (map_.find(key, value)) return value;
+    return std::nullopt;
+  }
+  void put(std::uint64_t key, std::uint64_t value) { map_.insert_or_assign(key, value); }
+
+ private:
+  libcuckoo::cuckoohash_map<std::uint64_t, std::uint64_t> map_;
+};
+#endif
 
 }  // namespace bench_cache
