@@ -10,6 +10,7 @@
 #include <concepts>
 #include <cstddef>
 #include <cstdint>
+#include <type_traits>
 #include <vector>
 
 namespace bulwark {
@@ -30,13 +31,19 @@ struct entry_links {
 };
 static_assert(sizeof(entry_links) == 16);
 
+struct slot_list_no_count {};
+struct slot_list_count {
+  std::uint32_t count = 0;  // members of the list
+};
+
 /// An intrusive doubly linked list over slots, oldest at `head`, newest at `tail`, keeping the
-/// count and total weight of its members. All operations are O(1).
-struct slot_list {
+/// total weight of its members, and with `Counted` their number (`count`: W-TinyLFU's protected
+/// segment needs it; the other policies' lists do not pay for it). All operations are O(1).
+template <bool Counted>
+struct basic_slot_list : std::conditional_t<Counted, slot_list_count, slot_list_no_count> {
   std::uint32_t head = no_slot;
   std::uint32_t tail = no_slot;
   std::uint64_t weight = 0;
-  std::uint32_t count = 0;
   std::uint8_t id = 0;
 
   [[nodiscard]] bool empty() const noexcept { return head == no_slot; }
@@ -57,7 +64,7 @@ struct slot_list {
     }
     tail = slot;
     weight += l.weight;
-    ++count;
+    if constexpr (Counted) ++this->count;
   }
 
   [[gnu::always_inline]] void remove(std::vector<entry_links>& links, std::uint32_t slot) noexcept {
@@ -67,7 +74,7 @@ struct slot_list {
     l.prev = l.next = no_slot;
     l.queue = 0;
     weight -= l.weight;
-    --count;
+    if constexpr (Counted) --this->count;
   }
 
   void move_to_back(std::vector<entry_links>& links, std::uint32_t slot) noexcept {
@@ -76,6 +83,8 @@ struct slot_list {
     push_back(links, slot);
   }
 };
+using slot_list = basic_slot_list<false>;
+using counted_slot_list = basic_slot_list<true>;
 
 }  // namespace detail
 

@@ -54,7 +54,7 @@ class w_tinylfu {
 
   void on_update(std::uint32_t slot, std::uint64_t hash, std::uint32_t weight) {
     sketch_.increment(hash);
-    slot_list& list = list_of(slot);
+    counted_slot_list& list = list_of(slot);
     list.remove(links_, slot);
     links_[slot].weight = weight;
     list.push_back(links_, slot);
@@ -122,7 +122,7 @@ class w_tinylfu {
         0.8 * static_cast<double>(max_weight - std::min(max_weight, window)));
   }
 
-  slot_list& list_of(std::uint32_t slot) noexcept {
+  counted_slot_list& list_of(std::uint32_t slot) noexcept {
     switch (links_[slot].queue) {
       case window_id:
         return window_;
@@ -298,7 +298,7 @@ class w_tinylfu {
   std::uint64_t protected_max_;
   std::uint64_t window_target_;
   std::vector<entry_links> links_;
-  slot_list window_, probation_, protected_;
+  counted_slot_list window_, probation_, protected_;
   std::uint64_t protected_moves_ = 0;  // entries moved to protected's back, ever
   unsigned stamp_shift_;
   frequency_sketch sketch_;
