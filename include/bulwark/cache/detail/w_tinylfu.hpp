@@ -161,8 +161,8 @@ class w_tinylfu {
   // (memcached bumps an item in its LRU at most once a minute, for the same reason). Under
   // skewed traffic most hits are such entries, and each move writes the links of up to four
   // slots, four cache lines; on the cache-aside workload (docs/benchmarks.md) skipping them
-  // saves an eighth of the cache's L2 misses. An entry skipped drifts towards the old end, by
-  // at most half the segment before its next hit moves it, and a demotion still takes it only
+  // saves about an eighth of the cache's L2 misses. An entry skipped drifts towards the old end
+  // by at most half the segment before its next hit moves it, and a demotion still takes it only
   // to probation. Stamps count moves in units of 2^stamp_shift_, 16 bits wide, so that half a
   // segment is always less than 2^15 units; a stamp that wrapped (no move for 2^16 units) can
   // only make an entry look newer than it is, and such an entry is, at worst, demoted early.
