@@ -7,9 +7,11 @@
 
 #include <atomic>
 #include <bulwark/balancing.hpp>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace {
@@ -37,6 +39,34 @@ void bm_pick_complete(benchmark::State& state) {
   const auto latency = std::chrono::microseconds{500};
   for (auto _ : state) {
     auto h = lb.pick(rng);
+    benchmark::DoNotOptimize(h.get());
+    h.success(latency);
+  }
+  state.SetItemsProcessed(state.iterations());
+}
+
+// named_policy: a policy chosen by name (range(1) indexes named_policy::names()), beside its
+// type's own row: the cost of choosing at run time is one switch per pick.
+void bm_named_policy(benchmark::State& state) {
+  static std::mutex building;
+  static std::map<std::pair<std::int64_t, std::int64_t>,
+                  std::unique_ptr<bulwark::load_balancer<bulwark::named_policy>>>
+      balancers;
+  bulwark::load_balancer<bulwark::named_policy>* lb = nullptr;
+  {
+    const std::lock_guard<std::mutex> lock{building};
+    auto& slot = balancers[{state.range(0), state.range(1)}];
+    if (!slot) {
+      const auto name = bulwark::named_policy::names()[static_cast<std::size_t>(state.range(1))];
+      slot = std::make_unique<bulwark::load_balancer<bulwark::named_policy>>(
+          make_endpoints(state.range(0)), bulwark::balancer_options{}, bulwark::named_policy{name});
+    }
+    lb = slot.get();
+  }
+  bulwark::fast_rng rng{static_cast<std::uint64_t>(state.thread_index()) + 1};
+  const auto latency = std::chrono::microseconds{500};
+  for (auto _ : state) {
+    auto h = lb->pick(rng);
     benchmark::DoNotOptimize(h.get());
     h.success(latency);
   }
@@ -224,6 +254,14 @@ BENCHMARK(bm_pick_complete<bulwark::least_outstanding>)
     ->Name("least_outstanding")
     ->Apply(sizes_and_threads);
 BENCHMARK(bm_sticky)->Name("sticky")->Apply(sizes_and_threads);
+// names()[0] is round_robin, names()[7] p2c_peak_ewma: compare with those rows.
+BENCHMARK(bm_named_policy)
+    ->Name("named_policy")
+    ->Args({10, 0})
+    ->Args({10, 7})
+    ->Threads(1)
+    ->Threads(2)
+    ->UseRealTime();
 BENCHMARK(bm_locality_baseline_round_robin)
     ->Name("locality/baseline_round_robin_90")
     ->Threads(1)

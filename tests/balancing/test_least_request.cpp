@@ -4,12 +4,15 @@
 
 #include <bulwark/balancing/least_request.hpp>
 #include <bulwark/balancing/load_balancer.hpp>
+#include <bulwark/balancing/locality_aware.hpp>
+#include <bulwark/balancing/named_policy.hpp>
 #include <bulwark/balancing/round_robin.hpp>
 #include <chrono>
 #include <cmath>
 #include <map>
 #include <queue>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "catch.hpp"
@@ -21,11 +24,12 @@ namespace {
 // Requests arrive every 1ms for `length`; endpoint "slow" answers in 200ms, the others in
 // 10ms. Returns the share of requests sent to "slow" in the second half of the run.
 template <class Policy>
-double slow_share(bulwark::duration length) {
+double slow_share(bulwark::duration length, Policy policy = {}) {
   bulwark::manual_clock clock;
   bulwark::fast_rng rng{21};
   bulwark::load_balancer<Policy, bulwark::manual_clock> lb(
-      {{.id = "fast1"}, {.id = "slow"}, {.id = "fast2"}}, {.ewma_window = 1s}, {}, clock);
+      {{.id = "fast1"}, {.id = "slow"}, {.id = "fast2"}}, {.ewma_window = 1s}, std::move(policy),
+      clock);
   struct pending {
     bulwark::time_point at;
     std::size_t slot;
@@ -71,6 +75,15 @@ TEST_CASE("load-aware balancers converge away from a slow endpoint", "[balancing
   // when both draws land on it... which P2C never does (two distinct endpoints).
   CHECK(ewma < 0.03);
   CHECK(ewma < p2c);
+}
+
+TEST_CASE("peak EWMA learns from completions inside locality_aware and named_policy",
+          "[balancing]") {
+  // Both wrap p2c_peak_ewma and must feed it the latencies it compares: with one locality,
+  // locality_aware picks as its policy does, and named_policy always does.
+  const double ewma = slow_share<bulwark::p2c_peak_ewma>(4s);
+  CHECK(slow_share(4s, bulwark::locality_aware<bulwark::p2c_peak_ewma>{}) == ewma);
+  CHECK(slow_share(4s, bulwark::named_policy{"p2c_peak_ewma"}) == ewma);
 }
 
 TEST_CASE("least outstanding keeps the slow endpoint's queue short", "[balancing]") {

@@ -295,6 +295,7 @@ class load_balancer {
   /// The options it was built with (fixed: only the membership and weights change live).
   [[nodiscard]] const balancer_options& options() const noexcept { return options_; }
   [[nodiscard]] Policy& policy() noexcept { return policy_; }
+  [[nodiscard]] const Policy& policy() const noexcept { return policy_; }
   [[nodiscard]] const Clock& clock() const noexcept { return clock_; }
 
  private:
@@ -354,7 +355,7 @@ class load_balancer {
         }
       }
     }
-    if constexpr (detail::uses_latency_v<Policy>) {
+    if (detail::observes_latency(self->policy_)) {
       s.observe_latency(c.latency, self->clock_.now(), self->options_.ewma_window);
     }
   }

@@ -74,6 +74,9 @@ struct locality_plan {
 template <balancing_policy Policy>
 class locality_aware {
  public:
+  /// Completions feed the latency estimates when `Policy` learns from them (p2c_peak_ewma).
+  static constexpr bool uses_latency = detail::uses_latency_v<Policy>;
+
   locality_aware() : locality_aware(locality_options{}) {}
   /// Throws std::invalid_argument for bad options.
   explicit locality_aware(locality_options options)

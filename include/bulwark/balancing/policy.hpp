@@ -40,8 +40,9 @@ class pick_context {
 
 /// A balancing policy: `pick(set, context)` returns one of `set.routable()` (it is never
 /// called with an empty one). A policy that learns from latency declares
-/// `static constexpr bool uses_latency = true`, and completions then feed each endpoint's
-/// peak-EWMA estimate (one clock read per completion, paid only by such policies).
+/// `static constexpr bool uses_latency = true` (or, chosen at run time, a member
+/// `bool observes_latency() const`), and completions then feed each endpoint's peak-EWMA
+/// estimate (one clock read per completion, paid only by such policies).
 template <class P>
 concept balancing_policy = requires(P& p, const endpoint_set& set,
                                     pick_context<steady_clock, fast_rng>& context) {
@@ -53,6 +54,20 @@ template <class P>
 inline constexpr bool uses_latency_v = requires {
   requires P::uses_latency;
 };
+// A policy chosen at run time (named_policy) answers per instance instead, with
+// `bool observes_latency() const`.
+template <class P>
+[[nodiscard]] bool observes_latency([[maybe_unused]] const P& policy) noexcept {
+  if constexpr (uses_latency_v<P>) {
+    return true;
+  } else if constexpr (requires {
+                         { policy.observes_latency() } -> std::same_as<bool>;
+                       }) {
+    return policy.observes_latency();
+  } else {
+    return false;
+  }
+}
 // A policy that precomputes per-snapshot tables (locality_aware) declares
 // `std::shared_ptr<const void> prepare(const endpoint_set&)`.
 template <class P>
