@@ -1,7 +1,9 @@
-// The load_balancers section of a config document: endpoints and balancer options read with
-// every problem's path, and reloads that change endpoints and weights in place (state kept)
-// or, for a changed balancer option of a live balancer, change nothing.
+// The load_balancers section of a config document: endpoints, balancer options and the policy
+// (for a balancer got as named_policy) read with every problem's path, and reloads that change
+// endpoints and weights in place (state kept) or, for a changed balancer option of a live balancer,
+// change nothing.
 
+#include <bulwark/balancing/named_policy.hpp>
 #include <bulwark/balancing/round_robin.hpp>
 #include <bulwark/balancing/weighted.hpp>
 #include <bulwark/config.hpp>
@@ -95,6 +97,31 @@ TEST_CASE("a load_balancers section defines balancers built by their first get",
   CHECK(plain->snapshot()->members().empty());        // "zoned" lists no endpoints
 }
 
+TEST_CASE("a load balancer got as named_policy takes its policy from the document", "[config]") {
+  bulwark::manual_clock clock;
+  reg_t guards{clock};
+  bulwark::registry_config config{guards};
+  const auto document = [](const char* policy) {
+    return std::string{R"({"load_balancers": {"instances": {
+      "backends": {"endpoints": [{"id": "a"}, {"id": "b"}], "policy": ")"} +
+           policy + R"("}}}})";
+  };
+  config.apply(document("least_outstanding"));
+  auto lb = guards.load_balancer<bulwark::named_policy>("backends");
+  CHECK(lb->policy().name() == "least_outstanding");
+  // Fixed once built, as the balancer options are: a changed policy is refused, by path.
+  CHECK(problems_of(config, document("p2c_peak_ewma")) ==
+        std::vector<std::string>{
+            "/load_balancers/instances/backends: bulwark::registry: load_balancer 'backends': "
+            "policy cannot change live (least_outstanding to p2c_peak_ewma); remove the "
+            "instance to rebuild it"});
+  // Dropped from the document and added back, it is rebuilt with the new one.
+  config.apply(R"({"load_balancers": {}})");
+  config.apply(document("p2c_peak_ewma"));
+  CHECK(guards.load_balancer<bulwark::named_policy>("backends")->policy().name() ==
+        "p2c_peak_ewma");
+}
+
 TEST_CASE("every problem in a load_balancers section is reported with its path", "[config]") {
   bulwark::manual_clock clock;
   reg_t guards{clock};
@@ -103,7 +130,7 @@ TEST_CASE("every problem in a load_balancers section is reported with its path",
     "load_balancers": {"instances": {
       "x": {"endpoints": [{"id": "a", "weight": 0}, {"id": "b", "zone": 3}, {"weight": 2},
                           {"id": "b"}, "c"],
-            "panic_threshold": 2, "policy": "round_robin",
+            "panic_threshold": 2, "policy": "fastest",
             "slow_start": {"window": "1s", "aggression": 0, "bogus": 1},
             "outlier": {"interval": "0", "max_ejection_percent": 200}},
       "y": {"endpoints": {"id": "a"}, "outlier": 5, "ewma_window": "0"}
@@ -123,8 +150,11 @@ TEST_CASE("every problem in a load_balancers section is reported with its path",
             "must be > 0 (got 0s)",
             "/load_balancers/instances/x/outlier/max_ejection_percent: "
             "bulwark::outlier_detector: max_ejection_percent must be <= 100 (got 200)",
-            "/load_balancers/instances/x/policy: unknown key",
             "/load_balancers/instances/x/slow_start/bogus: unknown key",
+            "/load_balancers/instances/x/policy: bulwark::load_balancer: policy must be one of "
+            "round_robin, random_choice, weighted_round_robin, stride_round_robin, "
+            "weighted_random, least_outstanding, power_of_two, p2c_peak_ewma, sticky (got "
+            "\"fastest\")",
             "/load_balancers/instances/x/panic_threshold: bulwark::load_balancer: "
             "panic_threshold must be in [0, 1] (got 2)",
             "/load_balancers/instances/x/slow_start: bulwark::load_balancer: "

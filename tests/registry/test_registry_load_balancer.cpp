@@ -1,9 +1,11 @@
 // The load balancer kind: named instances from shared configs, the policy chosen by the
-// getter, endpoints and weights changed in place (state kept), balancer options refused live,
-// every instance's ejections reaching the sink without forwarding, and its metrics.
+// getter (or, got as named_policy, by the options), endpoints and weights changed in place (state
+// kept), balancer options refused live, every instance's ejections reaching the sink without
+// forwarding, and its metrics.
 
 #include <atomic>
 #include <bulwark/balancing/least_request.hpp>
+#include <bulwark/balancing/named_policy.hpp>
 #include <bulwark/balancing/round_robin.hpp>
 #include <bulwark/balancing/weighted.hpp>
 #include <bulwark/registry.hpp>
@@ -153,6 +155,56 @@ TEST_CASE("a load balancer's balancer options cannot change live", "[registry]")
   guards.reconfigure("backends", panicky);
   CHECK(guards.load_balancer<bulwark::round_robin>("backends")->options().panic_threshold == 0.3);
   CHECK(lb->options().panic_threshold == 0.5);  // the old holder keeps its own
+}
+
+TEST_CASE("a load balancer got as named_policy takes its policy from the options", "[registry]") {
+  bulwark::manual_clock clock;
+  reg_t guards{clock};
+  guards.define("fastest",
+                lb_options{.endpoints = {{.id = "a"}, {.id = "b"}}, .policy = "p2c_peak_ewma"});
+  guards.define("plain", lb_options{.endpoints = {{.id = "a"}}});
+  auto fastest = guards.load_balancer<bulwark::named_policy>("fastest");
+  CHECK(fastest->policy().name() == "p2c_peak_ewma");
+  CHECK(fastest->policy().observes_latency());
+  CHECK(guards.load_balancer<bulwark::named_policy>("plain")->policy().name() == "round_robin");
+
+  // An unknown name is refused with the names it could be, as every option is.
+  CHECK_THROWS_WITH(guards.define("typo", lb_options{.policy = "p2c"}),
+                    "bulwark::load_balancer: policy must be one of round_robin, random_choice, "
+                    "weighted_round_robin, stride_round_robin, weighted_random, least_outstanding, "
+                    "power_of_two, p2c_peak_ewma, sticky (got \"p2c\")");
+
+  // The policy is fixed when the balancer is built: a reload that changes it is refused (and
+  // so is dropping it, which means round_robin), one that keeps it goes through.
+  auto other = guards.options_of<lb_options>("fastest");
+  other.policy = "least_outstanding";
+  CHECK_THROWS_WITH(guards.reconfigure("fastest", other),
+                    "bulwark::registry: load_balancer 'fastest': policy cannot change live "
+                    "(p2c_peak_ewma to least_outstanding); remove the instance to rebuild it");
+  other.policy.clear();
+  CHECK_THROWS_WITH(guards.check_reconfigure("fastest", other),
+                    "bulwark::registry: load_balancer 'fastest': policy cannot change live "
+                    "(p2c_peak_ewma to round_robin); remove the instance to rebuild it");
+  other.policy = "p2c_peak_ewma";
+  other.endpoints.push_back({.id = "c"});
+  guards.reconfigure("fastest", other);
+  CHECK(fastest->snapshot()->members().size() == 3);
+
+  // Got with a policy type, a name in the options must be that type's.
+  guards.define("typed", lb_options{.endpoints = {{.id = "a"}}, .policy = "round_robin"});
+  auto typed = guards.load_balancer<bulwark::round_robin>("typed");
+  auto renamed = guards.options_of<lb_options>("typed");
+  renamed.policy = "sticky";
+  CHECK_THROWS_WITH(guards.reconfigure("typed", renamed),
+                    "bulwark::registry: load_balancer 'typed': its options name policy sticky, "
+                    "but it is got as load_balancer<round_robin>; get it as "
+                    "load_balancer<bulwark::named_policy> to let the options choose");
+  guards.define("mismatch", lb_options{.endpoints = {{.id = "a"}}, .policy = "sticky"});
+  CHECK_THROWS_WITH(guards.load_balancer<bulwark::weighted_random>("mismatch"),
+                    "bulwark::registry: load_balancer 'mismatch': its options name policy "
+                    "sticky, but it is got as load_balancer<weighted_random>; get it as "
+                    "load_balancer<bulwark::named_policy> to let the options choose");
+  CHECK_FALSE(guards.contains(bulwark::registry_kind::load_balancer, "mismatch"));
 }
 
 TEST_CASE("every load balancer's ejections reach the sink", "[registry]") {

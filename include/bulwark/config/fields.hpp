@@ -415,13 +415,14 @@ inline std::vector<field_spec<outlier_options>> fields_of(const outlier_options*
           field("failure_percentage_minimum_hosts", &o::failure_percentage_minimum_hosts),
           field("failure_percentage_request_volume", &o::failure_percentage_request_volume)};
 }
-// A load balancer's keys are its endpoints beside the balancer's options (the policy is not
-// one: it is the getter's template argument).
+// A load balancer's keys are its endpoints and policy beside the balancer's options (the
+// policy's name is checked by validate(), which lists the names).
 inline std::vector<field_spec<load_balancer_registry_options>> fields_of(
     const load_balancer_registry_options*) {
   using o = load_balancer_registry_options;
   using b = balancer_options;
   return {endpoints_field("endpoints", &o::endpoints),
+          field("policy", &o::policy),
           nested(&o::balancer, field("panic_threshold", &b::panic_threshold), "panic_threshold"),
           nested(&o::balancer, field("ewma_window", &b::ewma_window), "ewma_window"),
           nested(&o::balancer, object_field("slow_start", &b::slow_start), "slow_start"),

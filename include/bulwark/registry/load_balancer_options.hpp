@@ -10,6 +10,7 @@
 
 #include "bulwark/balancing/endpoint.hpp"
 #include "bulwark/balancing/load_balancer.hpp"
+#include "bulwark/balancing/named_policy.hpp"
 #include "bulwark/balancing/outlier.hpp"
 #include "bulwark/registry/detail/live_change.hpp"
 #include "bulwark/registry/events.hpp"
@@ -18,16 +19,21 @@ namespace bulwark {
 
 /// registry_kind::load_balancer's options. `endpoints` change live (load_balancer::update:
 /// an endpoint whose id stays keeps its state, and a weight-only change is set_weight's);
-/// `balancer` is fixed when the instance is built, as load_balancer fixes it: a reconfigure
-/// that changes it is refused, naming the field and both values.
+/// `balancer` and `policy` are fixed when the instance is built, as load_balancer fixes them:
+/// a reconfigure that changes one is refused, naming the field and both values.
 struct load_balancer_registry_options {
   std::vector<endpoint> endpoints{};
   balancer_options balancer{};
+  /// A built-in policy's name (named_policy::names()): the policy of a balancer got as
+  /// `load_balancer<named_policy>`. Empty: round_robin there. Any other getter's type is its
+  /// policy, and a name here must then be that type's (else the get throws).
+  std::string policy{};
 };
 
 namespace detail {
 
 inline void validate(const load_balancer_registry_options& options) {
+  if (!options.policy.empty()) check_policy_name(options.policy);
   validate(options.balancer);
   if (options.balancer.outlier) validate(*options.balancer.outlier);
   validate(options.endpoints);

@@ -183,12 +183,13 @@ class registry {
                                                             std::string_view config = {}) {
     return get<gradient2_limiter_type, gradient2_options>(name, config);
   }
-  /// A load balancer with this policy (round_robin, p2c_peak_ewma, ...; default-constructed);
-  /// like a cache's types, the policy is part of the instance: a later get of the same name
-  /// with another policy throws std::invalid_argument. Its outlier ejections and their ends
-  /// reach the sink (`ejection`) through outlier_options::on_change, which the registry wraps
-  /// (the user's own listener is called first). reconfigure() changes the endpoints in place;
-  /// changed balancer options are refused.
+  /// A load balancer with this policy (round_robin, p2c_peak_ewma, ...; default-constructed,
+  /// and named_policy built from the options' `policy` name); like a cache's types, the policy
+  /// is part of the instance: a later get of the same name with another policy throws
+  /// std::invalid_argument, and so does a get whose options name another policy type. Its outlier
+  /// ejections and their ends reach the sink (`ejection`) through outlier_options::on_change, which
+  /// the registry wraps (the user's own listener is called first). reconfigure() changes the
+  /// endpoints in place; changed balancer options are refused.
   template <balancing_policy Policy>
   std::shared_ptr<load_balancer_type<Policy>> load_balancer(std::string_view name,
                                                             std::string_view config = {}) {
@@ -327,7 +328,7 @@ class registry {
   // An adaptive limiter reports its limit changes through a listener rather than options.
   template <class T, class Options>
   std::shared_ptr<T> build(const std::string& name, const Options& o) const {
-    auto object = detail::instance_ops<T, Options>::build(prepare(name, o), clock_);
+    auto object = detail::instance_ops<T, Options>::build(prepare(name, o), clock_, name);
     if constexpr (requires { object->on_limit_change({}); }) {
       // Runs under the limiter's lock (noexcept): the numbers' text fits std::string's
       // inline buffer, so nothing here allocates or throws.
