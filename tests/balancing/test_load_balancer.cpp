@@ -210,6 +210,27 @@ TEST_CASE("a slow-start window of duration max keeps new endpoints at the floor"
   CHECK(lb.snapshot()->ramp(*lb.snapshot()->routable()[1], clock.now()) == Approx(0.1));
 }
 
+TEST_CASE("set_healthy reports a changed mark to on_health_change", "[balancing]") {
+  bulwark::manual_clock clock;
+  std::vector<std::string> seen;
+  bulwark::balancer_options options;
+  options.on_health_change = [&](const bulwark::health_event& e) {
+    seen.push_back(std::string{e.endpoint} + (e.healthy ? " up " : " down ") +
+                   std::to_string((e.time - clock.now()).count()));
+  };
+  bulwark::load_balancer<bulwark::round_robin, bulwark::manual_clock> lb({{.id = "a"}, {.id = "b"}},
+                                                                         options, {}, clock);
+  CHECK(lb.set_healthy("a", true));  // already healthy: no change, no call
+  CHECK(seen.empty());
+  REQUIRE(lb.set_healthy("a", false));
+  CHECK(lb.snapshot()->routable().size() == 1);  // published before the call
+  CHECK_FALSE(lb.set_healthy("x", false));       // not a member
+  clock.advance(std::chrono::seconds{2});
+  CHECK(lb.set_healthy("a", false));  // repeated: no call
+  CHECK(lb.set_healthy("a", true));
+  CHECK(seen == std::vector<std::string>{"a down 0", "a up 0"});
+}
+
 TEST_CASE("panic mode balances over every member when too few are healthy", "[balancing]") {
   bulwark::fast_rng rng{9};
   bulwark::load_balancer<bulwark::round_robin> lb(

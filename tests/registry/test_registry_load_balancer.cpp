@@ -1,7 +1,7 @@
 // The load balancer kind: named instances from shared configs, the policy chosen by the
 // getter (or, got as named_policy, by the options), endpoints and weights changed in place (state
-// kept), balancer options refused live, every instance's ejections reaching the sink without
-// forwarding, and its metrics.
+// kept), balancer options refused live, every instance's ejections and health marks reaching the
+// sink without forwarding, and its metrics.
 
 #include <atomic>
 #include <bulwark/balancing/least_request.hpp>
@@ -246,6 +246,30 @@ TEST_CASE("every load balancer's ejections reach the sink", "[registry]") {
   fail_through(*backends, "c", 5);
   CHECK(events.back() ==
         seen{bulwark::registry_event_type::ejection, "load_balancer", "backends", "", "c"});
+}
+
+TEST_CASE("every load balancer's health marks reach the sink", "[registry]") {
+  auto options = lb_options{.endpoints = {{.id = "a"}, {.id = "b"}}};
+  std::vector<seen> events;
+  std::vector<std::string> theirs;  // the user's own listener, called first
+  options.balancer.on_health_change = [&](const bulwark::health_event& e) {
+    theirs.push_back(std::string{e.endpoint} + (e.healthy ? " up" : " down"));
+    CHECK(events.size() == theirs.size());  // the sink has not seen this one yet
+  };
+  bulwark::registry<> guards;
+  record(guards, events);
+  guards.define("backends", options);
+  auto lb = guards.load_balancer<bulwark::round_robin>("backends");
+  lb->set_healthy("b", false);
+  lb->set_healthy("b", false);  // no change: no event
+  lb->set_healthy("b", true);
+  REQUIRE(events.size() == 3);
+  CHECK(events[1] ==
+        seen{bulwark::registry_event_type::health, "load_balancer", "backends", "", "b"});
+  CHECK(events[2] ==
+        seen{bulwark::registry_event_type::health, "load_balancer", "backends", "b", ""});
+  CHECK(theirs == std::vector<std::string>{"b down", "b up"});
+  CHECK(to_string(bulwark::registry_event_type::health) == "health");
 }
 
 TEST_CASE("a load balancer's metrics are exported under bulwark_load_balancer", "[registry]") {

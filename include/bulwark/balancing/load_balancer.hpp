@@ -36,6 +36,13 @@ namespace bulwark {
 
 /// Options shared by every balancer. Defaults: Envoy's panic threshold (50%), Finagle's
 /// peak-EWMA decay window (10 s), slow start and outlier ejection off.
+/// An endpoint's health mark changed (load_balancer::set_healthy).
+struct health_event {
+  std::string_view endpoint;  ///< the endpoint's id, valid during the call only
+  bool healthy = false;       ///< the new mark: false takes it out of rotation
+  time_point time{};          ///< when, on the balancer's clock
+};
+
 struct balancer_options {
   /// Below this share of healthy members, balance over all members (panic mode); 0 disables.
   double panic_threshold = 0.5;
@@ -44,6 +51,10 @@ struct balancer_options {
   slow_start_options slow_start{};
   /// Passive outlier ejection (Envoy semantics), when set.
   std::optional<outlier_options> outlier{};
+  /// Called when set_healthy changes an endpoint's mark (not when it repeats it), after the
+  /// new snapshot is published, under the balancer's writer lock: it must not throw and must
+  /// not call back into the balancer. A registry's balancers report it to the sink (`health`).
+  std::function<void(const health_event&)> on_health_change{};
 };
 
 namespace detail {
@@ -223,7 +234,8 @@ class load_balancer {
   }
 
   /// Marks an endpoint healthy or not (the active health checker's verdict); unhealthy
-  /// endpoints leave rotation. False if `id` is not a member.
+  /// endpoints leave rotation. A changed mark calls options().on_health_change. False if `id`
+  /// is not a member.
   bool set_healthy(std::string_view id, bool healthy) {
     const std::lock_guard<std::mutex> lock{writer_};
     const auto found = states_.find(std::string{id});
@@ -231,6 +243,7 @@ class load_balancer {
     if (found->second->active_unhealthy.exchange(!healthy, std::memory_order_relaxed) == !healthy)
       return true;
     publish();
+    if (options_.on_health_change) options_.on_health_change({found->first, healthy, clock_.now()});
     return true;
   }
 

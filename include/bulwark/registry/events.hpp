@@ -23,9 +23,12 @@ enum class registry_event_type : std::uint8_t {
   limit_changed,  ///< an adaptive limiter's limit moved (`from`, `to`: the limits, as text)
   ejection,       ///< a load balancer ejected an endpoint (`to`: its id) or took it back
                   ///< (`from`: its id): the registry's own, or forwarded with emit()
+  health,         ///< a load balancer's endpoint was marked unhealthy (`to`: its id) or
+                  ///< healthy again (`from`: its id), by set_healthy
 };
 
-/// "created", "removed", "transition", "reconfigured", "replaced", "limit_changed", "ejection".
+/// "created", "removed", "transition", "reconfigured", "replaced", "limit_changed",
+/// "ejection", "health".
 [[nodiscard]] constexpr std::string_view to_string(registry_event_type t) noexcept {
   switch (t) {
     case registry_event_type::created:
@@ -42,6 +45,8 @@ enum class registry_event_type : std::uint8_t {
       return "limit_changed";
     case registry_event_type::ejection:
       return "ejection";
+    case registry_event_type::health:
+      return "health";
   }
   return "unknown";
 }

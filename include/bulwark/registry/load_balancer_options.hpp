@@ -79,19 +79,28 @@ inline void check_same_balancer(const balancer_options& now, const balancer_opti
   outlier("failure_percentage_request_volume", &o::failure_percentage_request_volume);
 }
 
-// The balancer's outlier listener in a registry: the user's own (if any), then an `ejection`
-// event. It runs under the balancer's writer lock in a noexcept path: it only forwards views
-// (an ejected endpoint is `to`, one back in rotation is `from`), allocating nothing.
-inline void forward_ejections(balancer_options& options, std::shared_ptr<event_hub> hub,
-                              std::string name) {
+// The balancer's listeners in a registry: the user's own (if any), then the sink's event, an
+// `ejection` for the outlier detector's changes and a `health` for set_healthy's. They run under
+// the balancer's writer lock, an ejection's in a noexcept path: they only forward views (the
+// endpoint leaving rotation is `to`, one back in rotation is `from`), allocating nothing.
+inline void forward_balancer_events(balancer_options& options, std::shared_ptr<event_hub> hub,
+                                    std::string name) {
+  const auto leaving = [](bool out, std::string_view id) {
+    return std::pair{out ? std::string_view{} : id, out ? id : std::string_view{}};
+  };
+  options.on_health_change = [hub, name, leaving,
+                              user = std::move(options.on_health_change)](const health_event& e) {
+    if (user) user(e);
+    const auto [from, to] = leaving(!e.healthy, e.endpoint);
+    hub->emit({registry_event_type::health, "load_balancer", name, from, to, e.time});
+  };
   if (!options.outlier) return;
-  options.outlier->on_change = [hub = std::move(hub), name = std::move(name),
+  options.outlier->on_change = [hub = std::move(hub), name = std::move(name), leaving,
                                 user =
                                     std::move(options.outlier->on_change)](const outlier_event& e) {
     if (user) user(e);
-    hub->emit({registry_event_type::ejection, "load_balancer", name,
-               e.ejected ? std::string_view{} : e.endpoint,
-               e.ejected ? e.endpoint : std::string_view{}, e.time});
+    const auto [from, to] = leaving(e.ejected, e.endpoint);
+    hub->emit({registry_event_type::ejection, "load_balancer", name, from, to, e.time});
   };
 }
 

@@ -309,7 +309,8 @@ class registry {
   }
 
   // The options an instance is built or reconfigured with: a breaker's on_transition and a
-  // balancer's outlier on_change also report to the registry's sink (after the user's own).
+  // balancer's outlier on_change and on_health_change also report to the registry's sink
+  // (after the user's own).
   template <class Options>
   Options prepare(const std::string& name, Options o) const {
     if constexpr (std::is_same_v<Options, circuit_breaker_options>) {
@@ -321,7 +322,7 @@ class registry {
       };
     }
     if constexpr (std::is_same_v<Options, load_balancer_registry_options>)
-      detail::forward_ejections(o.balancer, hub_, name);
+      detail::forward_balancer_events(o.balancer, hub_, name);
     return o;
   }
 
