@@ -1,8 +1,10 @@
 // named_policy: each name picks exactly as the policy type it names (same draws, same loads,
 // same latencies), an unknown name is refused with the list of names, and completions feed the
-// latency estimates only for p2c_peak_ewma.
+// latency estimates only for p2c_peak_ewma; inside locality_aware (made by its make_policy),
+// likewise in every locality.
 
 #include <bulwark/balancing/load_balancer.hpp>
+#include <bulwark/balancing/locality_aware.hpp>
 #include <bulwark/balancing/named_policy.hpp>
 #include <chrono>
 #include <cstddef>
@@ -25,13 +27,19 @@ namespace {
 // `keyed`, every fourth pick carries a sticky key (pick_for draws from thread_rng(), so only a
 // run whose keyed picks draw nothing, sticky's, repeats). Returns the ids picked, one letter
 // each.
+// `zoned`: "a" and "b" in zone x, "c" and "d" in zone y.
 template <class Policy>
-std::string picks(Policy policy, bool keyed = false) {
+std::string picks(Policy policy, bool keyed = false, bool zoned = false) {
   bulwark::manual_clock clock;
   bulwark::fast_rng rng{7};
-  bulwark::load_balancer<Policy, bulwark::manual_clock> lb(
-      {{.id = "a"}, {.id = "b", .weight = 3}, {.id = "c", .weight = 2}, {.id = "d"}},
-      {.ewma_window = 1s}, std::move(policy), clock);
+  const char* x = zoned ? "x" : "";
+  const char* y = zoned ? "y" : "";
+  bulwark::load_balancer<Policy, bulwark::manual_clock> lb({{.id = "a", .zone = x},
+                                                            {.id = "b", .weight = 3, .zone = x},
+                                                            {.id = "c", .weight = 2, .zone = y},
+                                                            {.id = "d", .zone = y}},
+                                                           {.ewma_window = 1s}, std::move(policy),
+                                                           clock);
   std::deque<bulwark::endpoint_handle> held;
   std::string out;
   for (int i = 0; i < 400; ++i) {
@@ -95,4 +103,35 @@ TEST_CASE("completions feed latency estimates only for a latency-aware named pol
   };
   CHECK(estimate_after_one_call("p2c_peak_ewma") == Approx(2e7));  // 20ms in ns
   CHECK(estimate_after_one_call("power_of_two") == 0.0);
+}
+
+TEST_CASE("locality_aware runs the policy a name chose in every locality", "[balancing]") {
+  // Zone y weighs twice zone x: each pick draws a zone, then the named policy picks inside it,
+  // exactly as the same policy type does when locality_aware default-constructs it.
+  bulwark::locality_options o;
+  o.locality_weights = {{{.zone = "x"}, 1}, {{.zone = "y"}, 2}};
+  for (const std::string name : {"round_robin", "least_outstanding", "p2c_peak_ewma"}) {
+    INFO(name);
+    const bulwark::locality_aware<bulwark::named_policy> named{
+        o, [name] { return bulwark::named_policy{name}; }};
+    CHECK(named.observes_latency() == (name == "p2c_peak_ewma"));
+  }
+  using named_zones = bulwark::locality_aware<bulwark::named_policy>;
+  const auto named = [&](std::string_view name) {
+    return named_zones{o, [name] { return bulwark::named_policy{name}; }};
+  };
+  const std::string rr = picks(bulwark::locality_aware<bulwark::round_robin>{o}, false, true);
+  CHECK(picks(named("round_robin"), false, true) == rr);
+  CHECK(picks(named("least_outstanding"), false, true) ==
+        picks(bulwark::locality_aware<bulwark::least_outstanding>{o}, false, true));
+  const std::string ewma = picks(bulwark::locality_aware<bulwark::p2c_peak_ewma>{o}, false, true);
+  CHECK(picks(named("p2c_peak_ewma"), false, true) == ewma);
+  CHECK(ewma != rr);
+  // Default-constructed, the inner policies would all be round_robin.
+  CHECK(picks(named_zones{o}, false, true) == rr);
+}
+
+TEST_CASE("locality_aware refuses an empty make_policy", "[balancing]") {
+  CHECK_THROWS_WITH(bulwark::locality_aware<bulwark::named_policy>({}, {}),
+                    "bulwark::locality_aware: make_policy must be a function (got an empty one)");
 }

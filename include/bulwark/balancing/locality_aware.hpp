@@ -4,10 +4,12 @@
 // zone-aware routing towards the caller's own zone), then `Policy` over the endpoints left.
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <stdexcept>
 #include <utility>
 #include <vector>
 
@@ -16,6 +18,7 @@
 #include "bulwark/balancing/locality.hpp"
 #include "bulwark/core/metrics.hpp"
 #include "bulwark/core/random.hpp"
+#include "bulwark/detail/raise.hpp"
 
 namespace bulwark {
 
@@ -80,13 +83,26 @@ class locality_aware {
   locality_aware() : locality_aware(locality_options{}) {}
   /// Throws std::invalid_argument for bad options.
   explicit locality_aware(locality_options options)
-      : options_{(detail::validate(options), std::move(options))} {
+      : locality_aware(std::move(options), [] { return Policy{}; }) {}
+  /// Each level's and locality's `Policy` made by `make_policy` rather than default-constructed:
+  /// a policy chosen at run time (`[] { return named_policy{"p2c_peak_ewma"}; }`) or one
+  /// built with arguments. Throws std::invalid_argument for bad options or an empty function.
+  locality_aware(locality_options options, std::function<Policy()> make_policy)
+      : options_{(detail::validate(options), std::move(options))},
+        make_policy_{(check_maker(make_policy), std::move(make_policy))},
+        fallback_{std::make_unique<Policy>(make_policy_())} {
     for (const auto& w : options_.locality_weights)
       weights_.emplace(w.where, w.weight);
     for (const auto& h : options_.local_cluster)
       local_hosts_.emplace(h.where, h.hosts);
   }
   locality_aware(locality_aware&&) noexcept = default;
+
+  /// Whether completions must feed the latency estimates, for a `Policy` that decides it at
+  /// run time (named_policy): as the policies made by `make_policy` do.
+  [[nodiscard]] bool observes_latency() const noexcept {
+    return detail::observes_latency(*fallback_);
+  }
 
   /// Builds the snapshot's levels and localities; see the class comment.
   std::shared_ptr<const void> prepare(const endpoint_set& set) {
@@ -204,6 +220,13 @@ class locality_aware {
     metric_counter picks, failover, panic, direct, sampled, cross;
   };
 
+  static void check_maker(const std::function<Policy()>& make_policy) {
+    if (!make_policy) {
+      detail::raise<std::invalid_argument>(
+          "bulwark::locality_aware: make_policy must be a function (got an empty one)");
+    }
+  }
+
   static bool healthy(const endpoint_state& s) noexcept {
     return !s.active_unhealthy.load(std::memory_order_relaxed) &&
            !s.ejected.load(std::memory_order_relaxed);
@@ -222,7 +245,7 @@ class locality_aware {
   // pointing at one. Called only from prepare(), under the balancer's writer lock.
   Policy* inner(std::uint32_t priority, std::optional<locality> where) {
     auto& slot = inner_[{priority, std::move(where)}];
-    if (!slot) slot = std::make_unique<Policy>();
+    if (!slot) slot = std::make_unique<Policy>(make_policy_());
     return slot.get();
   }
 
@@ -269,8 +292,9 @@ class locality_aware {
   locality_options options_;
   std::map<locality, std::uint32_t> weights_;
   std::map<locality, std::size_t> local_hosts_;
+  std::function<Policy()> make_policy_;
   std::map<std::pair<std::uint32_t, std::optional<locality>>, std::unique_ptr<Policy>> inner_;
-  std::unique_ptr<Policy> fallback_ = std::make_unique<Policy>();
+  std::unique_ptr<Policy> fallback_;
   std::unique_ptr<counters> counters_ = std::make_unique<counters>();
 };
 

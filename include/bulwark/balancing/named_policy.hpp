@@ -80,7 +80,9 @@ inline named_policies make_named_policy(std::string_view name) {
 /// more per pick), and completions feed the latency estimates only when it is p2c_peak_ewma.
 /// A registry's `load_balancer<named_policy>(name)` takes the name from the instance's
 /// `policy` option (a config file's "policy" key); round_robin when none is given.
-/// locality_aware<named_policy> is not supported: its inner policies are default-constructed.
+/// Inside locality_aware, give it the function that makes each level's and locality's policy
+/// (`locality_aware<named_policy>{options, [] { return named_policy{"p2c_peak_ewma"}; }}`):
+/// default-constructed, they would all be round_robin.
 ///
 /// Thread-safety: as the chosen policy's (every built-in one is safe from any thread).
 class named_policy {
