@@ -34,8 +34,6 @@
 
 namespace bulwark {
 
-/// Options shared by every balancer. Defaults: Envoy's panic threshold (50%), Finagle's
-/// peak-EWMA decay window (10 s), slow start and outlier ejection off.
 /// An endpoint's health mark changed (load_balancer::set_healthy).
 struct health_event {
   std::string_view endpoint;  ///< the endpoint's id, valid during the call only
@@ -43,6 +41,8 @@ struct health_event {
   time_point time{};          ///< when, on the balancer's clock
 };
 
+/// Options shared by every balancer. Defaults: Envoy's panic threshold (50%), Finagle's
+/// peak-EWMA decay window (10 s), slow start and outlier ejection off.
 struct balancer_options {
   /// Below this share of healthy members, balance over all members (panic mode); 0 disables.
   double panic_threshold = 0.5;

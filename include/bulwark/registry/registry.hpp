@@ -187,8 +187,9 @@ class registry {
   /// and named_policy built from the options' `policy` name); like a cache's types, the policy
   /// is part of the instance: a later get of the same name with another policy throws
   /// std::invalid_argument, and so does a get whose options name another policy type. Its outlier
-  /// ejections and their ends reach the sink (`ejection`) through outlier_options::on_change, which
-  /// the registry wraps (the user's own listener is called first). reconfigure() changes the
+  /// ejections and their ends reach the sink (`ejection`) through outlier_options::on_change, and
+  /// set_healthy's changed marks (`health`) through balancer_options::on_health_change, which the
+  /// registry wraps (the user's own listener is called first). reconfigure() changes the
   /// endpoints in place; changed balancer options are refused.
   template <balancing_policy Policy>
   std::shared_ptr<load_balancer_type<Policy>> load_balancer(std::string_view name,
