@@ -16,6 +16,7 @@
 #include <memory>
 
 #include "bulwark/cache/eviction.hpp"
+#include "bulwark/detail/false_sharing.hpp"
 
 namespace bulwark::detail {
 
@@ -40,6 +41,11 @@ inline std::uint32_t tag_of(std::uint64_t hash) noexcept {
 struct index_table {
   std::size_t size;  // < 2^26: 1.5 x max_cells, rounded up
   std::unique_ptr<std::atomic<std::uint32_t>[]> words;
+  // Words not empty (entries and tombstones). The writer changes it on most inserts and
+  // unlinks, so it sits on a line of its own: beside what every lookup loads (the shard's
+  // table pointer, or size and words here), each miss on one core would cost the next lookup
+  // in the shard on every other core a fetch of that line.
+  alignas(false_sharing_range) std::size_t used = 0;
 
   explicit index_table(std::size_t n)
       : size{n}, words{std::make_unique<std::atomic<std::uint32_t>[]>(n)} {
@@ -57,7 +63,7 @@ struct index_table {
   }
 };
 
-/// The shard's current table and its count of used words. Lookups by hash and a `match(cell)`
+/// The shard's current table. Lookups by hash and a `match(cell)`
 /// predicate (the shard compares keys in its slab); the mutators are the writer's, under the
 /// shard's lock.
 class cache_index {
@@ -142,7 +148,7 @@ class cache_index {
   /// Whether one more word keeps the table at most 3/4 used (else rebuild() first).
   [[nodiscard]] bool has_room() const noexcept {
     const index_table* t = table_.load(std::memory_order_relaxed);
-    return t != nullptr && (used_ + 1) * 4 <= t->size * 3;
+    return t != nullptr && (t->used + 1) * 4 <= t->size * 3;
   }
 
   // Release, not seq_cst: the word replaced is empty or a tombstone, so nothing is unlinked
@@ -157,14 +163,14 @@ class cache_index {
       pos = t.next(pos);
       word = t.words[pos].load(std::memory_order_relaxed);
     }
-    if (word == empty_word) ++used_;
+    if (word == empty_word) ++t.used;
     t.words[pos].store(tag_of(hash) | cell, std::memory_order_release);
   }
 
   /// insert() at the position a probe() found free, with no table change since.
   void insert_at(std::size_t pos, std::uint64_t hash, std::uint32_t cell) noexcept {
     index_table& t = *table_.load(std::memory_order_relaxed);
-    if (t.words[pos].load(std::memory_order_relaxed) == empty_word) ++used_;
+    if (t.words[pos].load(std::memory_order_relaxed) == empty_word) ++t.used;
     t.words[pos].store(tag_of(hash) | cell, std::memory_order_release);
   }
 
@@ -181,17 +187,17 @@ class cache_index {
       return;
     }
     t.words[pos].store(empty_word, std::memory_order_seq_cst);
-    --used_;
+    --t.used;
     for (pos = t.prev(pos); t.words[pos].load(std::memory_order_relaxed) == tombstone_word;
          pos = t.prev(pos)) {
       t.words[pos].store(empty_word, std::memory_order_relaxed);
-      --used_;
+      --t.used;
     }
   }
 
   [[nodiscard]] std::size_t memory_bytes() const noexcept {
     const index_table* t = table_.load(std::memory_order_relaxed);
-    return t == nullptr ? 0 : t->size * sizeof(std::uint32_t);
+    return t == nullptr ? 0 : sizeof(index_table) + t->size * sizeof(std::uint32_t);
   }
 
   // A new table for `entries` + 1 entries, without tombstones. While the shard grows it doubles (2
@@ -219,14 +225,13 @@ class cache_index {
         fresh->words[pos].store(word, std::memory_order_relaxed);
       }
     }
-    used_ = entries;
+    fresh->used = entries;
     table_.store(fresh.release(), std::memory_order_seq_cst);  // publishes the words above
     return std::unique_ptr<index_table>{old};
   }
 
  private:
   std::atomic<index_table*> table_{nullptr};
-  std::size_t used_ = 0;  // words not empty (entries and tombstones)
 };
 
 }  // namespace bulwark::detail

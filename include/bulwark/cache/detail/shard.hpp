@@ -379,9 +379,11 @@ class cache_shard {
   }
 
   // Three blocks, each false_sharing_range apart. First what every reader loads and only
-  // writers store, and seldom (growth): the slab, the index, the domain, and the read buffer's
-  // stripe array (the stripes themselves are allocated apart). Then the lock, which writers and
-  // drainers write. Then the writers' state, which every replayed read writes (the policy).
+  // writers store, and seldom (growth): the slab, the index's table pointer (the table keeps
+  // its count of used words, which most writes change, on a line of its own), the domain, and
+  // the read buffer's stripe array (the stripes themselves are allocated apart). Then the lock,
+  // which writers and drainers write. Then the writers' state, which every replayed read writes
+  // (the policy).
   alignas(false_sharing_range) std::atomic<slab*> slab_{nullptr};
   cache_index index_;
   epoch_domain& epochs_;  // the cache's, shared by its shards
