@@ -63,9 +63,8 @@ struct index_table {
   }
 };
 
-/// The shard's current table. Lookups by hash and a `match(cell)`
-/// predicate (the shard compares keys in its slab); the mutators are the writer's, under the
-/// shard's lock.
+/// The shard's current table. Lookups by hash and a `match(cell)` predicate (the shard compares
+/// keys in its slab); the mutators are the writer's, under the shard's lock.
 class cache_index {
  public:
   static constexpr std::size_t npos = static_cast<std::size_t>(-1);
